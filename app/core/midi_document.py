@@ -1,0 +1,279 @@
+"""The MIDI document: load any format-0/1 file, expose its notes, save only what changed.
+
+The parsed ``mido.MidiFile`` stays the source of truth for everything that is not
+a note (meta events, controllers, sysex, other tracks). Notes are a
+:class:`NoteTable`; each loaded note remembers its note-on message so a save
+that only changed velocities patches those bytes and nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from app.core.notes import NoteTable
+from app.core.timing import TempoMap, TimeSignature
+
+DRUM_CHANNEL = 9  # MIDI channel 10
+PIANO_PROGRAMS = range(0, 8)  # GM 1-8: acoustic/electric/honky-tonk pianos, clavinet...
+
+
+class MidiError(Exception):
+    """A MIDI file that cannot be read or written; ``str()`` is a message for the user."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """The notes of one channel inside one track: the unit a user marks as piano."""
+
+    track: int
+    channel: int
+    program: int
+    name: str
+    note_count: int
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.track, self.channel)
+
+    @property
+    def is_drums(self) -> bool:
+        return self.channel == DRUM_CHANNEL
+
+    @property
+    def is_piano_program(self) -> bool:
+        return not self.is_drums and self.program in PIANO_PROGRAMS
+
+    def label(self) -> str:
+        kind = "drums" if self.is_drums else f"program {self.program + 1}"
+        return f"Track {self.track + 1} · ch {self.channel + 1} · {self.name or kind} ({self.note_count} notes)"
+
+
+def _read_midifile(data: bytes, source: str) -> mido.MidiFile:
+    if not data:
+        raise MidiError(f"{source}: the file is empty.")
+    if not data.startswith(b"MThd"):
+        raise MidiError(f"{source}: not a MIDI file (no 'MThd' header).")
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data), clip=False)
+    except EOFError:
+        raise MidiError(f"{source}: the file is truncated (it ends inside a track).") from None
+    except Exception as exc:  # mido raises OSError/ValueError/KeyError... on corrupt data
+        raise MidiError(f"{source}: corrupt MIDI data ({exc}).") from None
+    if midi.type == 2:
+        raise MidiError(f"{source}: MIDI format 2 (independent sequences) is not supported; save it as format 1.")
+    if midi.ticks_per_beat <= 0:
+        raise MidiError(f"{source}: SMPTE time division is not supported; only ticks-per-beat files can be edited.")
+    if not midi.tracks:
+        raise MidiError(f"{source}: the file has no tracks.")
+    return midi
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    notes: NoteTable
+    tempo_map: TempoMap
+    time_signatures: list[TimeSignature]
+    parts: list[Part]
+    end_tick: int
+
+
+def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
+    """Pair note-ons with note-offs (FIFO per track/channel/pitch) and collect timing."""
+    cols: dict[str, list[int]] = defaultdict(list)
+    tempos: list[tuple[int, int]] = []
+    signatures: list[TimeSignature] = []
+    track_programs: dict[tuple[int, int], int] = {}  # first program change per (track, channel)
+    channel_programs: dict[int, int] = {}  # first per channel anywhere (format 1 may keep them apart)
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    names: dict[int, str] = {}
+    end_tick = 0
+
+    def close(tr: int, ch: int, pitch: int, on_tick: int, vel: int, ref: int, off_tick: int) -> None:
+        for name, value in (("pitch", pitch), ("start", on_tick), ("end", off_tick), ("velocity", vel),
+                            ("channel", ch), ("track", tr), ("on_ref", ref)):
+            cols[name].append(value)
+        counts[(tr, ch)] += 1
+
+    for tr, track in enumerate(midi.tracks):
+        tick = 0
+        open_notes: dict[tuple[int, int], deque[tuple[int, int, int]]] = defaultdict(deque)
+        for i, msg in enumerate(track):
+            tick += msg.time
+            kind = msg.type
+            if kind == "note_on" and msg.velocity > 0:
+                open_notes[(msg.channel, msg.note)].append((tick, msg.velocity, i))
+            elif kind == "note_off" or kind == "note_on":
+                queue = open_notes.get((msg.channel, msg.note))
+                if queue:  # a note-off without a note-on is ignored (and kept in the file)
+                    on_tick, vel, ref = queue.popleft()
+                    close(tr, msg.channel, msg.note, on_tick, vel, ref, tick)
+            elif kind == "program_change":
+                track_programs.setdefault((tr, msg.channel), msg.program)
+                channel_programs.setdefault(msg.channel, msg.program)
+            elif kind == "set_tempo":
+                if msg.tempo <= 0:
+                    raise MidiError(f"{source}: tempo of {msg.tempo} µs per beat at tick {tick} (track {tr + 1}).")
+                tempos.append((tick, msg.tempo))
+            elif kind == "time_signature":
+                signatures.append(TimeSignature(tick, msg.numerator, msg.denominator))
+            elif kind == "track_name" and tr not in names:
+                names[tr] = msg.name.strip()
+        # Notes never switched off end where their track ends.
+        for (ch, pitch), queue in open_notes.items():
+            for on_tick, vel, ref in queue:
+                close(tr, ch, pitch, on_tick, vel, ref, tick)
+        end_tick = max(end_tick, tick)
+
+    table = NoteTable(*(np.array(cols[c], dtype=np.int64) for c in
+                        ("pitch", "start", "end", "velocity", "channel", "track", "on_ref")))
+    order = np.lexsort((table.pitch, table.start))
+    parts = [Part(tr, ch, track_programs.get((tr, ch), channel_programs.get(ch, 0)), names.get(tr, ""), n)
+             for (tr, ch), n in sorted(counts.items())]
+    signatures.sort(key=lambda s: s.tick)
+    return _Parsed(table.take(order), TempoMap.from_changes(midi.ticks_per_beat, tempos), signatures, parts, end_tick)
+
+
+def auto_piano_parts(parts: list[Part]) -> frozenset[tuple[int, int]]:
+    """Parts with a piano program; if none has one, every non-drum part. Drums never."""
+    piano = [p.key for p in parts if p.is_piano_program]
+    return frozenset(piano or [p.key for p in parts if not p.is_drums])
+
+
+class MidiDocument:
+    """A loaded MIDI file with its notes, tempo map, parts and the piano-part choice."""
+
+    def __init__(self, midi: mido.MidiFile, path: Path | None = None, source: str = "MIDI data") -> None:
+        parsed = _parse(midi, source)
+        self.midi = midi
+        self.path = path
+        self.tempo_map = parsed.tempo_map
+        self.time_signatures = parsed.time_signatures
+        self.parts = parsed.parts
+        self.end_tick = parsed.end_tick
+        self.loaded_notes = parsed.notes
+        self.notes = parsed.notes
+        self.piano_parts = auto_piano_parts(self.parts)
+
+    # -- loading -----------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MidiDocument:
+        p = Path(path)
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise MidiError(f"{p.name}: cannot read the file ({exc.strerror or exc}).") from None
+        return cls.from_bytes(data, p.name, p)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "MIDI data", path: Path | None = None) -> MidiDocument:
+        return cls(_read_midifile(data, source), path, source)
+
+    # -- properties --------------------------------------------------------
+    @property
+    def ticks_per_beat(self) -> int:
+        return int(self.midi.ticks_per_beat)
+
+    @property
+    def piano_mask(self) -> np.ndarray:
+        """(N,) bool: notes of the piano part (the ones Humanise may change)."""
+        return self.notes.part_mask(self.piano_parts)
+
+    def set_piano_parts(self, keys: frozenset[tuple[int, int]] | set[tuple[int, int]]) -> None:
+        known = {p.key for p in self.parts}
+        unknown = set(keys) - known
+        if unknown:
+            raise MidiError(f"no such part(s): {sorted(unknown)}")
+        if any(ch == DRUM_CHANNEL for _, ch in keys):
+            raise MidiError("drums (channel 10) cannot be the piano part.")
+        self.piano_parts = frozenset(keys)
+
+    def seconds(self, ticks: np.ndarray) -> np.ndarray:
+        return self.tempo_map.seconds(ticks)
+
+    # -- saving ------------------------------------------------------------
+    def to_midifile(self) -> mido.MidiFile:
+        """A new ``mido.MidiFile``: loaded tracks with edits applied, everything else as loaded."""
+        out = mido.MidiFile(type=self.midi.type, ticks_per_beat=self.midi.ticks_per_beat, charset=self.midi.charset)
+        for tr, track in enumerate(self.midi.tracks):
+            now = self.notes.take(self.notes.track == tr)
+            before = self.loaded_notes.take(self.loaded_notes.track == tr)
+            out.tracks.append(_patched_track(track, before, now) if _same_layout(before, now)
+                              else _rebuilt_track(track, now))
+        return out
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write atomically (temp file + rename), so a failed save never leaves half a file."""
+        write_atomic(Path(path), self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        self.to_midifile().save(file=buf)
+        return buf.getvalue()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if "tmp" in locals() and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise MidiError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _same_layout(before: NoteTable, now: NoteTable) -> bool:
+    """True when ``now`` only differs from ``before`` in velocities (same notes, same places)."""
+    if len(before) != len(now) or (len(now) and now.on_ref.min() < 0):
+        return False
+    a, b = np.argsort(before.on_ref), np.argsort(now.on_ref)
+    return all(np.array_equal(getattr(before, c)[a], getattr(now, c)[b])
+               for c in ("on_ref", "pitch", "start", "end", "channel"))
+
+
+def _patched_track(track: mido.MidiTrack, before: NoteTable, now: NoteTable) -> mido.MidiTrack:
+    out = mido.MidiTrack(track)
+    a, b = np.argsort(before.on_ref), np.argsort(now.on_ref)  # same refs, so row a[i] is row b[i]
+    for k in b[now.velocity[b] != before.velocity[a]]:
+        ref = int(now.on_ref[k])
+        out[ref] = out[ref].copy(velocity=int(now.velocity[k]))
+    return out
+
+
+def _rebuilt_track(track: mido.MidiTrack, notes: NoteTable) -> mido.MidiTrack:
+    """Keep every non-note event at its tick; write the track's notes afresh."""
+    events: list[tuple[int, int, int, mido.Message]] = []
+    tick = 0
+    for i, msg in enumerate(track):
+        tick += msg.time
+        if msg.type in ("note_on", "note_off") or msg.type == "end_of_track":
+            continue
+        events.append((tick, 1, i, msg))
+    end = tick
+    for k in range(len(notes)):
+        on, off = int(notes.start[k]), int(notes.end[k])
+        ch, pitch = int(notes.channel[k]), int(notes.pitch[k])
+        # Offs sort before ons at the same tick, except a zero-length note's own off.
+        events.append((on, 2, k, mido.Message("note_on", channel=ch, note=pitch, velocity=int(notes.velocity[k]))))
+        events.append((off, 3 if off == on else 0, k, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
+        end = max(end, off)
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    out = mido.MidiTrack()
+    last = 0
+    for tick, _, _, msg in events:
+        out.append(msg.copy(time=tick - last))
+        last = tick
+    out.append(mido.MetaMessage("end_of_track", time=end - last))
+    return out

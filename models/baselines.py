@@ -1,0 +1,33 @@
+"""Baselines a trained model must beat, computed on exactly the notes the model sees."""
+
+from __future__ import annotations
+
+import numpy as np
+
+BASELINE_RANGE = (40, 100)  # uniform random baseline: audible, never 0 (a note-off), never slammed
+
+
+def constant(level: float, n: int) -> np.ndarray:
+    """Every note at the piece's mean human velocity (an oracle level, so a strong baseline)."""
+    return np.full(n, float(level))
+
+
+def random_uniform(n: int, rng: np.random.Generator, low: int = BASELINE_RANGE[0],
+                   high: int = BASELINE_RANGE[1]) -> np.ndarray:
+    return rng.integers(low, high + 1, size=n).astype(float)
+
+
+def chord_rule(pitch: np.ndarray, onset_step: np.ndarray, level: float) -> np.ndarray:
+    """Melody-on-top rule: the top note of each onset louder, bass softer, inner softest, high register louder."""
+    pitch = np.asarray(pitch, float)
+    order = np.lexsort((pitch, onset_step))
+    step, p = np.asarray(onset_step)[order], pitch[order]
+    first = np.r_[True, step[1:] != step[:-1]]
+    last = np.r_[step[1:] != step[:-1], True]
+    size = np.diff(np.flatnonzero(np.r_[first, True]))
+    chord = np.repeat(size, size) > 1
+    v = level + 0.2 * (p - 66)  # brighter, louder register
+    v += np.where(last, 6.0, np.where(first & chord, -3.0, -8.0))  # top / bass / inner voices
+    out = np.empty_like(v)
+    out[order] = v
+    return np.clip(out, 1, 127)

@@ -1,0 +1,40 @@
+"""Note-level figures a musician cares about, computed per piece and averaged over pieces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PieceScore:
+    notes: int
+    mae: float  # mean |pred - human| in velocity units
+    level_mae: float  # MAE after removing the piece's mean offset (overall level differs by piano/recording)
+    r: float  # Pearson correlation within the piece (nan when either side is constant)
+    spread: float  # SD predicted / SD human
+
+
+def score_piece(pred: np.ndarray, human: np.ndarray) -> PieceScore:
+    p, h = np.asarray(pred, float), np.asarray(human, float)
+    err = p - h
+    sd_p, sd_h = p.std(), h.std()
+    r = float(np.corrcoef(p, h)[0, 1]) if sd_p > 1e-9 and sd_h > 1e-9 and len(p) > 2 else float("nan")
+    return PieceScore(len(p), float(np.abs(err).mean()), float(np.abs(err - err.mean()).mean()), r,
+                      float(sd_p / sd_h) if sd_h > 1e-9 else float("nan"))
+
+
+def summarise(scores: list[PieceScore]) -> dict[str, float]:
+    """Mean over pieces (each piece counts once, however long)."""
+    if not scores:
+        return {"pieces": 0, "notes": 0, "mae": float("nan"), "level_mae": float("nan"), "r": float("nan"),
+                "spread": float("nan")}
+    return {
+        "pieces": len(scores),
+        "notes": int(sum(s.notes for s in scores)),
+        "mae": float(np.mean([s.mae for s in scores])),
+        "level_mae": float(np.mean([s.level_mae for s in scores])),
+        "r": float(np.nanmean([s.r for s in scores])),
+        "spread": float(np.nanmean([s.spread for s in scores])),
+    }

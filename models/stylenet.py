@@ -1,0 +1,160 @@
+"""StyleNet (Malik & Ek, 2017) in PyTorch: one shared interpretation LSTM, one GenreNet head per style.
+
+Shapes: B songs/windows, T sixteenth-note steps, 176 = 88 onset bits + 88 sounding bits,
+88 keys out. The styles are data (``StyleNetConfig.styles``): a third style is a
+config entry and a training folder, not code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+CHECKPOINT_FORMAT = "stylenet-studio/1"
+DEFAULT_CHECKPOINT = Path(__file__).with_name("stylenet.pt")
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; ``str()`` says why, for the user."""
+
+
+@dataclass
+class StyleNetConfig:
+    styles: tuple[str, ...] = ("classical", "jazz")
+    n_inputs: int = 176
+    n_keys: int = 88
+    hidden: int = 176  # per direction
+    genre_layers: int = 3
+    dropout: float = 0.2  # the paper's keep-probability 0.8
+
+
+class GenreNet(nn.Module):
+    """One style's head: stacked bi-LSTMs, then a linear map to the 88 keys."""
+
+    def __init__(self, cfg: StyleNetConfig) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(cfg.hidden, cfg.hidden, num_layers=cfg.genre_layers, batch_first=True,
+                            bidirectional=True, dropout=cfg.dropout)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.out = nn.Linear(2 * cfg.hidden, cfg.n_keys)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        y, _ = self.lstm(h)  # (B, T, 352)
+        return torch.sigmoid(self.out(self.drop(y)))  # (B, T, 88), velocity / 127
+
+
+class StyleNet(nn.Module):
+    def __init__(self, cfg: StyleNetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.in_drop = nn.Dropout(cfg.dropout)
+        self.interpretation = nn.LSTM(cfg.n_inputs, cfg.hidden, batch_first=True)
+        self.heads = nn.ModuleDict({style: GenreNet(cfg) for style in cfg.styles})
+
+    def forward(self, x: torch.Tensor, style: str) -> torch.Tensor:
+        h, _ = self.interpretation(self.in_drop(x))  # (B, T, 176)
+        return self.heads[style](self.in_drop(h))  # (B, T, 88)
+
+
+@torch.no_grad()
+def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, hop: int = 100,
+            device: torch.device | str = "cpu") -> np.ndarray:
+    """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
+
+    Parameters
+    ----------
+    inputs : (T, 176) float
+    Returns
+    -------
+    (T, 88) float32; windows are blended with triangular weights so seams do not show.
+    """
+    if style not in model.heads:
+        raise KeyError(f"unknown style {style!r}; this checkpoint has {', '.join(model.heads)}")
+    steps = inputs.shape[0]
+    starts = list(range(0, max(steps - window, 0) + 1, hop))
+    if starts[-1] + window < steps:
+        starts.append(steps - window)
+    padded = np.zeros((max(steps, window), inputs.shape[1]), dtype=np.float32)
+    padded[:steps] = inputs
+    batch = torch.from_numpy(np.stack([padded[s:s + window] for s in starts])).to(device)  # (W, window, 176)
+    model.eval()
+    pred = model(batch, style).float().cpu().numpy()  # (W, window, 88)
+    weight = np.minimum(np.arange(1, window + 1), np.arange(window, 0, -1)).astype(np.float32)  # (window,)
+    total = np.zeros((padded.shape[0], pred.shape[2]), dtype=np.float32)
+    norm = np.zeros((padded.shape[0], 1), dtype=np.float32)
+    for s, p in zip(starts, pred):
+        total[s:s + window] += p * weight[:, None]
+        norm[s:s + window, 0] += weight
+    return (total / np.maximum(norm, 1e-9))[:steps]
+
+
+def pick_device(preference: str | None = None) -> torch.device:
+    """``cuda`` when available, else ``cpu``; ``preference`` (or $STYLENET_DEVICE) overrides."""
+    choice = preference or os.environ.get("STYLENET_DEVICE") or "auto"
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice.startswith("cuda") and not torch.cuda.is_available():
+        raise CheckpointError("CUDA was requested but no CUDA GPU is available; use --device cpu")
+    return torch.device(choice)
+
+
+@dataclass
+class LoadedModel:
+    model: StyleNet
+    device: torch.device
+    styles: tuple[str, ...]
+    calibration: dict[str, dict[str, float]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def save_checkpoint(path: Path, model: StyleNet, **meta: Any) -> None:
+    """Write ``{'format', 'model_args', 'styles', 'state_dict', ...meta}`` atomically."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {"format": CHECKPOINT_FORMAT, "model_args": {**asdict(model.cfg), "styles": list(model.cfg.styles)},
+               "styles": list(model.cfg.styles), "state_dict": state, **meta}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = None) -> LoadedModel:
+    """Rebuild the exact model from a checkpoint (``weights_only=True``: no code runs on load)."""
+    from app.core.encoding import ENCODING_VERSION
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no StyleNet checkpoint at {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle/zip errors differ by torch version
+        raise CheckpointError(f"{path.name} is not a readable StyleNet checkpoint ({type(exc).__name__})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path.name} is not a StyleNet Studio checkpoint (format {CHECKPOINT_FORMAT} expected)")
+    if ckpt.get("encoding_version") != ENCODING_VERSION:
+        raise CheckpointError(f"{path.name} uses encoding version {ckpt.get('encoding_version')}, "
+                              f"this program uses {ENCODING_VERSION}")
+    try:
+        args = dict(ckpt["model_args"])
+        args["styles"] = tuple(args["styles"])
+        model = StyleNet(StyleNetConfig(**args))
+        model.load_state_dict(ckpt["state_dict"])
+    except Exception as exc:
+        raise CheckpointError(f"{path.name}: weights do not match the model ({exc})") from None
+    dev = pick_device(device)
+    model.to(dev).eval()
+    meta = {k: v for k, v in ckpt.items() if k not in ("state_dict",)}
+    return LoadedModel(model, dev, tuple(args["styles"]), dict(ckpt.get("calibration", {})), meta, path)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

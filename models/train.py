@@ -1,0 +1,204 @@
+"""Train StyleNet: ``python -m models.train --data ../shared/data --out runs/stylenet``.
+
+Paper settings by default (batches of 4 windows of one style, styles alternating,
+Adam 1e-3, clip-norm 10, 200-step windows), with the loss masked to note-onset
+cells (``--loss onset``; ``--loss all`` is the paper's all-cells MSE on sustained
+targets). Resumable: re-running with the same ``--out`` continues from ``last.pt``.
+Multi-GPU/multi-process: ``torchrun --nproc_per_node N -m models.train ...``
+(DistributedDataParallel; gloo on CPU, nccl on CUDA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from app.core.encoding import ENCODING_VERSION
+from models.data import build_cache, load_songs, read_splits
+from models.scoring import score_songs
+from models.stylenet import StyleNet, StyleNetConfig, pick_device, save_checkpoint
+from models.windows import WindowSampler
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True, help="folder with splits.json and the MIDI files")
+    p.add_argument("--cache", type=Path, default=None, help="parsed-notes cache (default: <out>/../data_cache)")
+    p.add_argument("--out", type=Path, default=Path("runs/stylenet"))
+    p.add_argument("--steps", type=int, default=20000, help="optimizer steps (each one batch of one style)")
+    p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes of training")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--window", type=int, default=200)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--clip", type=float, default=10.0)
+    p.add_argument("--loss", choices=("onset", "all"), default="onset")
+    p.add_argument("--aligned-fraction", type=float, default=0.5,
+                   help="share of ASAP windows on the score's beat grid (0 = paper: file grid only)")
+    p.add_argument("--hidden", type=int, default=176)
+    p.add_argument("--genre-layers", type=int, default=3)
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--val-songs", type=int, default=0, help="limit validation songs per style (0 = all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    return p.parse_args(argv)
+
+
+class Progress:
+    """One self-overwriting status line (hand-written: tqdm is not among our dependencies)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.t0 = total, enabled, time.time()
+
+    def update(self, step: int, loss: float) -> None:
+        if not self.enabled:
+            return
+        rate = step / max(time.time() - self.t0, 1e-9)
+        done = int(30 * step / self.total)
+        sys.stderr.write(f"\r[{'#' * done}{'.' * (30 - done)}] {step}/{self.total} loss {loss:.5f} {rate:.1f} it/s")
+        sys.stderr.flush()
+
+
+def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
+    if mode == "all":
+        return ((pred - y) ** 2).mean()
+    m = mask.float()
+    return (((pred - y) ** 2) * m).sum() / m.sum().clamp(min=1.0)
+
+
+def plot_losses(log_path: Path, png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(log_path.open()))
+    if not rows:
+        return
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    steps = [int(r["step"]) for r in rows]
+    ax[0].plot(steps, [float(r["train_loss"]) for r in rows], label="train (masked MSE)")
+    ax[0].set_xlabel("step"), ax[0].set_ylabel("loss"), ax[0].legend()
+    for key in [k for k in rows[0] if k.startswith("val_r_")]:
+        ax[1].plot(steps, [float(r[key]) for r in rows], label=key.replace("val_r_", "val r "))
+    ax[1].set_xlabel("step"), ax[1].set_ylabel("Pearson r (per piece)"), ax[1].legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    device = pick_device(args.device)
+    if distributed:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    rank = dist.get_rank() if distributed else 0
+    lead = rank == 0
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed + 1000 * rank)
+
+    out: Path = args.out
+    cache = args.cache or out.parent / "data_cache"
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
+        build_cache(args.data, cache)
+    if distributed:
+        dist.barrier()
+    styles = tuple(read_splits(args.data))
+    sustain = args.loss == "all"
+    samplers = {s: WindowSampler(load_songs(cache, s, "train"), args.window, args.aligned_fraction, sustain)
+                for s in styles}
+    val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
+
+    cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)
+    model = StyleNet(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    step, best = 0, -1.0
+    last = out / "last.pt"
+    if last.exists():  # resume
+        state = torch.load(last, map_location=device, weights_only=True)
+        model.load_state_dict(state["state_dict"])
+        opt.load_state_dict(state["optimizer"])
+        step, best = int(state["step"]), float(state["best"])
+        rng = np.random.default_rng(args.seed + 1000 * rank + step)
+        if lead:
+            print(f"resumed from {last} at step {step}")
+    net: nn.Module = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if distributed else model
+
+    data_summary = {s: {"train_songs": len(samplers[s].songs), "val_songs": len(val[s]),
+                        "train_notes": int(sum(len(x.pitch) for x in samplers[s].songs))} for s in styles}
+    log_path = out / "log.csv"
+    fields = ["step", "minutes", "train_loss", *[f"val_{k}_{s}" for s in styles for k in ("r", "level_mae", "spread")]]
+    if lead and not log_path.exists():
+        log_path.write_text(",".join(fields) + "\n")
+    progress = Progress(args.steps, lead and sys.stderr.isatty())
+    t0, losses = time.time(), []
+    while step < args.steps:
+        style = styles[step % len(styles)]  # alternate styles; every rank takes the same one
+        x, y, m = (torch.from_numpy(a).to(device) for a in samplers[style].batch(rng, args.batch))
+        net.train()
+        pred = net(x, style)
+        loss = masked_mse(pred, y, m, args.loss)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        step += 1
+        losses.append(loss.item())
+        progress.update(step, float(np.mean(losses[-50:])))
+        stop = args.minutes is not None and (time.time() - t0) / 60 >= args.minutes
+        if distributed:
+            flag = torch.tensor([float(stop)], device=device)
+            dist.all_reduce(flag)
+            stop = bool(flag.item())
+        if step % args.val_every and step < args.steps and not stop:
+            continue
+        if lead:
+            row = {"step": step, "minutes": round((time.time() - t0) / 60, 2), "train_loss": np.mean(losses)}
+            figures = {}
+            for s in styles:
+                summary, _ = score_songs(model, val[s], s, aligned=True, device=device)
+                figures[s] = summary
+                row.update({f"val_r_{s}": summary["r"], f"val_level_mae_{s}": summary["level_mae"],
+                            f"val_spread_{s}": summary["spread"]})
+            losses = []
+            with log_path.open("a") as fh:
+                fh.write(",".join(f"{row[k]:.5g}" if isinstance(row[k], float) else str(row[k]) for k in fields) + "\n")
+            score = float(np.mean([figures[s]["r"] for s in styles]))
+            meta = {"encoding_version": ENCODING_VERSION, "data_summary": data_summary, "train_args":
+                    {k: str(v) for k, v in vars(args).items()}, "step": step, "val": figures}
+            if score > best:
+                best = score
+                save_checkpoint(out / "best.pt", model, **meta)
+            torch.save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                        "best": best, "config": asdict(cfg) | {"styles": list(styles)}}, out / ".last.tmp")
+            os.replace(out / ".last.tmp", last)
+            plot_losses(log_path, out / "loss.png")
+            print(f"\nstep {step}: " + json.dumps({s: {k: round(v, 3) for k, v in f.items()} for s, f in figures.items()}),
+                  flush=True)
+        if stop:
+            break
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
