@@ -84,7 +84,7 @@ def performance_notes(path: Path) -> dict[str, np.ndarray]:
     doc = MidiDocument.load(path)
     notes = doc.notes.take(doc.piano_mask & doc.notes.in_piano_range)
     tpb = doc.ticks_per_beat
-    out = {"pitch": notes.pitch.astype(np.int16), "velocity": notes.velocity.astype(np.int16),
+    out: dict[str, np.ndarray] = {"pitch": notes.pitch.astype(np.int16), "velocity": notes.velocity.astype(np.int16),
            "start": notes.start / tpb, "end": notes.end / tpb}
     beat_map = asap_beat_map(path)
     if beat_map is None:
@@ -135,8 +135,9 @@ def build_cache(data_dir: Path, cache_dir: Path, workers: int = 2) -> None:
                 print(f"{style}/{split}: skipped {len(skipped)} unreadable file(s): {skipped[:3]}")
             lengths = [len(r["pitch"]) for _, r in songs]
             arrays = {c: np.concatenate([r[c] for _, r in songs]) for c in COLUMNS}
-            np.savez_compressed(target, names=np.array([rel for rel, _ in songs]),
-                                offsets=np.concatenate([[0], np.cumsum(lengths)]), **arrays)
+            arrays["names"] = np.array([rel for rel, _ in songs])
+            arrays["offsets"] = np.concatenate([[0], np.cumsum(lengths)])
+            np.savez_compressed(target, **arrays)  # type: ignore[arg-type]  # numpy stub types allow_pickle
             print(f"{style}/{split}: {len(songs)} songs, {sum(lengths)} notes -> {target}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ class GenreNet(nn.Module):
     def __init__(self, cfg: StyleNetConfig) -> None:
         super().__init__()
         self.lstm = nn.LSTM(cfg.hidden, cfg.hidden, num_layers=cfg.genre_layers, batch_first=True,
-                            bidirectional=True, dropout=cfg.dropout)
+                            bidirectional=True, dropout=cfg.dropout if cfg.genre_layers > 1 else 0.0)
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(2 * cfg.hidden, cfg.n_keys)
 
@@ -65,16 +66,22 @@ class StyleNet(nn.Module):
 
 @torch.no_grad()
 def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, hop: int = 100,
-            device: torch.device | str = "cpu") -> np.ndarray:
+            device: torch.device | str = "cpu", progress: Callable[[float], bool] | None = None,
+            chunk: int = 64) -> np.ndarray:
     """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
 
     Parameters
     ----------
     inputs : (T, 176) float
+    progress : called with the fraction done after each chunk of windows; returning
+        False stops the run with :class:`app.core.humanise.Cancelled`.
+
     Returns
     -------
     (T, 88) float32; windows are blended with triangular weights so seams do not show.
     """
+    from app.core.humanise import Cancelled
+
     if style not in model.heads:
         raise KeyError(f"unknown style {style!r}; this checkpoint has {', '.join(model.heads)}")
     steps = inputs.shape[0]
@@ -83,9 +90,15 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
         starts.append(steps - window)
     padded = np.zeros((max(steps, window), inputs.shape[1]), dtype=np.float32)
     padded[:steps] = inputs
-    batch = torch.from_numpy(np.stack([padded[s:s + window] for s in starts])).to(device)  # (W, window, 176)
+    windows = np.stack([padded[s:s + window] for s in starts])  # (W, window, 176)
     model.eval()
-    pred = model(batch, style).float().cpu().numpy()  # (W, window, 88)
+    parts = []
+    for c in range(0, len(starts), chunk):
+        batch = torch.from_numpy(windows[c:c + chunk]).to(device)
+        parts.append(model(batch, style).float().cpu().numpy())  # (chunk, window, 88)
+        if progress is not None and progress(min(1.0, (c + chunk) / len(starts))) is False:
+            raise Cancelled()
+    pred = np.concatenate(parts)  # (W, window, 88)
     weight = np.minimum(np.arange(1, window + 1), np.arange(window, 0, -1)).astype(np.float32)  # (window,)
     total = np.zeros((padded.shape[0], pred.shape[2]), dtype=np.float32)
     norm = np.zeros((padded.shape[0], 1), dtype=np.float32)

@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                         "best": best, "config": asdict(cfg) | {"styles": list(styles)}}, out / ".last.tmp")
             os.replace(out / ".last.tmp", last)
             plot_losses(log_path, out / "loss.png")
-            print(f"\nstep {step}: " + json.dumps({s: {k: round(v, 3) for k, v in f.items()} for s, f in figures.items()}),
-                  flush=True)
+            rounded = {s: {k: round(v, 3) for k, v in f.items()} for s, f in figures.items()}
+            print(f"\nstep {step}: {json.dumps(rounded)}", flush=True)
         if stop:
             break
     if distributed:

@@ -10,7 +10,7 @@ PIANO_LOW, PIANO_HIGH = 21, 108  # A0..C8, the 88 keys StyleNet sees
 
 
 def _frozen(a: np.ndarray, dtype: type) -> np.ndarray:
-    out = np.array(a, dtype=dtype, copy=True).reshape(-1)
+    out: np.ndarray = np.array(a, dtype=dtype, copy=True).reshape(-1)
     out.flags.writeable = False
     return out
 

@@ -1,0 +1,148 @@
+"""Command line: ``humanise``, ``demo`` and the window (``python main.py [FILE]``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from app.core.humanise import NoCheckpointError, baseline_velocities, humanise_mask, stylised_velocities
+from app.core.midi_document import MidiDocument, MidiError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_SONG = ROOT / "resources" / "demo" / "bach_prelude_c_major.mid"
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NO_MODEL = 0, 1, 2, 3
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _piano_tracks(doc: MidiDocument, spec: str | None) -> None:
+    """``--piano-tracks 2,3``: every non-drum part of those (1-based) tracks is the piano part."""
+    if not spec:
+        return
+    try:
+        tracks = {int(t) - 1 for t in spec.split(",") if t.strip()}
+    except ValueError:
+        raise CliError(f"--piano-tracks wants track numbers like 2,3 (got {spec!r})") from None
+    keys = {p.key for p in doc.parts if p.track in tracks and not p.is_drums}
+    if not keys:
+        raise CliError(f"tracks {spec} hold no non-drum notes; parts are: " + "; ".join(p.label() for p in doc.parts))
+    doc.set_piano_parts(keys)
+
+
+def _check_output(inp: Path, out: Path, force: bool) -> None:
+    if out.suffix.lower() not in (".mid", ".midi"):
+        raise CliError(f"output {out} should end in .mid")
+    if out.exists() and out.resolve() == inp.resolve() and not force:
+        raise CliError(f"refusing to overwrite the input file {inp}; choose another --output (or add --force)")
+    if not out.parent.exists():
+        raise CliError(f"output folder {out.parent} does not exist")
+
+
+def load_predictor(checkpoint: str | None, device: str | None):  # -> StyleNetPredictor (lazy: torch is heavy)
+    from models.inference import StyleNetPredictor
+    from models.stylenet import CheckpointError
+
+    try:
+        return StyleNetPredictor.from_checkpoint(checkpoint, device)
+    except NoCheckpointError as exc:
+        raise CliError(str(exc), EXIT_NO_MODEL) from None
+    except CheckpointError as exc:
+        raise CliError(str(exc), EXIT_NO_MODEL) from None
+
+
+def cmd_humanise(args: argparse.Namespace) -> int:
+    inp, out = Path(args.input), Path(args.output)
+    _check_output(inp, out, args.force)
+    doc = MidiDocument.load(inp)
+    _piano_tracks(doc, args.piano_tracks)
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    if not mask.any():
+        raise CliError(f"{inp.name}: no piano notes in 21..108 to humanise")
+    if args.baseline:
+        velocity = baseline_velocities(doc.notes, mask, args.seed)
+        what = f"random baseline (seed {args.seed})"
+    else:
+        predictor = load_predictor(args.checkpoint, args.device)
+        if args.style not in predictor.styles:
+            raise CliError(f"unknown style {args.style!r}; this checkpoint has: {', '.join(predictor.styles)}")
+        velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, args.style, args.strength)
+        what = f"{args.style} at strength {args.strength:.2f} on {predictor.device_name}"
+    doc.notes = doc.notes.with_velocities(velocity)
+    doc.save(out)
+    changed = int((velocity != doc.loaded_notes.velocity).sum())
+    print(f"{out}: {int(mask.sum())} piano notes humanised ({what}); {changed} velocities changed")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.report import write_demo
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        predictor = load_predictor(args.checkpoint, args.device)
+    except CliError as exc:
+        print(f"note: {exc}; writing the original and the baseline only", file=sys.stderr)
+        predictor = None
+    for path in write_demo(DEMO_SONG, out, predictor, seed=args.seed):
+        print(f"wrote {path}")
+    print(f"demo results are in {out.resolve()}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python main.py", description="StyleNet Studio: human dynamics for MIDI piano.")
+    sub = p.add_subparsers(dest="command")
+    h = sub.add_parser("humanise", help="humanise a MIDI file's piano part (headless)")
+    h.add_argument("input")
+    h.add_argument("--output", "-o", required=True)
+    h.add_argument("--style", default="classical", help="classical or jazz (the checkpoint's styles)")
+    h.add_argument("--strength", type=float, default=1.0, help="0..1 blend of original and predicted velocities")
+    h.add_argument("--baseline", action="store_true", help="random velocities instead of the model")
+    h.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
+    h.add_argument("--piano-tracks", help="override the automatic piano part: track numbers, e.g. 2,3")
+    h.add_argument("--checkpoint", help="StyleNet checkpoint (default: models/stylenet.pt)")
+    h.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    h.add_argument("--force", action="store_true", help="allow overwriting the input file")
+    h.set_defaults(run=cmd_humanise)
+    d = sub.add_parser("demo", help="humanise the bundled demo song in every style, write MIDI and PNG plots")
+    d.add_argument("--out", default="output/demo")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--checkpoint")
+    d.add_argument("--device")
+    d.set_defaults(run=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {"humanise", "demo"}
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
+        from app.ui.launch import launch  # the window; only path that imports Qt
+
+        return launch(argv)
+    args = build_parser().parse_args(argv)
+    if not 0.0 <= getattr(args, "strength", 1.0) <= 1.0:
+        print("error: --strength must lie between 0 and 1", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return int(args.run(args))
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except MidiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: one line, not a traceback; STYLENET_DEBUG=1 shows it
+        if os.environ.get("STYLENET_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR

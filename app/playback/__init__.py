@@ -1,0 +1,1 @@
+"""Qt-free playback: scheduling the document as timed MIDI events, and outputs."""

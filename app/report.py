@@ -1,0 +1,62 @@
+"""Headless results: humanise the demo in every version and plot piano roll + velocities to PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import numpy as np
+
+from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, stylised_velocities
+from app.core.midi_document import MidiDocument
+
+
+def plot_versions(doc: MidiDocument, versions: dict[str, np.ndarray], png: Path, title: str) -> None:
+    """One PNG: piano roll coloured by velocity (top) and velocity per note (bottom), per version."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    notes = doc.notes
+    start, end = doc.seconds(notes.start), doc.seconds(notes.end)
+    fig, axes = plt.subplots(2, len(versions), figsize=(5.5 * len(versions), 6), squeeze=False,
+                             sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    cmap = plt.get_cmap("viridis")
+    for col, (name, velocity) in enumerate(versions.items()):
+        roll, lane = axes[0, col], axes[1, col]
+        boxes = [[(s, p - 0.4), (e, p - 0.4), (e, p + 0.4), (s, p + 0.4)]
+                 for s, e, p in zip(start, np.maximum(end, start + 0.05), notes.pitch)]
+        roll.add_collection(PolyCollection(boxes, facecolors=cmap(velocity / 127.0), edgecolors="none"))
+        roll.set_xlim(0, max(float(end.max()), 1.0) if len(notes) else 1.0)
+        roll.set_ylim(int(notes.pitch.min()) - 2, int(notes.pitch.max()) + 2)
+        roll.set_title(f"{name} — mean {velocity.mean():.0f}, SD {velocity.std():.1f}")
+        roll.set_ylabel("MIDI pitch")
+        lane.vlines(start, 0, velocity, color=cmap(velocity / 127.0), linewidth=1)
+        lane.set_ylim(0, 127)
+        lane.set_xlabel("time (s)")
+        lane.set_ylabel("velocity")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(png, dpi=80)
+    plt.close(fig)
+
+
+def write_demo(song: Path, out: Path, predictor: VelocityPredictor | None, seed: int = 0) -> list[Path]:
+    """MIDI + PNG for the original, the baseline and each style the predictor knows."""
+    doc = MidiDocument.load(song)
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    versions = {"original": np.array(doc.notes.velocity), "baseline": baseline_velocities(doc.notes, mask, seed)}
+    if predictor is not None:
+        for style in predictor.styles:
+            versions[style] = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, style)
+    written = []
+    for name, velocity in versions.items():
+        doc.notes = doc.notes.with_velocities(velocity)
+        midi, png = out / f"{song.stem}.{name}.mid", out / f"{song.stem}.{name}.png"
+        doc.save(midi)
+        plot_versions(doc, {name: velocity}, png, f"{song.stem}: {name}")
+        written += [midi, png]
+    doc.notes = doc.loaded_notes
+    compare = out / f"{song.stem}.compare.png"
+    plot_versions(doc, versions, compare, f"{song.stem}: all versions")
+    return [*written, compare]

@@ -1,0 +1,50 @@
+"""StyleNet as a :class:`app.core.humanise.VelocityPredictor` for the app and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.core.encoding import decode, encode
+from app.core.humanise import NoCheckpointError, ProgressFn
+from app.core.notes import NoteTable
+from models.scoring import spread_about_mean
+from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, load_checkpoint, predict
+
+
+class StyleNetPredictor:
+    """Encodes the masked notes, runs the model, decodes onto the original notes.
+
+    The checkpoint's per-style ``spread`` calibration (fitted on validation data by
+    ``models.evaluate``) stretches predictions about their mean, because a network
+    trained on squared error predicts flatter dynamics than pianists play.
+    """
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self.styles = loaded.styles
+
+    @classmethod
+    def from_checkpoint(cls, path: Path | str | None = None, device: str | None = None) -> StyleNetPredictor:
+        path = Path(path) if path else DEFAULT_CHECKPOINT
+        if not path.exists():
+            raise NoCheckpointError(
+                f"no StyleNet checkpoint is available ({path} does not exist); "
+                "train one with `python -m models.train` or use --baseline")
+        return cls(load_checkpoint(path, device))
+
+    @property
+    def device_name(self) -> str:
+        return str(self.loaded.device)
+
+    def predict(self, notes: NoteTable, ticks_per_beat: int, mask: np.ndarray, style: str,
+                progress: ProgressFn | None = None) -> np.ndarray:
+        enc = encode(notes, ticks_per_beat, mask)
+        if not len(enc.note_index):
+            return np.array(notes.velocity, dtype=np.int16)
+        y = predict(self.loaded.model, enc.inputs, style, device=self.loaded.device, progress=progress)  # (T, 88)
+        out = decode(enc, y, notes.velocity)
+        spread = float(self.loaded.calibration.get(style, {}).get("spread", 1.0))
+        out[enc.note_index] = spread_about_mean(out[enc.note_index].astype(float), spread)
+        return out

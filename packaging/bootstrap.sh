@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up StyleNet Studio on Debian/Ubuntu: system libraries (FluidSynth, what Qt needs
+# headless), a .venv with the pinned packages. Idempotent and quick when nothing changed.
+#   bash packaging/bootstrap.sh          # runtime
+#   bash packaging/bootstrap.sh --dev    # + test and lint tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(libfluidsynth3 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+
+requirements=requirements.txt
+[ "${1:-}" = "--dev" ] && requirements=requirements-dev.txt
+[ -x .venv/bin/python ] || python3 -m venv .venv
+stamp=".venv/.installed-$(cat requirements.txt "$requirements" | sha1sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo "installing Python packages from $requirements into .venv"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+  touch "$stamp"
+fi

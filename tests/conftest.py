@@ -1,0 +1,47 @@
+"""Shared fixtures. Qt runs offscreen: CI has no display."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("STYLENET_DATA", ROOT.parent / "shared" / "data"))
+DEMO = ROOT / "resources" / "demo" / "bach_prelude_c_major.mid"
+
+# Real performances used by the round-trip tests: several per genre, with bass/drums among the jazz ones.
+REAL_FILES = [
+    "classical/asap/Bach/Fugue/bwv_846/Shi05M.mid",
+    "classical/asap/Chopin/Ballades/1/Ali01.mid",
+    "classical/asap/Schubert/Wanderer_fantasie/Kolessova02.mid",
+    "classical/asap/Bach/Fugue/bwv_846/midi_score.mid",
+    "jazz/mckenzie/AfterYou.mid",
+    "jazz/mckenzie/All The Things You Are.mid",
+    "jazz/mckenzie/Alone Together.mid",
+    "jazz/mckenzie/A Sleepin Bee.mid",
+]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "splits.json").is_file():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set STYLENET_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small, untrained but real StyleNet checkpoint (fast to load and run)."""
+    import torch
+
+    from app.core.encoding import ENCODING_VERSION
+    from models.stylenet import StyleNet, StyleNetConfig, save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, StyleNet(StyleNetConfig(hidden=16, genre_layers=1)), encoding_version=ENCODING_VERSION)
+    return path

@@ -1,0 +1,82 @@
+"""The headless ``humanise`` and ``demo`` commands: the contract and the exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import DEMO, ROOT
+
+from app.cli import EXIT_BAD_INPUT, EXIT_NO_MODEL, main
+from app.core.midi_document import MidiDocument
+
+
+def same_notes_except_velocity(a: MidiDocument, b: MidiDocument) -> None:
+    for col in ("pitch", "start", "end", "channel", "track"):
+        assert np.array_equal(getattr(a.notes, col), getattr(b.notes, col)), col
+
+
+def test_humanise_with_a_model_changes_only_velocities(tmp_path, tiny_checkpoint, capsys):
+    out = tmp_path / "out.mid"
+    code = main(["humanise", str(DEMO), "--style", "jazz", "-o", str(out), "--checkpoint", str(tiny_checkpoint)])
+    assert code == 0, capsys.readouterr().err
+    before, after = MidiDocument.load(DEMO), MidiDocument.load(out)
+    same_notes_except_velocity(before, after)
+    assert (after.notes.velocity != before.notes.velocity).mean() > 0.9
+    assert after.notes.velocity.min() >= 1
+
+
+def test_strength_blends_and_zero_keeps_the_original(tmp_path, tiny_checkpoint):
+    paths = {s: tmp_path / f"s{s}.mid" for s in ("0", "0.5", "1")}
+    for s, p in paths.items():
+        assert main(["humanise", str(DEMO), "-o", str(p), "--strength", s, "--checkpoint", str(tiny_checkpoint)]) == 0
+    v = {s: MidiDocument.load(p).notes.velocity.astype(float) for s, p in paths.items()}
+    orig = MidiDocument.load(DEMO).notes.velocity
+    assert np.array_equal(v["0"], orig)
+    assert np.abs(v["0.5"] - (orig + v["1"]) / 2).max() <= 1.0
+
+
+def test_baseline_is_seeded_uniform_and_never_zero(tmp_path):
+    a, b, c = (tmp_path / f"{n}.mid" for n in "abc")
+    for path, seed in ((a, "3"), (b, "3"), (c, "4")):
+        assert main(["humanise", str(DEMO), "--baseline", "--seed", seed, "-o", str(path)]) == 0
+    va, vb, vc = (MidiDocument.load(p).notes.velocity for p in (a, b, c))
+    assert np.array_equal(va, vb) and not np.array_equal(va, vc)
+    assert va.min() >= 40 and va.max() <= 100 and len(np.unique(va)) > 30
+
+
+def test_no_checkpoint_says_so_instead_of_inventing(tmp_path, capsys):
+    code = main(["humanise", str(DEMO), "-o", str(tmp_path / "o.mid"), "--checkpoint", str(tmp_path / "none.pt")])
+    assert code == EXIT_NO_MODEL
+    assert "no StyleNet checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "o.mid").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["humanise", "{bad}", "--baseline", "-o", "{out}"], "not a MIDI file"),
+    (["humanise", "{missing}", "--baseline", "-o", "{out}"], "cannot read"),
+    (["humanise", str(DEMO), "--baseline", "-o", str(DEMO)], "refusing to overwrite"),
+    (["humanise", str(DEMO), "--baseline", "-o", "{out}", "--strength", "1.5"], "strength"),
+    (["humanise", str(DEMO), "--baseline", "-o", "{out}", "--piano-tracks", "9"], "no non-drum notes"),
+    (["humanise", str(DEMO), "--baseline", "-o", "{tmp}/no/such/dir/o.mid"], "does not exist"),
+])
+def test_bad_input_exits_non_zero_with_one_line(tmp_path, capsys, args, message):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"hello, not midi")
+    fill = {"bad": str(bad), "missing": str(tmp_path / "missing.mid"), "out": str(tmp_path / "o.mid"),
+            "tmp": str(tmp_path)}
+    code = main([a.format(**fill) for a in args])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_BAD_INPUT and message in err and len(err.splitlines()) == 1
+
+
+def test_demo_writes_midi_and_plots_for_every_version(tmp_path, tiny_checkpoint):
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "demo", "--out", str(tmp_path),
+                           "--checkpoint", str(tiny_checkpoint)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for version in ("original", "baseline", "classical", "jazz"):
+        assert (tmp_path / f"bach_prelude_c_major.{version}.mid").stat().st_size > 1000
+        assert (tmp_path / f"bach_prelude_c_major.{version}.png").read_bytes()[:4] == b"\x89PNG"
+    assert str(tmp_path) in proc.stdout

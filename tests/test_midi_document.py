@@ -1,0 +1,171 @@
+"""The MIDI document: real files round-trip untouched; bad files give one clear MidiError."""
+
+from __future__ import annotations
+
+import io
+
+import mido
+import numpy as np
+import pytest
+from conftest import REAL_FILES
+from midi_factory import absolute, midi_bytes, note, raw_midi, track
+
+from app.core.humanise import baseline_velocities, humanise_mask
+from app.core.midi_document import MidiDocument, MidiError
+
+
+def reparse(data: bytes) -> mido.MidiFile:
+    return mido.MidiFile(file=io.BytesIO(data))
+
+
+@pytest.mark.parametrize("rel", REAL_FILES)
+def test_round_trip_without_edit_keeps_every_event(shared_data, rel):
+    original = mido.MidiFile(shared_data / rel)
+    doc = MidiDocument.load(shared_data / rel)
+    saved = reparse(doc.to_bytes())
+    assert saved.type == original.type and saved.ticks_per_beat == original.ticks_per_beat
+    assert [absolute(t) for t in saved.tracks] == [absolute(t) for t in original.tracks]
+
+
+@pytest.mark.parametrize("rel", REAL_FILES)
+def test_humanise_changes_only_piano_note_on_velocities(shared_data, rel):
+    doc = MidiDocument.load(shared_data / rel)
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    doc.notes = doc.notes.with_velocities(baseline_velocities(doc.notes, mask, seed=1))
+    before = mido.MidiFile(shared_data / rel)
+    after = reparse(doc.to_bytes())
+    piano = doc.piano_parts
+    changed = 0
+    for tr, (a, b) in enumerate(zip(before.tracks, after.tracks, strict=True)):
+        assert len(a) == len(b)
+        for m1, m2 in zip(a, b):
+            if m1 == m2:
+                continue
+            assert m1.type == "note_on" and m1.velocity > 0 and (tr, m1.channel) in piano
+            assert m1.copy(velocity=m2.velocity) == m2  # nothing but the velocity differs
+            changed += 1
+    assert changed > 0.8 * mask.sum()  # a few random draws equal the old velocity
+
+
+def test_jazz_file_with_bass_and_drums_picks_piano_only(shared_data):
+    doc = MidiDocument.load(shared_data / "jazz/mckenzie/AfterYou.mid")
+    parts = {p.key: p for p in doc.parts}
+    assert doc.piano_parts == {(2, 7), (2, 8)}
+    assert all(not parts[k].is_drums for k in doc.piano_parts)
+    assert any(p.is_drums for p in doc.parts) and any(p.program == 35 for p in doc.parts)  # drums, bass
+
+
+def test_user_can_override_the_piano_part_but_never_drums():
+    data = midi_bytes([track([*note(60, 0, 480), (0, mido.Message("program_change", program=40))]),
+                       track(note(62, 0, 480, channel=1)), track(note(36, 0, 120, channel=9))])
+    doc = MidiDocument.from_bytes(data)
+    assert doc.piano_parts == {(1, 1)}  # track 0 plays a violin (program 41); track 1 has the default piano
+    doc.set_piano_parts({(0, 0), (1, 1)})
+    assert doc.piano_mask.sum() == 2
+    with pytest.raises(MidiError, match="drums"):
+        doc.set_piano_parts({(2, 9)})
+
+
+def test_format_0_tempo_changes_and_seconds():
+    events = [(0, mido.MetaMessage("set_tempo", tempo=500_000)), (960, mido.MetaMessage("set_tempo", tempo=1_000_000)),
+              (0, mido.MetaMessage("time_signature", numerator=3, denominator=4)),
+              (1440, mido.MetaMessage("time_signature", numerator=6, denominator=8))]
+    events += note(60, 0, 480) + note(64, 960, 1440) + note(67, 1920, 2400)
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)], ticks_per_beat=480, kind=0))
+    # 120 bpm for two beats (1 s), then 60 bpm: tick 1920 is two slow beats later.
+    np.testing.assert_allclose(doc.seconds(doc.notes.start), [0.0, 1.0, 3.0])
+    np.testing.assert_allclose(doc.tempo_map.ticks(np.array([0.0, 1.0, 3.0])), [0, 960, 1920])
+    assert [(s.numerator, s.denominator) for s in doc.time_signatures] == [(3, 4), (6, 8)]
+    assert doc.tempo_map.bpm_at(1000) == pytest.approx(60.0)
+
+
+@pytest.mark.parametrize("tpb", [1, 24, 96, 960, 32767])
+def test_any_ticks_per_beat(tpb):
+    doc = MidiDocument.from_bytes(midi_bytes([track(note(60, 0, tpb) + note(62, tpb, 2 * tpb))], ticks_per_beat=tpb))
+    np.testing.assert_allclose(doc.seconds(doc.notes.end), [0.5, 1.0])
+
+
+def test_running_status_sysex_and_controllers_survive():
+    # note-on C4 then (running status) E4, sustain pedal, sysex, then offs using running status.
+    body = (b"\x00\x90\x3c\x50" b"\x00\x40\x60" b"\x00\xb0\x40\x7f" b"\x00\xf0\x03\x7e\x7f\xf7"
+            b"\x83\x60\x80\x3c\x00" b"\x00\x40\x00" b"\x00\xb0\x40\x00" b"\x00\xff\x2f\x00")
+    data = raw_midi([body], kind=0)
+    doc = MidiDocument.from_bytes(data)
+    assert sorted(doc.notes.pitch.tolist()) == [60, 64] and set(doc.notes.end.tolist()) == {480}
+    saved = reparse(doc.to_bytes())
+    assert absolute(saved.tracks[0]) == absolute(reparse(data).tracks[0])
+    assert any(m.type == "sysex" for m in saved.tracks[0]) and any(m.type == "control_change" for m in saved.tracks[0])
+
+
+def test_velocity_edit_then_structural_edit_keep_non_note_events():
+    events = [(0, mido.MetaMessage("track_name", name="Piano")), (240, mido.Message("control_change", control=64,
+              value=127)), (720, mido.Message("control_change", control=64, value=0))]
+    doc = MidiDocument.from_bytes(midi_bytes([track(events + note(60, 0, 480) + note(62, 480, 960))]))
+    doc.notes = doc.notes.with_columns(start=np.array([0, 600]), end=np.array([480, 900]))  # move a note
+    saved = MidiDocument.from_bytes(doc.to_bytes())
+    assert saved.notes.start.tolist() == [0, 600] and saved.notes.end.tolist() == [480, 900]
+    kept = [(t, m) for t, m in absolute(saved.midi.tracks[0]) if "note" not in m]
+    assert [t for t, _ in kept][:3] == [0, 240, 720]
+
+
+# ---- bad input: a correct load or one clear MidiError, never a traceback or a hang -------------
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "empty"),
+    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "not a MIDI file"),
+    (midi_bytes([track(note(60, 0, 480))])[:30], "truncated"),
+    (raw_midi([b"\x00\x90\x3c\x40"], division=0xE728), "SMPTE"),  # -25 fps, 40 ticks/frame
+    (raw_midi([b"\x00\xff\x2f\x00"], kind=2), "format 2"),
+    (raw_midi([b"\x00\xff\x51\x03\x00\x00\x00\x00\x90\x3c\x40\x00\xff\x2f\x00"]), "tempo of 0"),
+    (raw_midi([b"\x00\x3c\x40\x00\xff\x2f\x00"]), "corrupt"),  # data byte with no status to run on
+    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0", "truncated"),  # header promises a track
+])
+def test_bad_files_raise_one_clear_error(data, message):
+    with pytest.raises(MidiError, match=message):
+        MidiDocument.from_bytes(data, "bad.mid")
+
+
+def test_missing_file_is_a_midi_error(tmp_path):
+    with pytest.raises(MidiError, match="cannot read"):
+        MidiDocument.load(tmp_path / "nope.mid")
+
+
+def test_note_without_note_off_ends_with_its_track():
+    events = [(0, mido.Message("note_on", note=60, velocity=90)), (960, mido.MetaMessage("end_of_track"))]
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)]))
+    assert doc.notes.end.tolist() == [960] and doc.notes.velocity.tolist() == [90]
+    assert absolute(reparse(doc.to_bytes()).tracks[0]) == absolute(doc.midi.tracks[0])
+
+
+def test_note_off_without_note_on_is_ignored_and_kept():
+    events = [(100, mido.Message("note_off", note=61)), *note(60, 0, 480)]
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)]))
+    assert doc.notes.pitch.tolist() == [60]
+    assert any(m.type == "note_off" and m.note == 61 for m in reparse(doc.to_bytes()).tracks[0])
+
+
+def test_overlapping_same_pitch_notes_pair_first_in_first_out():
+    events = note(60, 0, 300, velocity=50) + note(60, 100, 400, velocity=70)
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)]))
+    assert list(zip(doc.notes.start, doc.notes.end, doc.notes.velocity)) == [(0, 300, 50), (100, 400, 70)]
+
+
+def test_zero_length_and_out_of_range_notes_load_and_survive():
+    events = note(60, 0, 0) + note(10, 0, 480) + note(120, 480, 960)
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)]))
+    assert len(doc.notes) == 3 and doc.notes.in_piano_range.tolist() == [False, True, False]
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    assert mask.tolist() == [False, True, False]
+    saved = MidiDocument.from_bytes(doc.to_bytes())
+    assert sorted(zip(saved.notes.pitch.tolist(), saved.notes.start.tolist(), saved.notes.end.tolist())) == \
+        [(10, 0, 480), (60, 0, 0), (120, 480, 960)]
+
+
+@pytest.mark.timeout(60)
+def test_more_than_100k_notes_load():
+    rng = np.random.default_rng(0)
+    events = []
+    for k in range(120_000):
+        events += note(int(rng.integers(21, 109)), k * 10, k * 10 + 30, int(rng.integers(1, 128)), k % 2)
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)], ticks_per_beat=96))
+    assert len(doc.notes) == 120_000 and np.array_equal(np.sort(doc.notes.start), np.arange(120_000) * 10)
