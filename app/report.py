@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, stylised_velocities

@@ -1,0 +1,207 @@
+"""Evaluate a checkpoint against baselines: ``python -m models.evaluate --data ../shared/data``.
+
+Per style, on the test split, note level, everything in one run:
+1. quantised-performance input (the paper's setting: the file's own grid);
+   classical also on the score grid reached through ASAP's beat annotations;
+2. score input (classical): ASAP ``midi_score.mid`` -> prediction per score note,
+   compared with each performance of the piece through the beat alignment;
+3. style specificity: each style's test data through both heads.
+Baselines: constant (the piece's mean human velocity), random (uniform over the
+piece's human range, fixed seed), and a melody-on-top chord rule.
+
+``--calibrate`` first fits each head's spread factor on the *validation* split and
+stores it in the checkpoint; ``--write-card`` puts the figures in MODEL_CARD.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from app.core.encoding import encode_beats
+from app.core.midi_document import MidiDocument
+from models.baselines import chord_rule
+from models.data import Song, asap_beat_map, build_cache, load_songs
+from models.metrics import PieceScore, score_piece, summarise
+from models.scoring import note_velocities, spread_about_mean
+from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, load_checkpoint, save_checkpoint
+from models.windows import encode_song
+
+CARD = Path(__file__).with_name("MODEL_CARD.md")
+PLOTS = Path(__file__).with_name("plots")
+SPREAD_RANGE = (0.75, 1.3)  # human-like dynamics: calibrated spread must land here on validation
+MATCH_TOLERANCE = 0.5  # quarter notes between a score note and its performed note, after beat warping
+
+Predictors = dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]]
+
+
+def predictors(loaded: LoadedModel, seed: int) -> Predictors:
+    """name -> f(inputs, onset_step, key, human) -> velocities; baselines see only what they need."""
+    rng = np.random.default_rng(seed)
+    out: Predictors = {}
+    for style in loaded.styles:
+        spread = float(loaded.calibration.get(style, {}).get("spread", 1.0))
+
+        def model_fn(x, step, key, human, style=style, spread=spread):
+            raw = note_velocities(loaded.model, x, step, key, style, loaded.device)
+            return spread_about_mean(raw, spread)
+
+        out[f"stylenet:{style}"] = model_fn
+    out["constant"] = lambda x, step, key, human: np.full(len(human), human.mean())
+    out["random"] = lambda x, step, key, human: rng.integers(human.min(), human.max() + 1, len(human)).astype(float)
+    out["rule"] = lambda x, step, key, human: chord_rule(key + 21, step, human.mean())
+    return out
+
+
+def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, dict[str, float]]:
+    scores: dict[str, list[PieceScore]] = {name: [] for name in fns}
+    for song in songs:
+        es = encode_song(song, aligned and song.aligned)
+        human = song.velocity.astype(float)
+        for name, fn in fns.items():
+            scores[name].append(score_piece(fn(es.inputs, es.encoded.onset_step, es.encoded.key, human), human))
+    return {name: summarise(s) for name, s in scores.items()}
+
+
+def match_score_notes(score_pitch: np.ndarray, score_beats: np.ndarray, song: Song) -> np.ndarray:
+    """For each score note, the index of its performed note (same pitch, nearest warped onset) or -1."""
+    match = np.full(len(score_pitch), -1)
+    taken = np.zeros(len(song.pitch), bool)
+    pairs = []
+    for pitch in np.unique(score_pitch):
+        s_idx, p_idx = np.flatnonzero(score_pitch == pitch), np.flatnonzero(song.pitch == pitch)
+        if not len(p_idx):
+            continue
+        dist = np.abs(score_beats[s_idx, None] - song.a_start[None, p_idx])  # (S, P)
+        for i, j in zip(*np.nonzero(dist <= MATCH_TOLERANCE)):
+            pairs.append((dist[i, j], s_idx[i], p_idx[j]))
+    for _, s, p in sorted(pairs):  # greedy one-to-one, closest pairs first
+        if match[s] < 0 and not taken[p]:
+            match[s], taken[p] = p, True
+    return match
+
+
+def run_score_input(data_dir: Path, songs: list[Song], fns: Predictors) -> dict[str, object]:
+    """Score MIDI in, compare with every aligned performance of the piece."""
+    scores: dict[str, list[PieceScore]] = {name: [] for name in fns}
+    matched = total = 0
+    cache: dict[Path, tuple] = {}
+    for song in songs:
+        perf = data_dir / song.name
+        score_path = perf.parent / "midi_score.mid"
+        if not song.aligned or asap_beat_map(perf) is None or not score_path.exists():
+            continue
+        if score_path not in cache:
+            doc = MidiDocument.load(score_path)
+            notes = doc.notes.take(doc.piano_mask & doc.notes.in_piano_range)
+            beats = notes.start / doc.ticks_per_beat
+            enc = encode_beats(notes.pitch, beats, notes.end / doc.ticks_per_beat)
+            cache[score_path] = (notes.pitch.astype(int), beats, enc)
+        pitch, beats, enc = cache[score_path]
+        match = match_score_notes(pitch, beats, song)
+        ok = match >= 0
+        matched, total = matched + int(ok.sum()), total + len(match)
+        if ok.sum() < 3:
+            continue
+        human_all = np.zeros(len(pitch))
+        human_all[ok] = song.velocity[match[ok]]
+        for name, fn in fns.items():
+            pred = fn(enc.inputs, enc.onset_step, enc.key, np.where(ok, human_all, human_all[ok].mean()))
+            scores[name].append(score_piece(pred[ok], human_all[ok]))
+    out: dict[str, object] = {name: summarise(s) for name, s in scores.items()}
+    out["match_rate"] = matched / max(total, 1)
+    return out
+
+
+def calibrate(loaded: LoadedModel, cache: Path) -> dict[str, dict[str, float]]:
+    """Per head, the stretch about the piece mean with the lowest validation level-matched MAE
+    among those whose validation spread ratio lies in SPREAD_RANGE (regression flattens dynamics)."""
+    calibration = {}
+    for style in loaded.styles:
+        songs = load_songs(cache, style, "val")
+        raw = []
+        for song in songs:
+            es = encode_song(song, song.aligned)
+            raw.append(note_velocities(loaded.model, es.inputs, es.encoded.onset_step, es.encoded.key, style,
+                                       loaded.device))
+        best: tuple[float, float, float] | None = None  # (level MAE, factor, spread)
+        for factor in np.arange(1.0, 4.01, 0.05):
+            figs = summarise([score_piece(spread_about_mean(p, factor), s.velocity) for p, s in zip(raw, songs)])
+            if SPREAD_RANGE[0] <= figs["spread"] <= SPREAD_RANGE[1] and (best is None or figs["level_mae"] < best[0]):
+                best = (figs["level_mae"], float(factor), figs["spread"])
+        factor = best[1] if best else 1.0
+        calibration[style] = {"spread": round(factor, 3), "val_spread": round(best[2], 3) if best else float("nan")}
+    loaded.calibration = calibration
+    return calibration
+
+
+def plot_piece(loaded: LoadedModel, song: Song, style: str, png: Path, aligned: bool) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    es = encode_song(song, aligned and song.aligned)
+    pred = predictors(loaded, 0)[f"stylenet:{style}"](es.inputs, es.encoded.onset_step, es.encoded.key,
+                                                       song.velocity)
+    order = np.argsort(es.encoded.onset_step, kind="stable")[:400]
+    fig, ax = plt.subplots(figsize=(11, 3.5))
+    ax.plot(song.velocity[order], ".", ms=4, label="human", color="#333")
+    ax.plot(pred[order], ".", ms=4, label=f"StyleNet ({style})", color="#d1495b")
+    r = score_piece(pred, song.velocity).r
+    ax.set_title(f"{song.name} — first {len(order)} notes, r = {r:.2f}")
+    ax.set_xlabel("note (in onset order)"), ax.set_ylabel("velocity"), ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(png, dpi=80)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--cache", type=Path, default=Path("data_cache"))
+    p.add_argument("--split", default="test")
+    p.add_argument("--calibrate", action="store_true", help="fit spread on val and save it into the checkpoint")
+    p.add_argument("--write-card", action="store_true", help="write figures into models/MODEL_CARD.md")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--limit", type=int, default=0, help="only the first N songs per style (quick checks)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    build_cache(args.data, args.cache)
+    loaded = load_checkpoint(args.checkpoint, "cpu")
+    if args.calibrate:
+        print("calibration:", calibrate(loaded, args.cache))
+        ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+        meta = {k: v for k, v in ckpt.items() if k not in ("format", "model_args", "styles", "state_dict")}
+        save_checkpoint(args.checkpoint, loaded.model, **{**meta, "calibration": loaded.calibration})
+    figures: dict[str, object] = {"split": args.split, "calibration": loaded.calibration}
+    for style in loaded.styles:
+        songs = load_songs(args.cache, style, args.split)[: args.limit or None]
+        fns = predictors(loaded, args.seed)
+        section: dict[str, object] = {"quantised_performance": run_songs(songs, fns, aligned=False)}
+        if any(s.aligned for s in songs):
+            section["score_grid_performance"] = run_songs(songs, fns, aligned=True)
+            section["score_input"] = run_score_input(args.data, songs, predictors(loaded, args.seed))
+        figures[style] = section
+        PLOTS.mkdir(exist_ok=True)
+        plot_piece(loaded, songs[0], style, PLOTS / f"{style}_test_piece.png", aligned=False)
+        print(json.dumps({style: section}, indent=1), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+    if args.write_card:
+        from models.model_card import write_card
+
+        write_card(CARD, figures, loaded)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Write the measured figures into MODEL_CARD.md, between its figure markers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from models.stylenet import LoadedModel
+
+START, END = "<!-- figures:start (written by python -m models.evaluate --write-card) -->", "<!-- figures:end -->"
+ROWS = ("stylenet:classical", "stylenet:jazz", "rule", "constant", "random")
+
+
+def _table(results: dict[str, Any]) -> list[str]:
+    lines = ["| predictor | MAE | level-matched MAE | r (within piece) | spread (SD pred / SD human) |",
+             "|---|---:|---:|---:|---:|"]
+    for name in [r for r in ROWS if r in results]:
+        f = results[name]
+        lines.append(f"| {name} | {f['mae']:.2f} | {f['level_mae']:.2f} | {f['r']:.3f} | {f['spread']:.2f} |")
+    return lines
+
+
+def _bars(style: str, section: dict[str, Any]) -> list[str]:
+    q = section["quantised_performance"]
+    mine = f"stylenet:{style}"
+    own, other = q[mine], [v for k, v in q.items() if k.startswith("stylenet:") and k != mine]
+    checks = [
+        (f"r ≥ 0.5 and above the rule's ({q['rule']['r']:.3f})", own["r"] >= 0.5 and own["r"] > q["rule"]["r"]),
+        (f"level-matched MAE ≤ 80% of constant's ({0.8 * q['constant']['level_mae']:.2f}) and below the rule's "
+         f"({q['rule']['level_mae']:.2f})",
+         own["level_mae"] <= 0.8 * q["constant"]["level_mae"] and own["level_mae"] < q["rule"]["level_mae"]),
+        ("spread ratio in 0.7–1.3", 0.7 <= own["spread"] <= 1.3),
+        ("style specificity: own head has the higher r", all(own["r"] > o["r"] for o in other)),
+    ]
+    if "score_input" in section:
+        s = section["score_input"]
+        mine = s[f"stylenet:{style}"]
+        checks.append((f"score input: r ≥ 0.5 and above the rule's ({s['rule']['r']:.3f})",
+                       mine["r"] >= 0.5 and mine["r"] > s["rule"]["r"]))
+    return [f"- {'PASS' if ok else 'FAIL'}: {text} (measured: r {own['r']:.3f}, level MAE {own['level_mae']:.2f}, "
+            f"spread {own['spread']:.2f})" if i == 0 else f"- {'PASS' if ok else 'FAIL'}: {text}"
+            for i, (text, ok) in enumerate(checks)]
+
+
+def render(figures: dict[str, Any], loaded: LoadedModel) -> str:
+    meta = loaded.meta
+    out = [START, "", f"Checkpoint: `{loaded.path.name if loaded.path else '?'}`, trained {meta.get('step', '?')} "
+           f"steps; split evaluated: `{figures['split']}`. Spread calibration (fitted on val): "
+           f"{figures['calibration'] or 'none'}.", ""]
+    for style in loaded.styles:
+        section = figures[style]
+        out += [f"### {style.capitalize()}", "", "Bars:", *_bars(style, section), ""]
+        titles = {"quantised_performance": "Quantised-performance input (paper's setting: the file's own grid)",
+                  "score_grid_performance": "Performance quantised on the score's beat grid (ASAP annotations)",
+                  "score_input": "Score input (ASAP `midi_score.mid`, matched to each performance)"}
+        for key, title in titles.items():
+            if key in section:
+                extra = f" — match rate {section[key]['match_rate']:.1%}" if key == "score_input" else ""
+                out += [f"**{title}**{extra}", "", *_table(section[key]), ""]
+    out.append(END)
+    return "\n".join(out)
+
+
+def write_card(card: Path, figures: dict[str, Any], loaded: LoadedModel) -> None:
+    text = card.read_text() if card.exists() else f"# StyleNet model card\n\n{START}\n{END}\n"
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    card.write_text(head + render(figures, loaded) + tail)
