@@ -34,9 +34,9 @@ def _bars(style: str, section: dict[str, Any]) -> list[str]:
     ]
     if "score_input" in section:
         s = section["score_input"]
-        mine = s[f"stylenet:{style}"]
+        scored = s[mine]
         checks.append((f"score input: r ≥ 0.5 and above the rule's ({s['rule']['r']:.3f})",
-                       mine["r"] >= 0.5 and mine["r"] > s["rule"]["r"]))
+                       scored["r"] >= 0.5 and scored["r"] > s["rule"]["r"]))
     return [f"- {'PASS' if ok else 'FAIL'}: {text} (measured: r {own['r']:.3f}, level MAE {own['level_mae']:.2f}, "
             f"spread {own['spread']:.2f})" if i == 0 else f"- {'PASS' if ok else 'FAIL'}: {text}"
             for i, (text, ok) in enumerate(checks)]

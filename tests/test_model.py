@@ -1,0 +1,163 @@
+"""StyleNet model: shapes, checkpoints, device choice, a few real training steps (also under torchrun)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from app.core.encoding import ENCODING_VERSION
+from app.core.midi_document import MidiDocument
+from models.inference import StyleNetPredictor
+from models.stylenet import (
+    CheckpointError,
+    StyleNet,
+    StyleNetConfig,
+    load_checkpoint,
+    pick_device,
+    predict,
+    save_checkpoint,
+)
+
+FEW = {"classical": ["classical/asap/Bach/Fugue/bwv_846/Shi05M.mid", "classical/asap/Bach/Fugue/bwv_848/Lee01M.mid"],
+       "jazz": ["jazz/mckenzie/AfterYou.mid", "jazz/mckenzie/A Sleepin Bee.mid"]}
+
+
+def test_paper_shapes_and_styles_come_from_config():
+    model = StyleNet(StyleNetConfig(styles=("classical", "jazz", "ragtime")))
+    x = torch.zeros(2, 30, 176)  # (B, T, 176)
+    for style in ("classical", "jazz", "ragtime"):
+        with torch.no_grad():
+            y = model(x, style)
+        assert y.shape == (2, 30, 88) and float(y.min()) >= 0 and float(y.max()) <= 1
+    head = model.heads["jazz"]
+    assert head.lstm.num_layers == 3 and head.lstm.bidirectional and head.lstm.hidden_size == 176
+    assert head.out.in_features == 352 and model.interpretation.hidden_size == 176
+
+
+def test_windowed_prediction_covers_every_step_and_short_pieces():
+    model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
+    for steps in (1, 199, 200, 201, 777):
+        y = predict(model, np.random.default_rng(0).random((steps, 176)).astype(np.float32), "jazz")
+        assert y.shape == (steps, 88) and np.isfinite(y).all()
+
+
+def test_checkpoint_round_trip_rebuilds_the_exact_model(tmp_path):
+    torch.manual_seed(1)
+    model = StyleNet(StyleNetConfig(hidden=12, genre_layers=2, styles=("a", "b")))
+    save_checkpoint(tmp_path / "m.pt", model, encoding_version=ENCODING_VERSION, calibration={"a": {"spread": 1.5}})
+    loaded = load_checkpoint(tmp_path / "m.pt", "cpu")
+    assert loaded.styles == ("a", "b") and loaded.calibration["a"]["spread"] == 1.5
+    x = torch.rand(1, 20, 176)
+    model.eval()
+    assert torch.equal(model(x, "b"), loaded.model(x, "b"))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "not a readable"),
+    (b"garbage" * 100, "not a readable"),
+])
+def test_bad_checkpoint_files_give_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)
+
+
+def test_wrong_checkpoint_dicts_are_refused(tmp_path):
+    torch.save({"hello": 1}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a StyleNet Studio checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+    model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
+    save_checkpoint(tmp_path / "old.pt", model, encoding_version=ENCODING_VERSION + 1)
+    with pytest.raises(CheckpointError, match="encoding version"):
+        load_checkpoint(tmp_path / "old.pt")
+    ckpt = torch.load(tmp_path / "old.pt", weights_only=True)
+    ckpt["encoding_version"] = ENCODING_VERSION
+    ckpt["model_args"]["hidden"] = 9  # weights no longer fit
+    torch.save(ckpt, tmp_path / "mismatch.pt")
+    with pytest.raises(CheckpointError, match="do not match"):
+        load_checkpoint(tmp_path / "mismatch.pt")
+    with pytest.raises(CheckpointError, match="no StyleNet checkpoint"):
+        load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_device_is_chosen_automatically_and_overridable(monkeypatch):
+    monkeypatch.delenv("STYLENET_DEVICE", raising=False)
+    assert pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu").type == "cpu"
+    monkeypatch.setenv("STYLENET_DEVICE", "cpu")
+    assert pick_device().type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(CheckpointError, match="no CUDA"):
+            pick_device("cuda")
+
+
+def test_predictor_changes_only_masked_in_range_notes(tiny_checkpoint):
+    from conftest import DEMO
+
+    doc = MidiDocument.load(DEMO)
+    predictor = StyleNetPredictor.from_checkpoint(tiny_checkpoint, "cpu")
+    mask = np.zeros(len(doc.notes), bool)
+    mask[:50] = True
+    out = predictor.predict(doc.notes, doc.ticks_per_beat, mask, "classical")
+    assert np.array_equal(out[~mask], doc.notes.velocity[~mask])
+    assert out.min() >= 1 and out.max() <= 127
+
+
+@pytest.fixture
+def few_files_data(shared_data, tmp_path):
+    """A data folder with the shared layout but two songs per style and split."""
+    root = tmp_path / "data"
+    splits = {}
+    for style, files in FEW.items():
+        for rel in files:
+            for src in (shared_data / rel).parent.glob(f"{(shared_data / rel).stem}*"):
+                dst = root / rel.rsplit("/", 1)[0] / src.name
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.write_bytes(src.read_bytes())
+            folder = (shared_data / rel).parent
+            for extra in ("midi_score.mid", "midi_score_annotations.txt"):
+                if (folder / extra).exists():
+                    (root / rel.rsplit("/", 1)[0] / extra).write_bytes((folder / extra).read_bytes())
+        splits[style] = {"train": files, "val": files[:1], "test": files[1:]}
+    (root / "splits.json").write_text(json.dumps(splits))
+    return root
+
+
+TINY = ["--hidden", "16", "--genre-layers", "1", "--window", "64", "--val-every", "3", "--threads", "1"]
+
+
+@pytest.mark.timeout(300)
+def test_tiny_model_trains_resumes_and_evaluates(few_files_data, tmp_path):
+    out = tmp_path / "run"
+    base = [sys.executable, "-m", "models.train", "--data", str(few_files_data), "--out", str(out), *TINY]
+    first = subprocess.run([*base, "--steps", "6"], capture_output=True, text=True, timeout=240)
+    assert first.returncode == 0, first.stderr
+    rows = (out / "log.csv").read_text().splitlines()
+    assert len(rows) == 3 and (out / "loss.png").exists() and (out / "best.pt").exists()
+    again = subprocess.run([*base, "--steps", "9"], capture_output=True, text=True, timeout=240)
+    assert again.returncode == 0 and "resumed from" in again.stdout and "at step 6" in again.stdout
+    assert (out / "log.csv").read_text().splitlines()[-1].startswith("9,")
+    ev = subprocess.run([sys.executable, "-m", "models.evaluate", "--checkpoint", str(out / "best.pt"), "--data",
+                         str(few_files_data), "--cache", str(out.parent / "data_cache"), "--json",
+                         str(tmp_path / "f.json")], capture_output=True, text=True, timeout=240)
+    assert ev.returncode == 0, ev.stderr
+    figures = json.loads((tmp_path / "f.json").read_text())
+    assert set(figures["classical"]) == {"quantised_performance", "score_grid_performance", "score_input"}
+    assert figures["classical"]["score_input"]["match_rate"] > 0.5
+    assert figures["jazz"]["quantised_performance"]["constant"]["notes"] > 1000
+
+
+@pytest.mark.timeout(300)
+def test_distributed_training_with_two_gloo_processes(few_files_data, tmp_path):
+    out = tmp_path / "ddp"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "models.train", "--data", str(few_files_data), "--out", str(out), "--steps", "4",
+                           "--device", "cpu", *TINY], capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "best.pt").exists() and (out / "log.csv").read_text().splitlines()[-1].startswith("4,")
