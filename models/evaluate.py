@@ -44,12 +44,15 @@ def predictors(loaded: LoadedModel, seed: int) -> Predictors:
     """name -> f(inputs, onset_step, key, human) -> velocities; baselines see only what they need."""
     rng = np.random.default_rng(seed)
     out: Predictors = {}
+    target = loaded.meta.get("target", {})
     for style in loaded.styles:
         spread = float(loaded.calibration.get(style, {}).get("spread", 1.0))
+        # A centred model sits at its style's mean training level: no peeking at the human level.
+        level = target["style_level"][style] if target.get("centred") else None
 
-        def model_fn(x, step, key, human, style=style, spread=spread):
+        def model_fn(x, step, key, human, style=style, spread=spread, level=level):
             raw = note_velocities(loaded.model, x, step, key, style, loaded.device)
-            return spread_about_mean(raw, spread)
+            return spread_about_mean(raw, spread, level)
 
         out[f"stylenet:{style}"] = model_fn
     out["constant"] = lambda x, step, key, human: np.full(len(human), human.mean())

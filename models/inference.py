@@ -46,5 +46,11 @@ class StyleNetPredictor:
         y = predict(self.loaded.model, enc.inputs, style, device=self.loaded.device, progress=progress)  # (T, 88)
         out = decode(enc, y, notes.velocity)
         spread = float(self.loaded.calibration.get(style, {}).get("spread", 1.0))
-        out[enc.note_index] = spread_about_mean(out[enc.note_index].astype(float), spread)
+        # A centred model predicts dynamics around a fixed centre; keep the musician's own overall level.
+        level = float(notes.velocity[enc.note_index].mean()) if self.centred else None
+        out[enc.note_index] = spread_about_mean(out[enc.note_index].astype(float), spread, level)
         return out
+
+    @property
+    def centred(self) -> bool:
+        return bool(self.loaded.meta.get("target", {}).get("centred"))

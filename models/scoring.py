@@ -18,9 +18,13 @@ def note_velocities(model: StyleNet, inputs: np.ndarray, onset_step: np.ndarray,
     return np.clip(np.rint(y[onset_step, key] * 127.0), 1, 127)
 
 
-def spread_about_mean(v: np.ndarray, factor: float) -> np.ndarray:
-    """Stretch velocities about the piece's mean (undoes the flattening regression learns)."""
-    return np.clip(np.rint(v.mean() + factor * (v - v.mean())), 1, 127) if len(v) else v
+def spread_about_mean(v: np.ndarray, factor: float, level: float | None = None) -> np.ndarray:
+    """Stretch velocities about their mean (undoes the flattening regression learns), then move
+    the mean to ``level`` if given (centred models predict shape, not a piano's level)."""
+    if not len(v):
+        return v
+    centre = v.mean() if level is None else level
+    return np.clip(np.rint(centre + factor * (v - v.mean())), 1, 127)
 
 
 def score_songs(model: StyleNet, songs: list[Song], style: str, aligned: bool, spread: float = 1.0,

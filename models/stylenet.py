@@ -65,7 +65,7 @@ class StyleNet(nn.Module):
 
 
 @torch.no_grad()
-def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, hop: int = 100,
+def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, hop: int = 96,
             device: torch.device | str = "cpu", progress: Callable[[float], bool] | None = None,
             chunk: int = 64) -> np.ndarray:
     """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
@@ -85,10 +85,10 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
     if style not in model.heads:
         raise KeyError(f"unknown style {style!r}; this checkpoint has {', '.join(model.heads)}")
     steps = inputs.shape[0]
-    starts = list(range(0, max(steps - window, 0) + 1, hop))
-    if starts[-1] + window < steps:
-        starts.append(steps - window)
-    padded = np.zeros((max(steps, window), inputs.shape[1]), dtype=np.float32)
+    # Every window starts on a multiple of ``hop`` (96 = six bars of 16ths): the same bar phase as training.
+    length = window + -(-max(steps - window, 0) // hop) * hop
+    starts = list(range(0, length - window + 1, hop))
+    padded = np.zeros((length, inputs.shape[1]), dtype=np.float32)
     padded[:steps] = inputs
     windows = np.stack([padded[s:s + window] for s in starts])  # (W, window, 176)
     model.eval()

@@ -28,7 +28,7 @@ from app.core.encoding import ENCODING_VERSION
 from models.data import build_cache, load_songs, read_splits
 from models.scoring import score_songs
 from models.stylenet import StyleNet, StyleNetConfig, pick_device, save_checkpoint
-from models.windows import WindowSampler
+from models.windows import CENTRE, WindowSampler
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--loss", choices=("onset", "all"), default="onset")
     p.add_argument("--aligned-fraction", type=float, default=0.5,
                    help="share of ASAP windows on the score's beat grid (0 = paper: file grid only)")
+    p.add_argument("--centre", action="store_true", help="targets centred on each song's mean velocity")
+    p.add_argument("--phase", type=int, default=1, help="windows start on multiples of this many steps")
+    p.add_argument("--transpose", type=int, default=0, help="random transposition of +-N semitones")
     p.add_argument("--hidden", type=int, default=176)
     p.add_argument("--genre-layers", type=int, default=3)
     p.add_argument("--dropout", type=float, default=0.2)
@@ -122,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         dist.barrier()
     styles = tuple(read_splits(args.data))
     sustain = args.loss == "all"
-    samplers = {s: WindowSampler(load_songs(cache, s, "train"), args.window, args.aligned_fraction, sustain)
-                for s in styles}
+    samplers = {s: WindowSampler(load_songs(cache, s, "train"), args.window, args.aligned_fraction, sustain,
+                                 args.centre, args.phase, args.transpose) for s in styles}
     val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
 
     cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)
@@ -143,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
 
     data_summary = {s: {"train_songs": len(samplers[s].songs), "val_songs": len(val[s]),
                         "train_notes": int(sum(len(x.pitch) for x in samplers[s].songs))} for s in styles}
+    # Centred models predict dynamics around CENTRE; the app/evaluation then choose the level.
+    target_info = {"centred": bool(args.centre), "centre": CENTRE,
+                   "style_level": {s: float(np.mean([x.velocity.mean() for x in samplers[s].songs])) for s in styles}}
     log_path = out / "log.csv"
     fields = ["step", "minutes", "train_loss", *[f"val_{k}_{s}" for s in styles for k in ("r", "level_mae", "spread")]]
     if lead and not log_path.exists():
@@ -181,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             with log_path.open("a") as fh:
                 fh.write(",".join(f"{row[k]:.5g}" if isinstance(row[k], float) else str(row[k]) for k in fields) + "\n")
             score = float(np.mean([figures[s]["r"] for s in styles]))
-            meta = {"encoding_version": ENCODING_VERSION, "data_summary": data_summary, "train_args":
+            meta = {"encoding_version": ENCODING_VERSION, "data_summary": data_summary, "target": target_info,
+                    "train_args":
                     {k: str(v) for k, v in vars(args).items()}, "step": step, "val": figures}
             if score > best:
                 best = score

@@ -18,11 +18,20 @@ class EncodedSong:
     mask: np.ndarray  # (T, 88) bool, onset cells
 
 
-def encode_song(song: Song, aligned: bool, sustain: bool = False) -> EncodedSong:
+CENTRE = 64  # centred targets: each song's mean velocity moved here
+
+
+def centred(velocity: np.ndarray) -> np.ndarray:
+    """Velocities with the song's mean moved to CENTRE: the model learns dynamics, not a piano's level."""
+    v = np.asarray(velocity, float)
+    return np.clip(np.rint(v - v.mean() + CENTRE), 1, 127) if len(v) else v
+
+
+def encode_song(song: Song, aligned: bool, sustain: bool = False, centre: bool = False) -> EncodedSong:
     """Encode on the score's beat grid (``aligned``) or the file's own grid."""
     start, end = (song.a_start, song.a_end) if aligned else (song.start, song.end)
     enc = encode_beats(song.pitch, start, end)
-    y, mask = target(enc, song.velocity, sustain=sustain)
+    y, mask = target(enc, centred(song.velocity) if centre else song.velocity, sustain=sustain)
     return EncodedSong(enc, enc.inputs.astype(np.uint8), y.astype(np.float16), mask)
 
 
@@ -33,16 +42,20 @@ class WindowSampler:
     the score grid, the rest the file's grid, so the model sees both inputs.
     """
 
-    def __init__(self, songs: list[Song], window: int, aligned_fraction: float, sustain: bool = False) -> None:
+    def __init__(self, songs: list[Song], window: int, aligned_fraction: float, sustain: bool = False,
+                 centre: bool = False, phase: int = 1, transpose: int = 0) -> None:
         if not songs:
             raise ValueError("no songs to sample from")
         self.songs, self.window, self.aligned_fraction, self.sustain = songs, window, aligned_fraction, sustain
+        self.centre = centre
+        self.phase = phase  # windows start on multiples of this many steps (16: bar lines of 4/4 scores)
+        self.transpose = transpose  # random shift of +-this many semitones per window
         self._cache: dict[tuple[int, bool], EncodedSong] = {}
 
     def _encoded(self, i: int, aligned: bool) -> EncodedSong:
         key = (i, aligned)
         if key not in self._cache:
-            self._cache[key] = encode_song(self.songs[i], aligned, self.sustain)
+            self._cache[key] = encode_song(self.songs[i], aligned, self.sustain, self.centre)
         return self._cache[key]
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,7 +73,21 @@ class WindowSampler:
             aligned = self.songs[i].aligned and rng.random() < self.aligned_fraction
             es = self._encoded(int(i), aligned)
             steps = es.inputs.shape[0]
-            s = int(rng.integers(0, max(steps - self.window, 0) + 1))
+            s = int(rng.integers(0, max(steps - self.window, 0) // self.phase + 1)) * self.phase
             n = min(self.window, steps - s)
             x[b, :n], y[b, :n], m[b, :n] = es.inputs[s:s + n], es.target[s:s + n], es.mask[s:s + n]
+            if self.transpose:
+                shift_keys(x[b], y[b], m[b], int(rng.integers(-self.transpose, self.transpose + 1)))
         return x, y, m
+
+
+def shift_keys(x: np.ndarray, y: np.ndarray, m: np.ndarray, semitones: int) -> None:
+    """Transpose one window in place; notes pushed off the keyboard are dropped."""
+    if semitones == 0:
+        return
+    for block in (x[:, :N_KEYS], x[:, N_KEYS:], y, m):
+        block[:] = np.roll(block, semitones, axis=1)
+        if semitones > 0:
+            block[:, :semitones] = 0
+        else:
+            block[:, semitones:] = 0

@@ -45,3 +45,29 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     save_checkpoint(path, StyleNet(StyleNetConfig(hidden=16, genre_layers=1)), encoding_version=ENCODING_VERSION)
     return path
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Preferences in a throwaway INI file, so tests never touch the user's."""
+    from PySide6.QtCore import QSettings
+
+    from app.ui.settings import Settings
+
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, settings, tiny_checkpoint):
+    """The main window with a small real StyleNet checkpoint, already loaded."""
+    from app.ui.main_window import MainWindow
+    from models.inference import StyleNetPredictor
+
+    win = MainWindow(settings, loader=lambda: StyleNetPredictor.from_checkpoint(tiny_checkpoint, "cpu"))
+    qtbot.addWidget(win)
+    win.resize(1200, 760)
+    win.show()
+    qtbot.waitUntil(lambda: win.panel.humanise_button.isEnabled(), timeout=60_000)
+    # pytest-qt closes widgets before fixtures finalise: answer "discard changes?" with yes, not a modal.
+    win.confirm = lambda *args: True  # tests that check a confirmation patch it themselves
+    return win

@@ -1,0 +1,192 @@
+"""The editable document behind the window: notes, three velocity versions, selection, undoable edits.
+
+Qt-free. Every edit builds a new immutable :class:`EditorState` and hands
+``(text, before, after)`` to ``push`` — the UI wraps that in a ``QUndoCommand``
+(so a velocity drag, a note move and a whole Humanise are each one undo step);
+without a UI, ``push`` just applies the state. Views subscribe to ``changed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from app.core.midi_document import MidiDocument
+from app.core.notes import NoteTable
+
+
+class Version(str, Enum):
+    ORIGINAL = "original"
+    BASELINE = "baseline"
+    STYLISED = "stylised"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+@dataclass(frozen=True, eq=False)
+class EditorState:
+    """One undoable snapshot. ``notes.velocity`` is the Original version's velocity."""
+
+    notes: NoteTable
+    baseline: np.ndarray | None = None  # (N,) velocities, or None until generated
+    stylised: np.ndarray | None = None
+    style: str | None = None  # style of the stylised version
+
+    def velocities(self, version: Version) -> np.ndarray | None:
+        return {Version.ORIGINAL: self.notes.velocity, Version.BASELINE: self.baseline,
+                Version.STYLISED: self.stylised}[version]
+
+    def with_velocities(self, version: Version, velocity: np.ndarray) -> EditorState:
+        v = np.asarray(velocity, dtype=np.int16)
+        if version is Version.ORIGINAL:
+            return replace(self, notes=self.notes.with_velocities(v))
+        return replace(self, **{version.value: v})
+
+    def map_rows(self, notes: NoteTable, rows: np.ndarray) -> EditorState:
+        """New notes whose rows come from ``rows`` of the old table (-1: a new note, at its own velocity)."""
+        def remap(v: np.ndarray | None) -> np.ndarray | None:
+            if v is None:
+                return None
+            out = np.where(rows >= 0, v[np.maximum(rows, 0)], notes.velocity)
+            return out.astype(np.int16)
+        return EditorState(notes, remap(self.baseline), remap(self.stylised), self.style)
+
+
+Listener = Callable[[], None]
+
+
+class EditorDocument:
+    """A MIDI document being edited. Only the main thread calls its methods."""
+
+    def __init__(self, midi: MidiDocument) -> None:
+        self.midi = midi
+        self.state = EditorState(midi.notes)
+        self.version = Version.ORIGINAL
+        self.selection = np.zeros(len(midi.notes), dtype=bool)
+        self.saved_state = self.state
+        self.push: Callable[[str, EditorState, EditorState], None] = lambda text, before, after: self.restore(after)
+        self._listeners: list[Listener] = []
+
+    @classmethod
+    def open(cls, path: str | Path) -> EditorDocument:
+        return cls(MidiDocument.load(path))
+
+    # -- events ---------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    # -- reading ------------------------------------------------------------
+    @property
+    def notes(self) -> NoteTable:
+        return self.state.notes
+
+    @property
+    def piano_mask(self) -> np.ndarray:
+        return self.notes.part_mask(self.midi.piano_parts)
+
+    def shown_velocities(self) -> np.ndarray:
+        """(N,) velocities of the version on display (Original when that version does not exist yet)."""
+        v = self.state.velocities(self.version)
+        return self.notes.velocity if v is None else v
+
+    def available_versions(self) -> list[Version]:
+        return [v for v in Version if self.state.velocities(v) is not None]
+
+    @property
+    def modified(self) -> bool:
+        return self.state is not self.saved_state
+
+    # -- state changes --------------------------------------------------------
+    def restore(self, state: EditorState) -> None:
+        """Apply a snapshot (the undo stack calls this)."""
+        if len(state.notes) != len(self.selection):
+            self.selection = np.zeros(len(state.notes), dtype=bool)
+        self.state = state
+        self._emit()
+
+    def _edit(self, text: str, after: EditorState) -> None:
+        self.push(text, self.state, after)
+
+    def set_version(self, version: Version) -> None:
+        self.version = version
+        self._emit()
+
+    def set_selection(self, mask: np.ndarray) -> None:
+        self.selection = np.asarray(mask, dtype=bool).copy()
+        self._emit()
+
+    def set_piano_parts(self, keys: set[tuple[int, int]]) -> None:
+        self.midi.set_piano_parts(keys)
+        self._emit()
+
+    # -- edits (each one undo step) ---------------------------------------------
+    def set_velocities(self, rows: np.ndarray, values: np.ndarray, text: str = "Set velocity") -> None:
+        """Set velocities of ``rows`` in the displayed version (creating it from Original if needed)."""
+        current = np.array(self.shown_velocities(), dtype=np.int16)
+        current[np.asarray(rows, dtype=np.int64)] = np.clip(np.rint(values), 1, 127)
+        self._edit(text, self.state.with_velocities(self.version, current))
+
+    def set_version_velocities(self, version: Version, velocity: np.ndarray, text: str,
+                               style: str | None = None) -> None:
+        """Replace a whole version (Humanise, Baseline) in one step, and show it."""
+        after = self.state.with_velocities(version, velocity)
+        if style is not None:
+            after = replace(after, style=style)
+        self.version = version
+        self._edit(text, after)
+
+    def move_notes(self, rows: np.ndarray, dtick: int, dpitch: int) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        n = self.notes
+        shift = max(dtick, -int(n.start[rows].min())) if len(rows) else 0
+        pitch = n.pitch.astype(np.int64)
+        pitch[rows] = np.clip(pitch[rows] + dpitch, 0, 127)
+        start, end = n.start.copy(), n.end.copy()
+        start[rows] += shift
+        end[rows] += shift
+        self._edit("Move notes", replace(self.state, notes=n.with_columns(pitch=pitch, start=start, end=end)))
+
+    def resize_notes(self, rows: np.ndarray, dtick: int, min_length: int) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        n = self.notes
+        end = n.end.copy()
+        end[rows] = np.maximum(end[rows] + dtick, n.start[rows] + max(1, min_length))
+        self._edit("Resize notes", replace(self.state, notes=n.with_columns(end=end)))
+
+    def add_note(self, pitch: int, start: int, end: int, velocity: int, track: int, channel: int) -> None:
+        new = NoteTable([pitch], [start], [max(end, start + 1)], [velocity], [channel], [track], [-1])
+        notes = self.notes.append(new)
+        rows = np.r_[np.arange(len(self.notes)), -1]
+        self._edit("Draw note", self.state.map_rows(notes, rows))
+        self.set_selection(np.r_[np.zeros(len(self.notes) - 1, bool), True])
+
+    def delete_notes(self, rows: np.ndarray) -> None:
+        keep = np.ones(len(self.notes), dtype=bool)
+        keep[np.asarray(rows, dtype=np.int64)] = False
+        if keep.all():
+            return
+        self._edit("Delete notes", self.state.map_rows(self.notes.take(keep), np.flatnonzero(keep)))
+
+    # -- saving -----------------------------------------------------------------
+    def midi_for(self, version: Version) -> MidiDocument:
+        """The MIDI document with ``version``'s velocities (for export/playback)."""
+        velocity = self.state.velocities(version)
+        if velocity is None:
+            raise ValueError(f"there is no {version.label} version yet")
+        self.midi.notes = self.notes.with_velocities(velocity)
+        return self.midi
+
+    def export(self, path: str | Path, version: Version) -> None:
+        self.midi_for(version).save(path)
+        if version is Version.ORIGINAL:
+            self.saved_state = self.state

@@ -1,0 +1,202 @@
+"""The views around the roll: keyboard (left), bar/beat ruler (top) and velocity lane (bottom)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtWidgets import QWidget
+
+from app.core.editor import EditorDocument, Version
+from app.core.timing import bar_lines
+from app.ui import style
+from app.ui.geometry import ViewState
+
+LANE_PAD = 6  # px above 127 and below 0 in the velocity lane
+
+
+class Keyboard(QWidget):
+    key_pressed = Signal(int)
+
+    def __init__(self, view: ViewState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        self.setFixedWidth(56)
+        view.changed.connect(self.update)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p, v = QPainter(self), self.view
+        p.fillRect(self.rect(), QColor("#f4f4f4"))
+        for pitch in range(max(0, v.pitch_at(self.height())), min(127, v.pitch_at(0)) + 1):
+            y = v.y_of(pitch)
+            if style.is_black(pitch):
+                p.fillRect(QRectF(0, y, self.width() * 0.62, v.key_height), QColor("#222"))
+            else:
+                p.setPen(QColor("#bbb"))
+                p.drawLine(QPointF(0, y + v.key_height), QPointF(self.width(), y + v.key_height))
+            if pitch % 12 == 0 and v.key_height >= 7:
+                p.setPen(QColor("#333"))
+                p.drawText(QRectF(0, y, self.width() - 3, v.key_height), Qt.AlignmentFlag.AlignRight |
+                           Qt.AlignmentFlag.AlignVCenter, f"C{pitch // 12 - 1}")
+        p.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.key_pressed.emit(self.view.pitch_at(event.position().y()))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.view.zoom_y(1.15 ** steps, event.position().y())
+        else:
+            self.view.scroll_to(top_pitch=self.view.top_pitch + steps * 3)
+
+
+class Ruler(QWidget):
+    """Bar numbers and beat ticks; a click asks to move the playhead there."""
+
+    seek_requested = Signal(float)
+
+    def __init__(self, doc: EditorDocument, view: ViewState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc, self.view = doc, view
+        self.playhead_tick: float | None = None
+        self.setFixedHeight(24)
+        view.changed.connect(self.update)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p, v = QPainter(self), self.view
+        p.fillRect(self.rect(), QColor("#2c3036"))
+        t1 = v.tick_at(self.width())
+        bars = bar_lines(self.doc.midi.time_signatures, v.ticks_per_beat, int(t1) + 1)
+        every = max(1, int(60 / max(1e-9, v.ticks_per_beat * 4 * v.px_per_tick)))  # label spacing >= ~60 px
+        p.setPen(QColor("#c9ced6"))
+        for tick, number in bars:
+            x = v.x_of(tick)
+            if x < -50:
+                continue
+            p.drawLine(QLineF(x, 10, x, self.height()))
+            if (number - 1) % every == 0:
+                p.drawText(QPointF(x + 3, 12), str(number))
+        if v.ticks_per_beat * v.px_per_tick >= 8:
+            p.setPen(QColor("#6b7280"))
+            for beat in range(int(v.left_tick // v.ticks_per_beat), int(t1 // v.ticks_per_beat) + 1):
+                x = v.x_of(beat * v.ticks_per_beat)
+                p.drawLine(QLineF(x, 18, x, self.height()))
+        if self.playhead_tick is not None:
+            p.setPen(QPen(style.PLAYHEAD, 2))
+            x = v.x_of(self.playhead_tick)
+            p.drawLine(QLineF(x, 0, x, self.height()))
+        p.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.seek_requested.emit(max(0.0, self.view.tick_at(event.position().x())))
+
+
+class VelocityLane(QWidget):
+    """One bar per piano note at its onset; other versions overlaid as thin lines.
+
+    Drag a bar up/down to set it; drag sideways to draw a straight ramp over the
+    notes in between (the selection, if there is one). One undo step per drag.
+    """
+
+    def __init__(self, doc: EditorDocument, view: ViewState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc, self.view = doc, view
+        self.overlay = True
+        self.drag: tuple[QPointF, QPointF] | None = None
+        self.setMinimumHeight(90)
+        view.changed.connect(self.update)
+
+    # -- geometry -------------------------------------------------------------
+    def y_of(self, velocity: np.ndarray | float) -> np.ndarray | float:
+        return LANE_PAD + (127 - np.asarray(velocity, float)) * (self.height() - 2 * LANE_PAD) / 127
+
+    def velocity_at(self, y: float) -> int:
+        v = 127 - (y - LANE_PAD) * 127 / max(1.0, self.height() - 2 * LANE_PAD)
+        return int(np.clip(round(v), 1, 127))
+
+    def point_at(self, row: int, velocity: int | None = None) -> QPointF:
+        """Top of ``row``'s bar (or the height of ``velocity``): where a test grabs it."""
+        v = self.doc.shown_velocities()[row] if velocity is None else velocity
+        return QPointF(self.view.x_of(float(self.doc.notes.start[row])), float(self.y_of(v)))
+
+    def rows(self) -> np.ndarray:
+        n, v = self.doc.notes, self.view
+        return np.flatnonzero(self.doc.piano_mask & (n.start >= v.tick_at(-4)) & (n.start <= v.tick_at(self.width() + 4)))
+
+    def targets(self, x0: float, x1: float) -> np.ndarray:
+        """Piano notes whose bar lies between x0 and x1 (within the selection if there is one)."""
+        n, v = self.doc.notes, self.view
+        lo, hi = min(x0, x1) - 3, max(x0, x1) + 3
+        x = (n.start - v.left_tick) * v.px_per_tick
+        hit = self.doc.piano_mask & (x >= lo) & (x <= hi)
+        if self.doc.selection.any() and (hit & self.doc.selection).any():
+            hit &= self.doc.selection
+        return np.flatnonzero(hit)
+
+    def drag_values(self) -> tuple[np.ndarray, np.ndarray]:
+        assert self.drag is not None
+        a, b = self.drag
+        rows = self.targets(a.x(), b.x())
+        v0, v1 = self.velocity_at(a.y()), self.velocity_at(b.y())
+        if abs(b.x() - a.x()) < 4:  # a vertical drag sets the bar(s) under the cursor
+            return rows, np.full(len(rows), v1)
+        x = self.view.x_of(self.doc.notes.start[rows].astype(float))
+        t = np.clip((x - a.x()) / (b.x() - a.x()), 0, 1)
+        return rows, np.rint(v0 + t * (v1 - v0))
+
+    # -- mouse ------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.drag = (event.position(), event.position())
+            self.update()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.drag is not None:
+            self.drag = (self.drag[0], event.position())
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.drag is None:
+            return
+        self.drag = (self.drag[0], event.position())
+        rows, values = self.drag_values()
+        self.drag = None
+        if len(rows):
+            self.doc.set_velocities(rows, values, "Draw velocity ramp" if len(rows) > 1 else "Set velocity")
+        self.update()
+
+    # -- painting ------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), style.BACKGROUND)
+        p.setPen(QPen(style.BEAT_LINE, 1, Qt.PenStyle.DotLine))
+        for level in (32, 64, 96):
+            y = float(self.y_of(level))
+            p.drawLine(QLineF(0, y, self.width(), y))
+        rows = self.rows()
+        shown = self.doc.shown_velocities()[rows].astype(int)
+        if self.drag is not None:
+            drag_rows, values = self.drag_values()
+            override = dict(zip(drag_rows.tolist(), values.tolist()))
+            shown = np.array([override.get(r, s) for r, s in zip(rows.tolist(), shown.tolist())], dtype=int)
+        x = self.view.x_of(self.doc.notes.start[rows].astype(float))
+        y = self.y_of(shown)
+        base = float(self.y_of(0))
+        selected = self.doc.selection[rows]
+        for k in range(len(rows)):
+            colour = style.SELECTED_OUTLINE if selected[k] else style.velocity_colour(int(shown[k]))
+            p.setPen(QPen(colour, 2))
+            p.drawLine(QLineF(x[k], base, x[k], y[k]))
+        if self.overlay:
+            self.paint_overlays(p, rows, x)
+        p.end()
+
+    def paint_overlays(self, p: QPainter, rows: np.ndarray, x: np.ndarray) -> None:
+        order = np.argsort(self.doc.notes.start[rows], kind="stable")
+        for version in self.doc.available_versions():
+            if version is self.doc.version or (version is Version.ORIGINAL and len(self.doc.available_versions()) < 2):
+                continue
+            y = self.y_of(self.doc.state.velocities(version)[rows][order])  # type: ignore[index]
+            p.setPen(QPen(style.VERSION_COLOURS[version.value], 1))
+            p.drawPolyline([QPointF(a, b) for a, b in zip(x[order].tolist(), np.asarray(y).tolist())])

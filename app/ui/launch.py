@@ -1,0 +1,47 @@
+"""Start the window: ``python main.py [FILE.mid]`` or ``--screenshot OUT.png FILE.mid [--version stylised]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python main.py", description="StyleNet Studio editor. Commands: humanise, "
+                                "demo (see `python main.py humanise --help`).")
+    p.add_argument("file", nargs="?", help="MIDI file to open")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit (no display needed)")
+    p.add_argument("--version", choices=("original", "baseline", "stylised"), default="original",
+                   help="with --screenshot: the version to show (stylised runs Humanise first)")
+    p.add_argument("--style", default="classical", help="with --screenshot --version stylised")
+    p.add_argument("--size", default="1400x860", help="with --screenshot: window size WxH")
+    return p.parse_args(argv)
+
+
+def launch(argv: list[str]) -> int:
+    args = parse(argv)
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if args.screenshot or headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if headless and not args.screenshot and os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        print("error: no display found. Run `python main.py demo` for the headless job, or "
+              "`python main.py --screenshot out.png FILE.mid` to render the window.", file=sys.stderr)
+        return 2
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("StyleNet Studio")
+    app.setOrganizationName("StyleNet")
+    window = MainWindow()
+    if args.file and not window.open_path(args.file):
+        return 2
+    if args.screenshot:
+        from app.ui.screenshot import render_screenshot
+
+        return render_screenshot(window, Path(args.screenshot), args.version, args.style, args.size)
+    window.show()
+    return int(app.exec())

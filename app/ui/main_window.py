@@ -1,0 +1,503 @@
+"""The editor window: menus, toolbar, piano roll + velocity lane, Humanise panel, tracks, status bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import mido
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QUndoCommand,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QGridLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollBar,
+    QWidget,
+)
+
+from app.core.editor import EditorDocument, EditorState, Version
+from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask
+from app.core.midi_document import MidiDocument, MidiError
+from app.ui.geometry import SNAP_CHOICES, ViewState
+from app.ui.lanes import Keyboard, Ruler, VelocityLane
+from app.ui.panels import HumanisePanel, TracksPanel
+from app.ui.pianoroll import PianoRoll
+from app.ui.settings import Settings
+from app.ui.worker import HumaniseJob, HumaniseSnapshot, PredictorHolder, start_job
+
+
+class StateCommand(QUndoCommand):
+    """One undo step: swap the document between two immutable states."""
+
+    def __init__(self, doc: EditorDocument, text: str, before: EditorState, after: EditorState) -> None:
+        super().__init__(text)
+        self.doc, self.before, self.after = doc, before, after
+
+    def redo(self) -> None:
+        self.doc.restore(self.after)
+
+    def undo(self) -> None:
+        self.doc.restore(self.before)
+
+
+def default_loader() -> VelocityPredictor:
+    from models.inference import StyleNetPredictor
+
+    return StyleNetPredictor.from_checkpoint()
+
+
+def empty_document() -> EditorDocument:
+    midi = mido.MidiFile(type=1, ticks_per_beat=480)
+    midi.tracks.append(mido.MidiTrack([mido.MetaMessage("time_signature", numerator=4, denominator=4)]))
+    doc = EditorDocument(MidiDocument(midi, None, "untitled"))
+    doc.midi.piano_parts = frozenset({(0, 0)})
+    return doc
+
+
+class Preloader(QObject):
+    """Loads the model in the background at start-up, so the status bar can show the device early."""
+
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, holder: PredictorHolder) -> None:
+        super().__init__()
+        self.holder = holder
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self.done.emit(self.holder.get())
+        except Exception as exc:  # no checkpoint, bad checkpoint: the editor still works
+            self.failed.emit(str(exc))
+
+
+class MainWindow(QMainWindow):
+    humanise_finished = Signal()
+
+    def __init__(self, settings: Settings | None = None,
+                 loader: Callable[[], VelocityPredictor] | None = None) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.holder = PredictorHolder(loader or default_loader)
+        self.undo_stack = QUndoStack(self)
+        self.doc = empty_document()
+        self.view = ViewState(self.doc.midi.ticks_per_beat)
+        self.job: HumaniseJob | None = None
+        self.threads: list[QThread] = []
+        self.last_humanise_seconds: float | None = None
+        self._build_views()
+        self._build_panels()
+        self._build_actions()
+        self._build_status()
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        geometry = self.settings.get("geometry")
+        if geometry:
+            self.restoreGeometry(geometry)
+        self.set_document(self.doc)
+        self._fill_recent_menu()
+        self._preload_model()
+
+    # -- construction ---------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.roll = PianoRoll(self.doc, self.view)
+        self.keyboard = Keyboard(self.view)
+        self.ruler = Ruler(self.doc, self.view)
+        self.lane = VelocityLane(self.doc, self.view)
+        self.lane.setFixedHeight(140)
+        self.hscroll = QScrollBar(Qt.Orientation.Horizontal)
+        self.vscroll = QScrollBar(Qt.Orientation.Vertical)
+        self.vscroll.setRange(0, 127)
+        self.hscroll.valueChanged.connect(lambda v: self.view.scroll_to(left_tick=float(v)))
+        self.vscroll.valueChanged.connect(lambda v: self.view.scroll_to(top_pitch=127.0 - v))
+        self.view.changed.connect(self._sync_scrollbars)
+        lane_label = QLabel("Velocity")
+        lane_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        grid = QGridLayout()
+        grid.setSpacing(0)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.ruler, 0, 1)
+        grid.addWidget(self.keyboard, 1, 0)
+        grid.addWidget(self.roll, 1, 1)
+        grid.addWidget(self.vscroll, 1, 2)
+        grid.addWidget(lane_label, 2, 0)
+        grid.addWidget(self.lane, 2, 1)
+        grid.addWidget(self.hscroll, 3, 1)
+        central = QWidget()
+        central.setLayout(grid)
+        self.setCentralWidget(central)
+
+    def _build_panels(self) -> None:
+        self.panel = HumanisePanel()
+        self.panel.strength.setValue(self.settings.get("strength"))
+        self.panel.seed.setValue(self.settings.get("seed"))
+        self.panel.humanise_requested.connect(self.humanise)
+        self.panel.baseline_requested.connect(self.make_baseline)
+        self.panel.cancel_requested.connect(self.cancel_humanise)
+        self.panel.humanise_button.setEnabled(False)
+        self.panel.info.setText("Loading the StyleNet checkpoint…")
+        dock = QDockWidget("Humanise", self)
+        dock.setObjectName("humanise_dock")
+        dock.setWidget(self.panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.tracks = TracksPanel()
+        self.tracks.piano_parts_changed.connect(self._set_piano_parts)
+        tracks_dock = QDockWidget("Tracks (checked = piano part)", self)
+        tracks_dock.setObjectName("tracks_dock")
+        tracks_dock.setWidget(self.tracks)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, tracks_dock)
+
+    def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None,
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work wherever focus is
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file.addMenu("Open &Recent")
+        self._action(file, "&Save As…", self.save_dialog, QKeySequence.StandardKey.Save)
+        self._action(file, "&Export MIDI…", self.export_dialog, "Ctrl+E")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = bar.addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addActions([undo, redo])
+        self.addActions([undo, redo])
+        edit.addSeparator()
+        self._action(edit, "Select &All", self.select_all, QKeySequence.StandardKey.SelectAll)
+        self._action(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
+        self.draw_action = self._action(edit, "&Draw Notes", self._toggle_draw, "D", checkable=True)
+        view = bar.addMenu("&View")
+        self._action(view, "Zoom &In", lambda: self.view.zoom_x(1.25, self.roll.width() / 2), "Ctrl+=")
+        self._action(view, "Zoom &Out", lambda: self.view.zoom_x(0.8, self.roll.width() / 2), "Ctrl+-")
+        self._action(view, "Zoom In Vertically", lambda: self.view.zoom_y(1.2), "Ctrl+Shift+=")
+        self._action(view, "Zoom Out Vertically", lambda: self.view.zoom_y(1 / 1.2), "Ctrl+Shift+-")
+        self._action(view, "&Fit Song", self.fit_song, "Ctrl+0")
+        overlay = self._action(view, "Overlay Other Versions", self._toggle_overlay, checkable=True)
+        overlay.setChecked(self.settings.get("overlay"))
+        self.lane.overlay = overlay.isChecked()
+        humanise = bar.addMenu("&Humanise")
+        self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")
+        self._action(humanise, "Random &Baseline", self.make_baseline, "Ctrl+B")
+
+        tools = self.addToolBar("Main")
+        tools.setObjectName("main_toolbar")
+        self.version_group = QActionGroup(self)
+        self.version_actions: dict[Version, QAction] = {}
+        for number, version in enumerate(Version, start=1):
+            action = QAction(f"{number} {version.label}", self, checkable=True)
+            action.setShortcut(QKeySequence(str(number)))
+            action.setToolTip(f"Show and edit the {version.label} velocities ({number})")
+            action.triggered.connect(lambda _=False, v=version: self.doc.set_version(v))
+            self.version_group.addAction(action)
+            tools.addAction(action)
+            self.addAction(action)
+            self.version_actions[version] = action
+        tools.addSeparator()
+        tools.addAction(self.draw_action)
+        tools.addWidget(QLabel(" Snap "))
+        self.snap_box = QComboBox()
+        self.snap_box.addItems(list(SNAP_CHOICES))
+        self.snap_box.currentTextChanged.connect(self._set_snap)
+        self.snap_box.setCurrentText(self.settings.get("snap"))
+        self._set_snap(self.snap_box.currentText())
+        tools.addWidget(self.snap_box)
+
+    def _build_status(self) -> None:
+        self.status_labels = {k: QLabel() for k in ("file", "tempo", "meter", "notes", "device")}
+        for label in self.status_labels.values():
+            self.statusBar().addPermanentWidget(label)
+        self.status_labels["device"].setText("device: loading…")
+
+    # -- documents ------------------------------------------------------------------
+    def set_document(self, doc: EditorDocument) -> None:
+        self.doc = doc
+        doc.push = lambda text, before, after: self.undo_stack.push(StateCommand(doc, text, before, after))
+        doc.subscribe(self._document_changed)
+        self.undo_stack.clear()
+        self.view.ticks_per_beat = doc.midi.ticks_per_beat
+        for widget in (self.roll, self.ruler, self.lane):
+            widget.doc = doc
+        self.tracks.show_parts(doc.midi)
+        self.fit_song()
+        self._document_changed()
+
+    def open_path(self, path: str | Path) -> bool:
+        if not self.maybe_discard_changes():
+            return False
+        try:
+            doc = EditorDocument.open(path)
+        except MidiError as exc:
+            self.show_error("Cannot open file", str(exc))
+            return False
+        self.set_document(doc)
+        self.settings.add_recent(str(Path(path).resolve()))
+        self.settings.set("last_folder", str(Path(path).resolve().parent))
+        self._fill_recent_menu()
+        return True
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", self.settings.get("last_folder"),
+                                              "MIDI files (*.mid *.midi);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.get("recent_files"):
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_path(p)).setToolTip(path)
+
+    def export_to(self, path: str | Path, version: Version) -> bool:
+        """Write ``version`` to ``path`` atomically; the opened file is overwritten only when confirmed."""
+        target, opened = Path(path), self.doc.midi.path
+        if opened is not None and target.exists() and target.resolve() == opened.resolve() and not self.confirm(
+                "Overwrite the original file?", f"{target.name} is the file you opened. Replace it with the "
+                f"{version.label} version? The original cannot be recovered."):
+            return False
+        try:
+            self.doc.export(target, version)
+        except (MidiError, ValueError) as exc:
+            self.show_error("Export failed", str(exc))
+            return False
+        self.statusBar().showMessage(f"Exported the {version.label} version to {target}", 5000)
+        return True
+
+    def _ask_path(self, title: str, version: Version) -> str:
+        opened = self.doc.midi.path
+        stem = opened.stem if opened else "untitled"
+        folder = opened.parent if opened else Path(self.settings.get("last_folder") or ".")
+        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / f"{stem}.{version.value}.mid"),
+                                              "MIDI files (*.mid *.midi)")
+        return path
+
+    def export_dialog(self) -> None:
+        versions = self.doc.available_versions()
+        default = Version.STYLISED if Version.STYLISED in versions else versions[-1]
+        labels = [v.label for v in versions]
+        choice, ok = QInputDialog.getItem(self, "Export MIDI", "Version to export:", labels,
+                                          labels.index(default.label), False)
+        if ok:
+            version = versions[labels.index(choice)]
+            path = self._ask_path("Export MIDI", version)
+            if path:
+                self.export_to(path, version)
+
+    def save_dialog(self) -> None:
+        path = self._ask_path("Save edited score (Original version)", Version.ORIGINAL)
+        if path:
+            self.export_to(path, Version.ORIGINAL)
+
+    # -- editing ------------------------------------------------------------------------
+    def select_all(self) -> None:
+        self.doc.set_selection(self.doc.piano_mask)
+
+    def delete_selection(self) -> None:
+        rows = np.flatnonzero(self.doc.selection)
+        if len(rows):
+            self.doc.delete_notes(rows)
+
+    def _toggle_draw(self, on: bool) -> None:
+        self.roll.draw_mode = on
+
+    def _toggle_overlay(self, on: bool) -> None:
+        self.lane.overlay = on
+        self.settings.set("overlay", on)
+        self.lane.update()
+
+    def _set_snap(self, name: str) -> None:
+        self.view.set_snap(SNAP_CHOICES.get(name, 0.25))
+        self.settings.set("snap", name)
+
+    def _set_piano_parts(self, keys: set[tuple[int, int]]) -> None:
+        try:
+            self.doc.set_piano_parts(keys)
+        except MidiError as exc:
+            self.show_error("Piano part", str(exc))
+
+    def fit_song(self) -> None:
+        n = self.doc.notes
+        if len(n):
+            self.view.fit(int(n.start.min()), int(n.end.max()), int(n.pitch.min()), int(n.pitch.max()),
+                          max(self.roll.width(), 400), max(self.roll.height(), 200))
+        else:
+            self.view.fit(0, 16 * self.doc.midi.ticks_per_beat, 48, 84, max(self.roll.width(), 400),
+                          max(self.roll.height(), 200))
+
+    def _sync_scrollbars(self) -> None:
+        end = max(int(self.doc.midi.end_tick), int(self.doc.notes.end.max()) if len(self.doc.notes) else 0)
+        for bar, value, top in ((self.hscroll, self.view.left_tick, end), (self.vscroll, 127 - self.view.top_pitch, 127)):
+            bar.blockSignals(True)
+            bar.setRange(0, max(top, 1))
+            bar.setValue(int(value))
+            bar.blockSignals(False)
+        self.hscroll.setPageStep(max(1, int(self.roll.width() / self.view.px_per_tick)))
+
+    def _document_changed(self) -> None:
+        available = set(self.doc.available_versions())
+        for version, action in self.version_actions.items():
+            action.setEnabled(version in available)
+            action.setChecked(version is self.doc.version)
+        self.panel.selection_only.setEnabled(bool(self.doc.selection.any()))
+        if not self.doc.selection.any():
+            self.panel.selection_only.setChecked(False)
+        self._update_status()
+        for widget in (self.roll, self.lane, self.ruler):
+            widget.update()
+        self.setWindowModified(self.doc.modified)
+        name = self.doc.midi.path.name if self.doc.midi.path else "untitled"
+        self.setWindowTitle(f"{name}[*] — StyleNet Studio")
+
+    def _update_status(self) -> None:
+        midi, n = self.doc.midi, self.doc.notes
+        sig = midi.time_signatures[0] if midi.time_signatures else None
+        self.status_labels["file"].setText(midi.path.name if midi.path else "untitled")
+        self.status_labels["tempo"].setText(f"{midi.tempo_map.bpm_at(0):.1f} bpm")
+        self.status_labels["meter"].setText(f"{sig.numerator}/{sig.denominator}" if sig else "4/4")
+        self.status_labels["notes"].setText(f"{int(self.doc.piano_mask.sum())} piano / {len(n)} notes")
+
+    # -- humanise -----------------------------------------------------------------------
+    def _preload_model(self) -> None:
+        loader = Preloader(self.holder)
+        thread = QThread(self)
+        loader.moveToThread(thread)
+        thread.started.connect(loader.run)
+        loader.done.connect(self._model_ready)
+        loader.failed.connect(self._model_failed)
+        for signal in (loader.done, loader.failed):
+            signal.connect(thread.quit)
+        thread.finished.connect(loader.deleteLater)
+        self._preloader = loader
+        self.threads.append(thread)
+        thread.start()
+
+    def _model_ready(self, predictor: VelocityPredictor) -> None:
+        self.panel.set_styles(predictor.styles, self.settings.get("style"))
+        self.panel.humanise_button.setEnabled(True)
+        device = getattr(predictor, "device_name", "cpu")
+        self.status_labels["device"].setText(f"device: {device}")
+        self.panel.info.setText(f"StyleNet ready on {device}.")
+
+    def _model_failed(self, message: str) -> None:
+        self.panel.set_unavailable(f"Humanise is unavailable: {message}")
+        self.status_labels["device"].setText("device: no model")
+
+    def humanise(self) -> None:
+        if self.job is not None or not self.panel.humanise_button.isEnabled():
+            return
+        selection = self.doc.selection if self.panel.selection_only.isChecked() else None
+        mask = humanise_mask(self.doc.notes, self.doc.piano_mask, selection)
+        if not mask.any():
+            self.show_error("Nothing to humanise", "There are no piano-part notes in the 88-key range to humanise.")
+            return
+        snapshot = HumaniseSnapshot(self.doc.notes, self.doc.midi.ticks_per_beat, mask, self.panel.style,
+                                    self.panel.strength.value() / 100.0)
+        self.job = HumaniseJob(self.holder, snapshot)
+        self.job.progress.connect(lambda f: self.panel.progress.setValue(int(100 * f)))
+        self.job.finished.connect(self._humanise_done)
+        self.job.failed.connect(self._humanise_failed)
+        self.job.cancelled.connect(self._humanise_cancelled)
+        self.panel.set_running(True)
+        self.settings.set("style", snapshot.style)
+        self.settings.set("strength", self.panel.strength.value())
+        self.threads.append(start_job(self.job))
+
+    def _end_job(self) -> HumaniseSnapshot | None:
+        snapshot = self.job.snapshot if self.job else None
+        self.job = None
+        self.panel.set_running(False)
+        self.humanise_finished.emit()
+        return snapshot
+
+    def _humanise_done(self, velocity: np.ndarray, seconds: float) -> None:
+        snapshot = self._end_job()
+        if snapshot is None or snapshot.notes is not self.doc.notes:
+            self.show_error("Humanise discarded", "The notes changed while StyleNet was running; run it again.")
+            return
+        self.last_humanise_seconds = seconds
+        pct = round(snapshot.strength * 100)
+        self.doc.set_version_velocities(Version.STYLISED, velocity, f"Humanise ({snapshot.style}, {pct}%)",
+                                        style=snapshot.style)
+        self.panel.info.setText(f"Humanised {int(snapshot.mask.sum())} notes ({snapshot.style}, {pct}%) "
+                                f"in {seconds:.2f} s.")
+
+    def _humanise_failed(self, message: str) -> None:
+        self._end_job()
+        self.show_error("Humanise failed", message)
+
+    def _humanise_cancelled(self) -> None:
+        self._end_job()
+        self.panel.info.setText("Humanise cancelled.")
+
+    def cancel_humanise(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def make_baseline(self) -> None:
+        selection = self.doc.selection if self.panel.selection_only.isChecked() else None
+        mask = humanise_mask(self.doc.notes, self.doc.piano_mask, selection)
+        seed = self.panel.seed.value()
+        self.settings.set("seed", seed)
+        self.doc.set_version_velocities(Version.BASELINE, baseline_velocities(self.doc.notes, mask, seed),
+                                        f"Random baseline (seed {seed})")
+
+    # -- dialogs, drag and drop, closing ----------------------------------------------------
+    def confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def show_error(self, title: str, text: str) -> None:
+        self.statusBar().showMessage(f"{title}: {text}", 10000)
+        QMessageBox.warning(self, title, text)
+
+    def maybe_discard_changes(self) -> bool:
+        if not self.doc.modified:
+            return True
+        return self.confirm("Discard changes?", "The current piece has edits that were not saved. Discard them?")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].toLocalFile().lower().endswith((".mid", ".midi")):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.open_path(event.mimeData().urls()[0].toLocalFile())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_discard_changes():
+            event.ignore()
+            return
+        self.cancel_humanise()
+        for thread in self.threads:
+            thread.quit()
+            thread.wait(5000)
+        self.settings.set("geometry", self.saveGeometry())
+        event.accept()

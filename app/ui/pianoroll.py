@@ -1,0 +1,297 @@
+"""The piano roll: custom-painted notes, selection and mouse/keyboard editing.
+
+Each mouse gesture is a small interaction object that previews while dragging
+and commits exactly one document edit (one undo step) on release.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtWidgets import QWidget
+
+from app.core.editor import EditorDocument
+from app.core.timing import bar_lines
+from app.ui import style
+from app.ui.geometry import ViewState
+
+RESIZE_GRIP_PX = 6
+
+
+class Interaction:
+    """A mouse gesture in progress; subclasses preview in ``paint`` and commit in ``release``."""
+
+    def __init__(self, roll: PianoRoll, pos: QPointF) -> None:
+        self.roll, self.origin, self.pos = roll, pos, pos
+
+    def move(self, pos: QPointF) -> None:
+        self.pos = pos
+        self.roll.update()
+
+    def release(self, pos: QPointF) -> None:
+        self.pos = pos
+
+    def paint(self, painter: QPainter) -> None:
+        pass
+
+
+class RubberBand(Interaction):
+    def __init__(self, roll: PianoRoll, pos: QPointF, extend: bool) -> None:
+        super().__init__(roll, pos)
+        self.base = roll.doc.selection.copy() if extend else np.zeros(len(roll.doc.notes), bool)
+
+    def rect(self) -> QRectF:
+        return QRectF(self.origin, self.pos).normalized()
+
+    def release(self, pos: QPointF) -> None:
+        super().release(pos)
+        r, view, n = self.rect(), self.roll.view, self.roll.doc.notes
+        t0, t1 = view.tick_at(r.left()), view.tick_at(r.right())
+        p_hi, p_lo = view.pitch_at(r.top()), view.pitch_at(r.bottom())
+        hit = (n.start <= t1) & (n.end >= t0) & (n.pitch >= p_lo) & (n.pitch <= p_hi) & self.roll.editable_mask()
+        self.roll.doc.set_selection(self.base | hit)
+
+    def paint(self, painter: QPainter) -> None:
+        painter.setPen(QPen(style.SELECTED_OUTLINE, 1, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(self.rect())
+
+
+class MoveNotes(Interaction):
+    def offsets(self) -> tuple[int, int]:
+        view = self.roll.view
+        dtick = view.tick_at(self.pos.x()) - view.tick_at(self.origin.x())
+        if view.snap_beats:
+            dtick = view.snap(dtick)
+        return int(dtick), view.pitch_at(self.pos.y()) - view.pitch_at(self.origin.y())
+
+    def release(self, pos: QPointF) -> None:
+        super().release(pos)
+        dtick, dpitch = self.offsets()
+        if dtick or dpitch:
+            self.roll.doc.move_notes(np.flatnonzero(self.roll.doc.selection), dtick, dpitch)
+
+    def paint(self, painter: QPainter) -> None:
+        dtick, dpitch = self.offsets()
+        self.roll.paint_ghosts(painter, dtick, dpitch, 0)
+
+
+class ResizeNotes(Interaction):
+    def delta(self) -> int:
+        view = self.roll.view
+        d = view.tick_at(self.pos.x()) - view.tick_at(self.origin.x())
+        return int(view.snap(d)) if view.snap_beats else int(d)
+
+    def release(self, pos: QPointF) -> None:
+        super().release(pos)
+        if self.delta():
+            self.roll.doc.resize_notes(np.flatnonzero(self.roll.doc.selection), self.delta(), self.roll.view.snap_ticks)
+
+    def paint(self, painter: QPainter) -> None:
+        self.roll.paint_ghosts(painter, 0, 0, self.delta())
+
+
+class DrawNote(Interaction):
+    def span(self) -> tuple[int, int, int]:
+        view = self.roll.view
+        start = view.snap(view.tick_at(self.origin.x())) if view.snap_beats else int(view.tick_at(self.origin.x()))
+        start = max(0, start)
+        end = max(view.snap(view.tick_at(self.pos.x())), start + view.snap_ticks) if view.snap_beats else \
+            max(int(view.tick_at(self.pos.x())), start + view.ticks_per_beat // 4)
+        return view.pitch_at(self.origin.y()), start, end
+
+    def release(self, pos: QPointF) -> None:
+        super().release(pos)
+        pitch, start, end = self.span()
+        track, channel = self.roll.target_part()
+        self.roll.doc.add_note(pitch, start, end, self.roll.draw_velocity, track, channel)
+
+    def paint(self, painter: QPainter) -> None:
+        pitch, start, end = self.span()
+        v = self.roll.view
+        painter.setBrush(style.velocity_colour(self.roll.draw_velocity))
+        painter.setPen(QPen(style.SELECTED_OUTLINE, 1))
+        painter.drawRect(QRectF(v.x_of(start), v.y_of(pitch), (end - start) * v.px_per_tick, v.key_height))
+
+
+class PianoRoll(QWidget):
+    """Notes of the document in the shared view; only piano-part notes are editable, others dimmed."""
+
+    playhead_moved = Signal(float)
+
+    def __init__(self, doc: EditorDocument, view: ViewState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc, self.view = doc, view
+        self.draw_mode = False
+        self.draw_velocity = 80
+        self.playhead_tick: float | None = None
+        self.interaction: Interaction | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.setMinimumSize(200, 120)
+        view.changed.connect(self.update)
+
+    def set_document(self, doc: EditorDocument) -> None:
+        self.doc = doc
+        self.update()
+
+    # -- hit testing ------------------------------------------------------------
+    def editable_mask(self) -> np.ndarray:
+        return self.doc.piano_mask
+
+    def note_at(self, pos: QPointF) -> int | None:
+        """Row of the editable note under ``pos`` (the latest-starting one), or None."""
+        n, v = self.doc.notes, self.view
+        tick, pitch = v.tick_at(pos.x()), v.pitch_at(pos.y())
+        min_ticks = 3 / v.px_per_tick  # tiny notes stay clickable
+        hit = np.flatnonzero((n.pitch == pitch) & (n.start <= tick) & (np.maximum(n.end, n.start + min_ticks) >= tick)
+                             & self.editable_mask())
+        return int(hit[np.argmax(n.start[hit])]) if len(hit) else None
+
+    def target_part(self) -> tuple[int, int]:
+        """Where drawn notes go: the selection's part, else the first piano part."""
+        n, sel = self.doc.notes, self.doc.selection
+        if sel.any():
+            k = int(np.flatnonzero(sel)[0])
+            return int(n.track[k]), int(n.channel[k])
+        parts = sorted(self.doc.midi.piano_parts) or [(0, 0)]
+        return parts[0]
+
+    # -- mouse ------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        pos, mods = event.position(), event.modifiers()
+        row = self.note_at(pos)
+        additive = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        if row is None:
+            self.interaction = DrawNote(self, pos) if self.draw_mode else RubberBand(self, pos, additive)
+            if not additive and not self.draw_mode:
+                self.doc.set_selection(np.zeros(len(self.doc.notes), bool))
+            return
+        sel = self.doc.selection.copy()
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            sel[row] = not sel[row]
+        elif mods & Qt.KeyboardModifier.ShiftModifier:
+            sel[row] = True
+        elif not sel[row]:
+            sel[:] = False
+            sel[row] = True
+        self.doc.set_selection(sel)
+        if sel[row]:
+            right = self.view.x_of(float(self.doc.notes.end[row]))
+            near_end = right - pos.x() <= RESIZE_GRIP_PX
+            self.interaction = ResizeNotes(self, pos) if near_end else MoveNotes(self, pos)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.interaction is not None:
+            self.interaction.move(event.position())
+            return
+        row = self.note_at(event.position())
+        near_end = row is not None and self.view.x_of(float(self.doc.notes.end[row])) - event.position().x() <= \
+            RESIZE_GRIP_PX
+        self.setCursor(Qt.CursorShape.SizeHorCursor if near_end else Qt.CursorShape.ArrowCursor)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.interaction is not None:
+            interaction, self.interaction = self.interaction, None
+            interaction.release(event.position())
+            self.update()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.note_at(event.position()) is None and not self.draw_mode:
+            self.interaction = DrawNote(self, event.position())  # double-click on empty space draws a note
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0 or event.angleDelta().x() / 120.0
+        mods, v = event.modifiers(), self.view
+        if mods & Qt.KeyboardModifier.ControlModifier and mods & Qt.KeyboardModifier.ShiftModifier:
+            v.zoom_y(1.15 ** steps, event.position().y())
+        elif mods & Qt.KeyboardModifier.ControlModifier:
+            v.zoom_x(1.2 ** steps, event.position().x())
+        elif mods & Qt.KeyboardModifier.ShiftModifier or event.angleDelta().x():
+            v.scroll_to(left_tick=v.left_tick - steps * 60 / v.px_per_tick)
+        else:
+            v.scroll_to(top_pitch=v.top_pitch + steps * 3)
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        rows = np.flatnonzero(self.doc.selection)
+        key, shift = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        moves = {Qt.Key.Key_Left: (-self.view.snap_ticks, 0), Qt.Key.Key_Right: (self.view.snap_ticks, 0),
+                 Qt.Key.Key_Up: (0, 12 if shift else 1), Qt.Key.Key_Down: (0, -12 if shift else -1)}
+        if key in moves and len(rows):
+            self.doc.move_notes(rows, *moves[key])
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and len(rows):
+            self.doc.delete_notes(rows)
+        else:
+            super().keyPressEvent(event)
+
+    # -- painting ------------------------------------------------------------------
+    def visible_rows(self) -> np.ndarray:
+        n, v = self.doc.notes, self.view
+        t0, t1 = v.tick_at(0), v.tick_at(self.width())
+        hi, lo = v.pitch_at(0), v.pitch_at(self.height())
+        return np.flatnonzero((n.start <= t1) & (n.end >= t0) & (n.pitch >= lo) & (n.pitch <= hi))
+
+    def note_rects(self, rows: np.ndarray, dtick: int = 0, dpitch: int = 0, dlen: int = 0) -> list[QRectF]:
+        n, v = self.doc.notes, self.view
+        x = (n.start[rows] + dtick - v.left_tick) * v.px_per_tick
+        w = np.maximum((n.end[rows] - n.start[rows] + dlen) * v.px_per_tick, 2.0)
+        y = (v.top_pitch - (n.pitch[rows] + dpitch)) * v.key_height
+        h = max(v.key_height - 1.0, 1.0)
+        return [QRectF(a, b, c, h) for a, b, c in zip(x.tolist(), y.tolist(), w.tolist())]
+
+    def paint_ghosts(self, painter: QPainter, dtick: int, dpitch: int, dlen: int) -> None:
+        rows = np.flatnonzero(self.doc.selection)
+        painter.setPen(QPen(style.SELECTED_OUTLINE, 1, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRects(self.note_rects(rows, dtick, dpitch, dlen))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        w, h, v = self.width(), self.height(), self.view
+        p.fillRect(self.rect(), style.BACKGROUND)
+        for pitch in range(max(0, v.pitch_at(h)), min(127, v.pitch_at(0)) + 1):
+            p.fillRect(QRectF(0, v.y_of(pitch), w, v.key_height), style.BLACK_ROW if style.is_black(pitch)
+                       else style.WHITE_ROW)
+        self.paint_grid(p)
+        rows = self.visible_rows()
+        piano = self.doc.piano_mask[rows]
+        velocity = self.doc.shown_velocities()[rows]
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(style.DIMMED_NOTE)
+        p.drawRects(self.note_rects(rows[~piano]))
+        buckets = (velocity[piano] // 8) * 8 + 4  # 16 colour buckets keep brush changes few
+        for b in np.unique(buckets):
+            p.setBrush(style.velocity_colour(int(b)))
+            p.drawRects(self.note_rects(rows[piano][buckets == b]))
+        selected = rows[self.doc.selection[rows]]
+        if len(selected):
+            p.setPen(QPen(style.SELECTED_OUTLINE, 1.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRects(self.note_rects(selected))
+        if self.interaction is not None:
+            self.interaction.paint(p)
+        if self.playhead_tick is not None:
+            x = v.x_of(self.playhead_tick)
+            p.setPen(QPen(style.PLAYHEAD, 1.5))
+            p.drawLine(QPointF(x, 0), QPointF(x, h))
+        p.end()
+
+    def paint_grid(self, p: QPainter) -> None:
+        v, h = self.view, self.height()
+        tpb = v.ticks_per_beat
+        t0, t1 = v.tick_at(0), v.tick_at(self.width())
+        beat_px = tpb * v.px_per_tick
+        if beat_px >= 6:
+            p.setPen(QPen(style.BEAT_LINE, 1))
+            for beat in range(int(t0 // tpb), int(t1 // tpb) + 1):
+                x = v.x_of(beat * tpb)
+                p.drawLine(QPointF(x, 0), QPointF(x, h))
+        p.setPen(QPen(style.BAR_LINE, 1))
+        for tick, _ in bar_lines(self.doc.midi.time_signatures, tpb, int(t1) + 1):
+            if tick >= t0:
+                x = v.x_of(tick)
+                p.drawLine(QPointF(x, 0), QPointF(x, h))

@@ -1,0 +1,53 @@
+"""Render the window to a PNG without a display (used by tests and the README)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.core.editor import Version
+from app.ui.main_window import MainWindow
+
+
+def wait_for(signal, timeout_ms: int = 120_000) -> None:
+    loop = QEventLoop()
+    signal.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+
+
+def render_screenshot(window: MainWindow, out: Path, version: str, style: str, size: str) -> int:
+    width, height = (int(v) for v in size.lower().split("x"))
+    window.resize(width, height)
+    window.show()
+    QApplication.processEvents()
+    window.fit_song()
+    if version == "baseline":
+        window.make_baseline()
+    elif version == "stylised":
+        if not window.panel.humanise_button.isEnabled():
+            wait_for(window.panel.style_box.currentIndexChanged, 60_000)  # model still loading
+        if not window.panel.humanise_button.isEnabled():
+            print(f"error: cannot humanise: {window.panel.info.text()}", file=sys.stderr)
+            return 3
+        index = window.panel.style_box.findData(style)
+        if index < 0:
+            print(f"error: unknown style {style!r}", file=sys.stderr)
+            return 2
+        window.panel.style_box.setCurrentIndex(index)
+        window.humanise()
+        wait_for(window.humanise_finished)
+        if window.doc.version is not Version.STYLISED:
+            print("error: humanise did not finish", file=sys.stderr)
+            return 1
+    QApplication.processEvents()
+    if not window.grab().save(str(out)):
+        print(f"error: cannot write {out}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    window.doc.saved_state = window.doc.state  # nothing to ask about on close
+    window.close()
+    return 0

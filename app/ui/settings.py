@@ -1,0 +1,63 @@
+"""Preferences, declared once, stored with QSettings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 8
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    default: Any
+    kind: type
+
+
+OPTIONS = {
+    "geometry": Option("window/geometry", QByteArray(), QByteArray),
+    "state": Option("window/state", QByteArray(), QByteArray),
+    "recent_files": Option("files/recent", [], list),
+    "last_folder": Option("files/last_folder", "", str),
+    "snap": Option("editor/snap", "1/16", str),
+    "style": Option("humanise/style", "classical", str),
+    "strength": Option("humanise/strength", 100, int),
+    "seed": Option("humanise/seed", 0, int),
+    "overlay": Option("editor/overlay_versions", True, bool),
+    "soundfont": Option("playback/soundfont", "", str),
+    "midi_port": Option("playback/midi_port", "", str),
+    "output": Option("playback/output", "fluidsynth", str),
+    "match_loudness": Option("playback/match_loudness", True, bool),
+}
+
+
+class Settings:
+    """Typed access to :data:`OPTIONS` (QSettings returns strings for some backends)."""
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.q = qsettings or QSettings("StyleNet", "StyleNet Studio")
+
+    def get(self, name: str) -> Any:
+        opt = OPTIONS[name]
+        value = self.q.value(opt.key, opt.default)
+        if value is None:
+            return opt.default
+        if opt.kind is bool and isinstance(value, str):
+            return value.lower() == "true"
+        if opt.kind is list:
+            return [value] if isinstance(value, str) else list(value)
+        try:
+            return opt.kind(value)
+        except (TypeError, ValueError):
+            return opt.default
+
+    def set(self, name: str, value: Any) -> None:
+        self.q.setValue(OPTIONS[name].key, value)
+
+    def add_recent(self, path: str) -> list[str]:
+        recent = [path] + [p for p in self.get("recent_files") if p != path]
+        self.set("recent_files", recent[:MAX_RECENT])
+        return recent[:MAX_RECENT]

@@ -1,0 +1,36 @@
+"""Colours shared by the painted views."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+
+BACKGROUND = QColor("#1e2126")
+WHITE_ROW = QColor("#262a30")
+BLACK_ROW = QColor("#1f2227")
+BEAT_LINE = QColor("#30353d")
+BAR_LINE = QColor("#4a515c")
+DIMMED_NOTE = QColor(120, 125, 135, 70)
+SELECTED_OUTLINE = QColor("#ffffff")
+PLAYHEAD = QColor("#ff5a5f")
+VERSION_COLOURS = {"original": QColor("#9aa5b1"), "baseline": QColor("#e0b341"), "stylised": QColor("#e0577a")}
+BLACK_KEYS = {1, 3, 6, 8, 10}
+
+_STOPS = [(0, QColor("#2b4a8b")), (64, QColor("#3fa37c")), (96, QColor("#e8b23a")), (127, QColor("#e5484d"))]
+VELOCITY_COLOURS = []
+for _v in range(128):
+    for (v0, c0), (v1, c1) in zip(_STOPS, _STOPS[1:]):
+        if v0 <= _v <= v1:
+            t = (_v - v0) / (v1 - v0)
+            VELOCITY_COLOURS.append(QColor(int(c0.red() + t * (c1.red() - c0.red())),
+                                           int(c0.green() + t * (c1.green() - c0.green())),
+                                           int(c0.blue() + t * (c1.blue() - c0.blue()))))
+            break
+
+
+def velocity_colour(velocity: int) -> QColor:
+    """Soft blue through green and amber to loud red."""
+    return VELOCITY_COLOURS[max(0, min(127, int(velocity)))]
+
+
+def is_black(pitch: int) -> bool:
+    return pitch % 12 in BLACK_KEYS

@@ -1,0 +1,89 @@
+"""Humanise off the main thread: the worker gets an immutable snapshot, emits a result or an error."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core.humanise import Cancelled, NoCheckpointError, VelocityPredictor, stylised_velocities
+from app.core.notes import NoteTable
+
+
+@dataclass(frozen=True)
+class HumaniseSnapshot:
+    notes: NoteTable  # read-only arrays: safe to share with the worker thread
+    ticks_per_beat: int
+    mask: np.ndarray
+    style: str
+    strength: float
+
+
+class PredictorHolder:
+    """Loads the StyleNet checkpoint once, on first use, in whichever worker thread asks."""
+
+    def __init__(self, load: Callable[[], VelocityPredictor]) -> None:
+        self._load, self._predictor, self._lock = load, None, threading.Lock()
+        self.error: str | None = None
+
+    def get(self) -> VelocityPredictor:
+        with self._lock:
+            if self._predictor is None:
+                self._predictor = self._load()
+            return self._predictor
+
+    @property
+    def loaded(self) -> VelocityPredictor | None:
+        return self._predictor
+
+
+class HumaniseJob(QObject):
+    progress = Signal(float)
+    finished = Signal(object, float)  # (N,) velocities, seconds
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, holder: PredictorHolder, snapshot: HumaniseSnapshot) -> None:
+        super().__init__()
+        self.holder, self.snapshot = holder, snapshot
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _progress(self, fraction: float) -> bool:
+        self.progress.emit(fraction)
+        return not self._cancel.is_set()
+
+    @Slot()
+    def run(self) -> None:
+        s = self.snapshot
+        t0 = time.perf_counter()
+        try:
+            predictor = self.holder.get()
+            velocity = stylised_velocities(s.notes, s.ticks_per_beat, s.mask, predictor, s.style, s.strength,
+                                           self._progress)
+        except Cancelled:
+            self.cancelled.emit()
+        except NoCheckpointError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # the worker must never take the app down
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.finished.emit(velocity, time.perf_counter() - t0)
+
+
+def start_job(job: HumaniseJob) -> QThread:
+    """Run ``job`` in a new QThread that quits and cleans up when the job ends."""
+    thread = QThread()
+    job.moveToThread(thread)
+    thread.started.connect(job.run)
+    for signal in (job.finished, job.failed, job.cancelled):
+        signal.connect(thread.quit)
+    thread.finished.connect(job.deleteLater)
+    thread.start()
+    return thread

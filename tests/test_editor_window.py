@@ -1,0 +1,279 @@
+"""The editor window, driven through real mouse gestures placed with the view's geometry."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import DEMO, ROOT
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+from qt_helpers import click, drag
+
+from app.core.editor import Version
+from app.core.humanise import Cancelled
+from app.core.midi_document import MidiDocument
+from app.ui.main_window import MainWindow
+
+TPB = 480
+
+
+@pytest.fixture
+def demo(window):
+    assert window.open_path(DEMO)
+    v = window.view  # 120 px per beat, C6 at the top: bar 1 of the prelude fills the roll
+    v.px_per_tick, v.left_tick, v.key_height, v.top_pitch = 0.25, 0.0, 12.0, 92.0
+    v.changed.emit()
+    return window
+
+
+def notes_set(doc) -> set[tuple[int, int, int]]:
+    n = doc.notes
+    return set(zip(n.pitch.tolist(), n.start.tolist(), n.end.tolist()))
+
+
+def row_of(doc, pitch: int, start: int) -> int:
+    return int(np.flatnonzero((doc.notes.pitch == pitch) & (doc.notes.start == start))[0])
+
+
+def test_open_shows_the_piece_in_status_bar(demo):
+    labels = demo.status_labels
+    assert labels["file"].text() == DEMO.name and labels["meter"].text() == "4/4"
+    assert labels["tempo"].text() == "66.0 bpm" and labels["notes"].text().startswith("309 piano")
+    assert labels["device"].text() == "device: cpu"
+
+
+def test_draw_a_note_then_undo_and_redo(demo, qtbot):
+    before = notes_set(demo.doc)
+    demo.draw_action.trigger()
+    drag(demo.roll, demo.view.point_at(88, 2 * TPB + 10), demo.view.point_at(88, 3 * TPB + 10))
+    assert notes_set(demo.doc) - before == {(88, 960, 1440)}
+    demo.undo_stack.undo()
+    assert notes_set(demo.doc) == before
+    demo.undo_stack.redo()
+    assert (88, 960, 1440) in notes_set(demo.doc)
+
+
+def test_drag_moves_a_note_snapped_in_one_undo_step(demo):
+    before = notes_set(demo.doc)
+    start = demo.view.point_at(67, 300)  # the 16th G4 at ticks 240-360
+    drag(demo.roll, start, start + QPointF(120 * 1.02, -2 * 12))  # one beat later, two semitones up
+    after = notes_set(demo.doc)
+    assert before - after == {(67, 240, 360)} and after - before == {(69, 720, 840)}
+    assert demo.undo_stack.count() == 1
+    demo.undo_stack.undo()
+    assert notes_set(demo.doc) == before
+
+
+def test_drag_note_end_resizes(demo):
+    end = demo.view.point_at(60, 960) - QPointF(2, 0)  # inside the resize grip of C4 (0-960)
+    drag(demo.roll, end, end + QPointF(60, 0))  # +240 ticks
+    assert (60, 0, 1200) in notes_set(demo.doc) and (60, 0, 960) not in notes_set(demo.doc)
+
+
+def test_arrow_keys_move_and_delete_removes_the_selection(demo, qtbot):
+    click(demo.roll, demo.view.point_at(72, 400))  # C5 at 360-480
+    assert demo.doc.selection.sum() == 1
+    qtbot.keyClick(demo.roll, Qt.Key.Key_Right)
+    qtbot.keyClick(demo.roll, Qt.Key.Key_Up)
+    assert (73, 480, 600) in notes_set(demo.doc)
+    count = len(demo.doc.notes)
+    demo.delete_selection()
+    assert len(demo.doc.notes) == count - 1 and (73, 480, 600) not in notes_set(demo.doc)
+    assert demo.undo_stack.count() == 3
+
+
+def test_ctrl_click_and_rubber_band_select(demo):
+    click(demo.roll, demo.view.point_at(60, 100))
+    click(demo.roll, demo.view.point_at(64, 200), Qt.KeyboardModifier.ControlModifier)
+    assert demo.doc.selection.sum() == 2
+    a, b = demo.view.point_at(86, 230), demo.view.point_at(66, 500)
+    drag(demo.roll, a, b)
+    n, v = demo.doc.notes, demo.view
+    expected = (n.start <= v.tick_at(b.x())) & (n.end >= v.tick_at(a.x())) & (n.pitch >= 66) & (n.pitch <= 86)
+    assert np.array_equal(demo.doc.selection, expected) and expected.sum() >= 3
+
+
+def test_velocity_lane_drag_sets_one_bar(demo):
+    row = row_of(demo.doc, 60, 0)
+    lane = demo.lane
+    drag(lane, lane.point_at(row), lane.point_at(row, 120))
+    assert abs(int(demo.doc.notes.velocity[row]) - 120) <= 1
+    assert (demo.doc.notes.velocity == 80).sum() == len(demo.doc.notes) - 1
+    demo.undo_stack.undo()
+    assert demo.doc.notes.velocity[row] == 80
+
+
+def test_velocity_lane_drag_across_draws_a_ramp(demo):
+    lane, doc = demo.lane, demo.doc
+    a = QPointF(demo.view.x_of(0), float(lane.y_of(40)))
+    b = QPointF(demo.view.x_of(840), float(lane.y_of(100)))
+    drag(lane, a, b, steps=10)
+    rows = np.flatnonzero(doc.notes.start <= 840)
+    order = rows[np.argsort(doc.notes.start[rows], kind="stable")]
+    v = doc.notes.velocity[order].astype(int)
+    assert abs(v[0] - 40) <= 1 and abs(v[-1] - 100) <= 1 and np.all(np.diff(v) >= 0)
+    assert demo.undo_stack.count() == 1
+
+
+def test_humanise_runs_in_background_and_is_one_undo_step(demo, qtbot):
+    original = demo.doc.notes.velocity.copy()
+    with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
+        demo.panel.humanise_button.click()
+    doc = demo.doc
+    assert doc.version is Version.STYLISED and doc.state.style == "classical"
+    assert (doc.state.stylised != original).mean() > 0.9
+    assert np.array_equal(doc.notes.velocity, original)  # Original version untouched
+    assert demo.version_actions[Version.STYLISED].isEnabled()
+    demo.undo_stack.undo()
+    assert doc.state.stylised is None
+    demo.undo_stack.redo()
+    assert doc.state.stylised is not None
+
+
+def test_humanise_selection_only_and_strength(demo, qtbot):
+    sel = np.zeros(len(demo.doc.notes), bool)
+    sel[:12] = True
+    demo.doc.set_selection(sel)
+    demo.panel.selection_only.setChecked(True)
+    demo.panel.strength.setValue(50)
+    with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
+        demo.humanise()
+    stylised = demo.doc.state.stylised
+    assert np.all(stylised[~sel] == 80) and (stylised[sel] != 80).any()
+
+
+class SlowPredictor:
+    styles = ("classical", "jazz")
+    device_name = "fake"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def predict(self, notes, tpb, mask, style, progress=None):
+        if self.fail:
+            raise RuntimeError("GPU fell off the bus")
+        for k in range(200):
+            time.sleep(0.01)
+            if progress is not None and progress(k / 200) is False:
+                raise Cancelled()
+        return np.full(len(notes), 64)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_cancel_and_worker_errors_never_crash(qtbot, settings, monkeypatch, fail):
+    shown = []
+    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *a: shown.append(a[1:]))
+    win = MainWindow(settings, loader=lambda: SlowPredictor(fail))
+    win.confirm = lambda *args: True
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.panel.humanise_button.isEnabled(), timeout=10_000)
+    win.open_path(DEMO)
+    with qtbot.waitSignal(win.humanise_finished, timeout=10_000):
+        win.humanise()
+        assert win.panel.cancel_button.isVisibleTo(win.panel)
+        win.cancel_humanise()
+    assert win.doc.state.stylised is None
+    assert (shown and "GPU fell off" in shown[0][1]) if fail else ("cancelled" in win.panel.info.text())
+
+
+def test_no_checkpoint_disables_humanise_with_reason(qtbot, settings, tmp_path):
+    from models.inference import StyleNetPredictor
+
+    win = MainWindow(settings, loader=lambda: StyleNetPredictor.from_checkpoint(tmp_path / "none.pt"))
+    win.confirm = lambda *args: True
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: "unavailable" in win.panel.info.text(), timeout=10_000)
+    assert not win.panel.humanise_button.isEnabled() and "no StyleNet checkpoint" in win.panel.info.text()
+    win.make_baseline()  # the baseline still works
+    assert win.doc.version is Version.BASELINE
+
+
+def test_baseline_version_switch_and_export_reload(demo, qtbot, tmp_path):
+    demo.panel.seed.setValue(7)
+    demo.make_baseline()
+    with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
+        demo.humanise()
+    for version in Version:
+        demo.version_actions[version].trigger()
+        assert demo.doc.version is version
+    for version in Version:
+        out = tmp_path / f"{version.value}.mid"
+        assert demo.export_to(out, version)
+        back = MidiDocument.load(out)
+        for col in ("pitch", "start", "end", "channel", "track"):
+            assert np.array_equal(getattr(back.notes, col), getattr(demo.doc.notes, col))
+        assert np.array_equal(back.notes.velocity, demo.doc.state.velocities(version))
+
+
+def test_never_overwrites_the_opened_file_without_confirmation(window, tmp_path, monkeypatch):
+    path = tmp_path / "mine.mid"
+    shutil.copy(DEMO, path)
+    window.open_path(path)
+    window.make_baseline()
+    monkeypatch.setattr(window, "confirm", lambda *a: False)
+    assert not window.export_to(path, Version.BASELINE)
+    assert path.read_bytes() == DEMO.read_bytes()
+    monkeypatch.setattr(window, "confirm", lambda *a: True)
+    assert window.export_to(path, Version.BASELINE)
+    assert path.read_bytes() != DEMO.read_bytes()
+
+
+def test_bad_file_shows_a_message_and_keeps_the_document(demo, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *a: shown.append(a[2]))
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd\x00\x00")
+    assert not demo.open_path(bad)
+    assert shown and "truncated" in shown[0] and demo.doc.midi.path.name == DEMO.name
+
+
+def test_drop_a_file_and_recent_files(window, settings, shared_data):
+    path = shared_data / "jazz/mckenzie/AfterYou.mid"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    window.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier))
+    assert window.doc.midi.path == path
+    assert settings.get("recent_files")[0] == str(path.resolve())
+    assert [a.text() for a in window.recent_menu.actions()] == ["AfterYou.mid"]
+
+
+def test_track_list_changes_the_piano_part(window, shared_data):
+    window.open_path(shared_data / "jazz/mckenzie/AfterYou.mid")
+    items = [window.tracks.item(i) for i in range(window.tracks.count())]
+    assert [i.checkState() == Qt.CheckState.Checked for i in items] == [True, True, False, False]
+    assert not items[3].flags() & Qt.ItemFlag.ItemIsEnabled  # drums
+    items[2].setCheckState(Qt.CheckState.Checked)  # the bass joins the piano part
+    assert (3, 1) in window.doc.midi.piano_parts  # track 4 (0-based 3), channel 2
+    assert window.doc.piano_mask.sum() == 1286 + 1142 + 683
+
+
+def test_preferences_are_remembered(qtbot, settings, tiny_checkpoint):
+    first = MainWindow(settings, loader=lambda: SlowPredictor())
+    qtbot.addWidget(first)
+    first.snap_box.setCurrentText("1/32")
+    first.panel.strength.setValue(35)
+    first.panel.seed.setValue(11)
+    first.make_baseline()
+    first.doc.saved_state = first.doc.state
+    first.close()
+    second = MainWindow(settings, loader=lambda: SlowPredictor())
+    second.confirm = lambda *args: True
+    qtbot.addWidget(second)
+    assert second.snap_box.currentText() == "1/32" and second.view.snap_beats == 0.125
+    assert second.panel.seed.value() == 11
+
+
+def test_screenshot_command_renders_the_window(tmp_path):
+    out = tmp_path / "shot.png"
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out), str(DEMO), "--version",
+                           "baseline", "--size", "1000x700"], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 0, proc.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1000, 700)
