@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable
 
 
-class Version(str, Enum):
+class Version(StrEnum):
     ORIGINAL = "original"
     BASELINE = "baseline"
     STYLISED = "stylised"
@@ -46,7 +46,9 @@ class EditorState:
         v = np.asarray(velocity, dtype=np.int16)
         if version is Version.ORIGINAL:
             return replace(self, notes=self.notes.with_velocities(v))
-        return replace(self, **{version.value: v})
+        if version is Version.BASELINE:
+            return replace(self, baseline=v)
+        return replace(self, stylised=v)
 
     def map_rows(self, notes: NoteTable, rows: np.ndarray) -> EditorState:
         """New notes whose rows come from ``rows`` of the old table (-1: a new note, at its own velocity)."""
@@ -164,7 +166,8 @@ class EditorDocument:
         self._edit("Resize notes", replace(self.state, notes=n.with_columns(end=end)))
 
     def add_note(self, pitch: int, start: int, end: int, velocity: int, track: int, channel: int) -> None:
-        new = NoteTable([pitch], [start], [max(end, start + 1)], [velocity], [channel], [track], [-1])
+        one = [np.array([x]) for x in (pitch, start, max(end, start + 1), velocity, channel, track, -1)]
+        new = NoteTable(*one)
         notes = self.notes.append(new)
         rows = np.r_[np.arange(len(self.notes)), -1]
         self._edit("Draw note", self.state.map_rows(notes, rows))

@@ -32,7 +32,7 @@ class NoteTable:
         note created in the editor. Lets a save patch velocities in place.
     """
 
-    pitch: np.ndarray
+    pitch: np.ndarray  # constructors accept any array-like; __post_init__ makes read-only arrays
     start: np.ndarray
     end: np.ndarray
     velocity: np.ndarray

@@ -7,10 +7,13 @@ Geometry has an inverse (``tick_at``/``pitch_at`` for ``x_of``/``y_of``) and
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
+import numpy as np
 from PySide6.QtCore import QObject, QPointF, Signal
 
 LOWEST, HIGHEST = 0, 127  # MIDI pitches the roll can show
+Num = TypeVar("Num", float, np.ndarray)  # scalar or vectorised mapping
 SNAP_CHOICES = {"1/4": 1.0, "1/8": 0.5, "1/16": 0.25, "1/32": 0.125, "Off": 0.0}  # in beats
 
 
@@ -29,7 +32,7 @@ class ViewState(QObject):
         self.snap_beats = 0.25
 
     # -- mapping -------------------------------------------------------------
-    def x_of(self, tick: float) -> float:
+    def x_of(self, tick: Num) -> Num:
         return (tick - self.left_tick) * self.px_per_tick
 
     def tick_at(self, x: float) -> float:
@@ -48,7 +51,7 @@ class ViewState(QObject):
 
     def snap(self, tick: float) -> int:
         step = self.snap_beats * self.ticks_per_beat
-        return int(round(tick / step) * step) if step > 0 else int(round(tick))
+        return int(round(tick / step) * step) if step > 0 else round(tick)
 
     @property
     def snap_ticks(self) -> int:

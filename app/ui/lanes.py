@@ -108,7 +108,7 @@ class VelocityLane(QWidget):
         view.changed.connect(self.update)
 
     # -- geometry -------------------------------------------------------------
-    def y_of(self, velocity: np.ndarray | float) -> np.ndarray | float:
+    def y_of(self, velocity: np.ndarray | float) -> np.ndarray:
         return LANE_PAD + (127 - np.asarray(velocity, float)) * (self.height() - 2 * LANE_PAD) / 127
 
     def velocity_at(self, y: float) -> int:
@@ -122,7 +122,8 @@ class VelocityLane(QWidget):
 
     def rows(self) -> np.ndarray:
         n, v = self.doc.notes, self.view
-        return np.flatnonzero(self.doc.piano_mask & (n.start >= v.tick_at(-4)) & (n.start <= v.tick_at(self.width() + 4)))
+        visible = (n.start >= v.tick_at(-4)) & (n.start <= v.tick_at(self.width() + 4))
+        return np.flatnonzero(self.doc.piano_mask & visible)
 
     def targets(self, x0: float, x1: float) -> np.ndarray:
         """Piano notes whose bar lies between x0 and x1 (within the selection if there is one)."""
@@ -172,16 +173,16 @@ class VelocityLane(QWidget):
         p.fillRect(self.rect(), style.BACKGROUND)
         p.setPen(QPen(style.BEAT_LINE, 1, Qt.PenStyle.DotLine))
         for level in (32, 64, 96):
-            y = float(self.y_of(level))
-            p.drawLine(QLineF(0, y, self.width(), y))
+            guide = float(self.y_of(level))
+            p.drawLine(QLineF(0, guide, self.width(), guide))
         rows = self.rows()
         shown = self.doc.shown_velocities()[rows].astype(int)
         if self.drag is not None:
             drag_rows, values = self.drag_values()
             override = dict(zip(drag_rows.tolist(), values.tolist()))
             shown = np.array([override.get(r, s) for r, s in zip(rows.tolist(), shown.tolist())], dtype=int)
-        x = self.view.x_of(self.doc.notes.start[rows].astype(float))
-        y = self.y_of(shown)
+        x: np.ndarray = self.view.x_of(self.doc.notes.start[rows].astype(float))
+        y: np.ndarray = self.y_of(shown)
         base = float(self.y_of(0))
         selected = self.doc.selection[rows]
         for k in range(len(rows)):

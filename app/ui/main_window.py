@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import mido
@@ -164,7 +165,7 @@ class MainWindow(QMainWindow):
         tracks_dock.setWidget(self.tracks)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, tracks_dock)
 
-    def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None,
+    def _action(self, menu, text: str, slot, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 checkable: bool = False) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -240,7 +241,10 @@ class MainWindow(QMainWindow):
     # -- documents ------------------------------------------------------------------
     def set_document(self, doc: EditorDocument) -> None:
         self.doc = doc
-        doc.push = lambda text, before, after: self.undo_stack.push(StateCommand(doc, text, before, after))
+        def push(text: str, before: EditorState, after: EditorState) -> None:
+            self.undo_stack.push(StateCommand(doc, text, before, after))
+
+        doc.push = push
         doc.subscribe(self._document_changed)
         self.undo_stack.clear()
         self.view.ticks_per_beat = doc.midi.ticks_per_beat
@@ -273,7 +277,9 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.get("recent_files"):
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_path(p)).setToolTip(path)
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(partial(self.open_path, path))
 
     def export_to(self, path: str | Path, version: Version) -> bool:
         """Write ``version`` to ``path`` atomically; the opened file is overwritten only when confirmed."""
@@ -353,7 +359,8 @@ class MainWindow(QMainWindow):
 
     def _sync_scrollbars(self) -> None:
         end = max(int(self.doc.midi.end_tick), int(self.doc.notes.end.max()) if len(self.doc.notes) else 0)
-        for bar, value, top in ((self.hscroll, self.view.left_tick, end), (self.vscroll, 127 - self.view.top_pitch, 127)):
+        pairs = ((self.hscroll, self.view.left_tick, end), (self.vscroll, 127 - self.view.top_pitch, 127))
+        for bar, value, top in pairs:
             bar.blockSignals(True)
             bar.setRange(0, max(top, 1))
             bar.setValue(int(value))
@@ -417,7 +424,7 @@ class MainWindow(QMainWindow):
         if not mask.any():
             self.show_error("Nothing to humanise", "There are no piano-part notes in the 88-key range to humanise.")
             return
-        snapshot = HumaniseSnapshot(self.doc.notes, self.doc.midi.ticks_per_beat, mask, self.panel.style,
+        snapshot = HumaniseSnapshot(self.doc.notes, self.doc.midi.ticks_per_beat, mask, self.panel.chosen_style,
                                     self.panel.strength.value() / 100.0)
         self.job = HumaniseJob(self.holder, snapshot)
         self.job.progress.connect(lambda f: self.panel.progress.setValue(int(100 * f)))

@@ -86,7 +86,7 @@ class HumanisePanel(QWidget):
         self.info.setText(reason)
 
     @property
-    def style(self) -> str:
+    def chosen_style(self) -> str:
         return str(self.style_box.currentData() or "")
 
     def set_running(self, running: bool) -> None:

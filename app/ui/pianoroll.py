@@ -219,8 +219,10 @@ class PianoRoll(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         rows = np.flatnonzero(self.doc.selection)
         key, shift = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        moves = {Qt.Key.Key_Left: (-self.view.snap_ticks, 0), Qt.Key.Key_Right: (self.view.snap_ticks, 0),
-                 Qt.Key.Key_Up: (0, 12 if shift else 1), Qt.Key.Key_Down: (0, -12 if shift else -1)}
+        step = self.view.snap_ticks
+        moves: dict[int, tuple[int, int]] = {
+            Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0),
+            Qt.Key.Key_Up: (0, 12 if shift else 1), Qt.Key.Key_Down: (0, -12 if shift else -1)}
         if key in moves and len(rows):
             self.doc.move_notes(rows, *moves[key])
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and len(rows):

@@ -48,7 +48,7 @@ class Settings:
         if opt.kind is bool and isinstance(value, str):
             return value.lower() == "true"
         if opt.kind is list:
-            return [value] if isinstance(value, str) else list(value)
+            return [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
         try:
             return opt.kind(value)
         except (TypeError, ValueError):

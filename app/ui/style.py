@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtGui import QColor
 
 BACKGROUND = QColor("#1e2126")
@@ -18,7 +20,7 @@ BLACK_KEYS = {1, 3, 6, 8, 10}
 _STOPS = [(0, QColor("#2b4a8b")), (64, QColor("#3fa37c")), (96, QColor("#e8b23a")), (127, QColor("#e5484d"))]
 VELOCITY_COLOURS = []
 for _v in range(128):
-    for (v0, c0), (v1, c1) in zip(_STOPS, _STOPS[1:]):
+    for (v0, c0), (v1, c1) in itertools.pairwise(_STOPS):
         if v0 <= _v <= v1:
             t = (_v - v0) / (v1 - v0)
             VELOCITY_COLOURS.append(QColor(int(c0.red() + t * (c1.red() - c0.red())),

@@ -27,7 +27,8 @@ class PredictorHolder:
     """Loads the StyleNet checkpoint once, on first use, in whichever worker thread asks."""
 
     def __init__(self, load: Callable[[], VelocityPredictor]) -> None:
-        self._load, self._predictor, self._lock = load, None, threading.Lock()
+        self._load, self._lock = load, threading.Lock()
+        self._predictor: VelocityPredictor | None = None
         self.error: str | None = None
 
     def get(self) -> VelocityPredictor:
