@@ -1,0 +1,86 @@
+"""Humanise speed on CPU (2 threads) for a 5-minute piece, and training throughput (issue: model).
+
+    .venv/bin/python bench/bench_humanise.py [--checkpoint models/stylenet.pt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+
+import numpy as np
+import torch
+from common import DATA, timeit
+
+from app.core.encoding import encode
+from app.core.humanise import humanise_mask, stylised_velocities
+from app.core.midi_document import MidiDocument
+from models.inference import StyleNetPredictor
+from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, StyleNet, StyleNetConfig, predict
+from models.train import masked_mse
+
+
+def five_minute_piece() -> tuple[str, bytes]:
+    best = None
+    for path in sorted((DATA / "classical").rglob("*.mid"))[:400]:
+        if path.name == "midi_score.mid":
+            continue
+        doc = MidiDocument.load(path)
+        seconds = float(doc.seconds(np.array([doc.end_tick]))[0])
+        if best is None or abs(seconds - 300) < abs(best[0] - 300):
+            best = (seconds, path)
+    assert best is not None
+    return f"{best[1].relative_to(DATA)} ({best[0]:.0f} s)", best[1].read_bytes()
+
+
+def predictor(checkpoint: str) -> StyleNetPredictor:
+    try:
+        return StyleNetPredictor.from_checkpoint(checkpoint, "cpu")
+    except Exception:
+        print("(no checkpoint: timing an untrained paper-size model)")
+        model = StyleNet(StyleNetConfig()).eval()
+        return StyleNetPredictor(LoadedModel(model, torch.device("cpu"), model.cfg.styles))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    args = p.parse_args()
+    torch.set_num_threads(2)
+    name, data = five_minute_piece()
+    pred = predictor(args.checkpoint)
+    doc = MidiDocument.from_bytes(data)
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    enc = encode(doc.notes, doc.ticks_per_beat, mask)
+    print(f"piece: {name}, {int(mask.sum())} notes, {enc.steps} steps; torch threads {torch.get_num_threads()}")
+    model_s, _ = timeit(lambda: predict(pred.loaded.model, enc.inputs, "classical"))
+
+    def end_to_end() -> None:
+        d = MidiDocument.from_bytes(data)
+        m = humanise_mask(d.notes, d.piano_mask)
+        d.notes = d.notes.with_velocities(stylised_velocities(d.notes, d.ticks_per_beat, m, pred, "classical"))
+        buf = io.BytesIO()
+        d.to_midifile().save(file=buf)
+
+    e2e_s, e2e_min = timeit(end_to_end)
+    print(f"  model (windows batched): median {model_s * 1000:.0f} ms")
+    print(f"  end to end load->encode->infer->decode->save: median {e2e_s * 1000:.0f} ms (min {e2e_min * 1000:.0f})"
+          f"  target < 500 ms")
+
+    model = StyleNet(StyleNetConfig())
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x, y, m = torch.rand(4, 200, 176).round(), torch.rand(4, 200, 88), torch.rand(4, 200, 88) > 0.9
+
+    def step() -> None:
+        loss = masked_mse(model(x, "classical"), y, m, "onset")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    per_step, _ = timeit(step, repeat=10)
+    print(f"training on CPU: {1 / per_step:.1f} steps/s = {4 / per_step:.1f} windows/s (batch 4 x 200 steps)")
+
+
+if __name__ == "__main__":
+    main()
