@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from app.core.humanise import NoCheckpointError, baseline_velocities, humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument, MidiError
 
@@ -96,6 +98,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def version_velocities(doc: MidiDocument, args: argparse.Namespace, versions: list[str]) -> dict[str, np.ndarray]:
+    """Velocities of each requested version (the original is always included, for loudness matching)."""
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    out = {"original": np.array(doc.notes.velocity)}
+    if "baseline" in versions:
+        out["baseline"] = baseline_velocities(doc.notes, mask, args.seed)
+    if "stylised" in versions:
+        predictor = load_predictor(args.checkpoint, args.device)
+        if args.style not in predictor.styles:
+            raise CliError(f"unknown style {args.style!r}; this checkpoint has: {', '.join(predictor.styles)}")
+        out["stylised"] = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, args.style,
+                                              args.strength)
+    return out
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from app.playback.outputs import PlaybackUnavailable
+    from app.playback.render import apply_gain, loudness_db, render, write_wav
+    from app.playback.versions import schedules_for
+
+    inp, out = Path(args.input), Path(args.output)
+    if out.suffix.lower() != ".wav":
+        raise CliError(f"output {out} should end in .wav")
+    if not out.parent.exists():
+        raise CliError(f"output folder {out.parent} does not exist")
+    doc = MidiDocument.load(inp)
+    versions = ["original", "baseline", "stylised"] if args.version == "all" else [args.version]
+    schedules = schedules_for(doc, version_velocities(doc, args, versions))
+    try:
+        audio = {name: render(schedules[name], args.soundfont) for name in
+                 (set(versions) | ({"original"} if args.match_loudness else set()))}
+    except PlaybackUnavailable as exc:
+        raise CliError(str(exc), EXIT_ERROR) from None
+    reference = loudness_db(audio["original"])
+    for name in versions:
+        gain = reference - loudness_db(audio[name]) if args.match_loudness else 0.0
+        target = out if len(versions) == 1 else out.with_name(f"{out.stem}.{name}.wav")
+        write_wav(target, apply_gain(audio[name], gain))
+        seconds = len(audio[name]) / 44100
+        print(f"{target}: {name}, {seconds:.1f} s, loudness {loudness_db(audio[name]) + gain:.1f} dBFS"
+              + (f" (gain {gain:+.1f} dB to match the original)" if args.match_loudness else ""))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python main.py", description="StyleNet Studio: human dynamics for MIDI piano.")
     sub = p.add_subparsers(dest="command")
@@ -117,12 +163,24 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--checkpoint")
     d.add_argument("--device")
     d.set_defaults(run=cmd_demo)
+    r = sub.add_parser("render", help="render a version to WAV through FluidSynth (offline, faster than real time)")
+    r.add_argument("input")
+    r.add_argument("--output", "-o", required=True)
+    r.add_argument("--version", choices=("original", "baseline", "stylised", "all"), default="stylised")
+    r.add_argument("--style", default="classical")
+    r.add_argument("--strength", type=float, default=1.0)
+    r.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
+    r.add_argument("--match-loudness", action="store_true", help="match each version's loudness to the original's")
+    r.add_argument("--soundfont", help=".sf2/.sf3 file (default: an installed General MIDI soundfont)")
+    r.add_argument("--checkpoint")
+    r.add_argument("--device")
+    r.set_defaults(run=cmd_render)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"humanise", "demo"}
+    commands = {"humanise", "demo", "render"}
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
         from app.ui.launch import launch  # the window; only path that imports Qt
 

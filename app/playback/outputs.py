@@ -1,0 +1,162 @@
+"""Where events go: FluidSynth (built-in piano) or any MIDI port (rtmidi via mido), behind one interface.
+
+Both fail with :class:`PlaybackUnavailable` carrying a message that says why and
+what to do, so the app can still open and edit without sound.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Protocol
+
+import mido
+
+SAMPLE_RATE = 44100
+SYSTEM_SOUNDFONTS = ("/usr/share/sounds/sf2/default-GM.sf2", "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+                     "/usr/share/sounds/sf3/default-GM.sf3")
+
+
+class PlaybackUnavailable(Exception):
+    """No sound can be made this way; ``str()`` says why and what to do."""
+
+
+class Output(Protocol):
+    name: str
+
+    def send(self, msg: mido.Message) -> None: ...
+
+    def set_gain_db(self, db: float) -> None: ...
+
+    def panic(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def find_soundfont(preferred: str | None = None) -> Path:
+    """The user's soundfont, else an installed General MIDI one, else pretty_midi's TimGM6mb.sf2."""
+    if preferred:
+        path = Path(preferred).expanduser()
+        if not path.is_file():
+            raise PlaybackUnavailable(f"soundfont {path} not found; choose another in Playback settings")
+        return path
+    for candidate in SYSTEM_SOUNDFONTS:
+        if os.path.isfile(candidate):
+            return Path(candidate)
+    try:
+        import pretty_midi
+
+        bundled = Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
+        if bundled.is_file():
+            return bundled
+    except ImportError:
+        pass
+    found = sorted(glob.glob("/usr/share/sounds/sf[23]/*.sf[23]"))
+    if found:
+        return Path(found[0])
+    raise PlaybackUnavailable("no General MIDI soundfont found; install fluid-soundfont-gm or choose a .sf2 file")
+
+
+def new_synth(soundfont: str | None, gain: float = 0.8):  # -> fluidsynth.Synth
+    """A FluidSynth synth with the soundfont on all 16 channels (drums on 10 by GM convention)."""
+    try:
+        import fluidsynth
+    except (ImportError, OSError) as exc:
+        raise PlaybackUnavailable(f"FluidSynth is not available ({exc}); install libfluidsynth3 "
+                                  "(sudo apt-get install libfluidsynth3) or play through a MIDI port") from None
+    path = find_soundfont(soundfont)
+    synth = fluidsynth.Synth(gain=gain, samplerate=float(SAMPLE_RATE))
+    sfid = synth.sfload(str(path))
+    if sfid < 0:
+        synth.delete()
+        raise PlaybackUnavailable(f"{path.name} is not a usable soundfont; choose another .sf2/.sf3 file")
+    for channel in range(16):
+        synth.program_select(channel, sfid, 128 if channel == 9 else 0, 0)
+    synth.sfid = sfid
+    return synth
+
+
+def send_to_synth(synth, msg: mido.Message) -> None:  # noqa: ANN001 - fluidsynth.Synth
+    kind = msg.type
+    if kind == "note_on":
+        synth.noteon(msg.channel, msg.note, msg.velocity)
+    elif kind == "note_off":
+        synth.noteoff(msg.channel, msg.note)
+    elif kind == "control_change":
+        synth.cc(msg.channel, msg.control, msg.value)
+    elif kind == "program_change":
+        synth.program_select(msg.channel, synth.sfid, 128 if msg.channel == 9 else 0, msg.program)
+    elif kind == "pitchwheel":
+        synth.pitch_bend(msg.channel, msg.pitch)
+
+
+class FluidSynthOutput:
+    """The built-in piano: FluidSynth playing live through an audio driver."""
+
+    BASE_GAIN = 0.8
+
+    def __init__(self, soundfont: str | None = None, driver: str | None = None) -> None:
+        self.synth = new_synth(soundfont, self.BASE_GAIN)
+        try:
+            status = self.synth.start(driver=driver) if driver else self.synth.start()
+        except Exception as exc:
+            status = exc
+        if status not in (None, 0):
+            self.synth.delete()
+            raise PlaybackUnavailable("no audio device could be opened for FluidSynth; connect a sound card or "
+                                      "choose a MIDI output port")
+        self.name = "FluidSynth"
+
+    def send(self, msg: mido.Message) -> None:
+        send_to_synth(self.synth, msg)
+
+    def set_gain_db(self, db: float) -> None:
+        self.synth.setting("synth.gain", self.BASE_GAIN * 10 ** (db / 20))
+
+    def panic(self) -> None:
+        for channel in range(16):
+            self.synth.all_notes_off(channel)
+
+    def close(self) -> None:
+        self.panic()
+        self.synth.delete()
+
+
+class PortOutput:
+    """Any mido output port: an rtmidi hardware/virtual port, or a test's fake ``BaseOutput``.
+
+    MIDI ports have no master gain we can rely on, so loudness matching is sent as
+    channel volume (CC7) on every channel.
+    """
+
+    def __init__(self, port: mido.ports.BaseOutput) -> None:
+        self.port, self.name = port, getattr(port, "name", "MIDI port") or "MIDI port"
+
+    @classmethod
+    def open(cls, name: str | None = None) -> PortOutput:
+        try:
+            names = mido.get_output_names()
+            if not names:
+                raise PlaybackUnavailable("no MIDI output ports found; connect a device or start a virtual port")
+            return cls(mido.open_output(name if name in names else names[0]))
+        except PlaybackUnavailable:
+            raise
+        except Exception as exc:  # rtmidi/ALSA errors when there is no MIDI backend
+            raise PlaybackUnavailable(f"MIDI output is unavailable here ({exc}); use FluidSynth instead") from None
+
+    def send(self, msg: mido.Message) -> None:
+        self.port.send(msg)
+
+    def set_gain_db(self, db: float) -> None:
+        value = int(max(0, min(127, round(100 * 10 ** (db / 40)))))  # CC7 ~ 40 log10 dB
+        for channel in range(16):
+            self.port.send(mido.Message("control_change", channel=channel, control=7, value=value))
+
+    def panic(self) -> None:
+        for channel in range(16):
+            self.port.send(mido.Message("control_change", channel=channel, control=123, value=0))
+
+    def close(self) -> None:
+        self.panic()
+        self.port.close()

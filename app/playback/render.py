@@ -1,0 +1,80 @@
+"""Offline rendering through FluidSynth, loudness measurement and WAV export (Qt-free)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from app.playback.outputs import SAMPLE_RATE, new_synth, send_to_synth
+from app.playback.schedule import Schedule
+
+TAIL_SECONDS = 1.5  # let the last notes ring out
+BLOCK = 4096  # frames rendered between progress reports
+
+
+def render(schedule: Schedule, soundfont: str | None = None,
+           progress: Callable[[float], bool] | None = None) -> np.ndarray:
+    """(frames, 2) float32 stereo in -1..1, at SAMPLE_RATE, faster than real time."""
+    synth = new_synth(soundfont)
+    try:
+        total = int((schedule.duration + TAIL_SECONDS) * SAMPLE_RATE)
+        frames_at = np.minimum(np.rint(schedule.seconds * SAMPLE_RATE).astype(np.int64), total)
+        chunks, done, k = [], 0, 0
+        while done < total:
+            # play every event due by ``done``, then render up to the next event (at most BLOCK frames)
+            while k < len(schedule) and frames_at[k] <= done:
+                send_to_synth(synth, schedule.messages[k])
+                k += 1
+            nxt = int(frames_at[k]) if k < len(schedule) else total
+            n = max(1, min(nxt - done, BLOCK, total - done))
+            chunks.append(np.asarray(synth.get_samples(n), dtype=np.int16).reshape(-1, 2))
+            done += n
+            if progress is not None and len(chunks) % 64 == 0 and progress(done / total) is False:
+                break
+        audio = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros((0, 2), np.float32)
+    finally:
+        synth.delete()
+    return audio
+
+
+def loudness_db(audio: np.ndarray) -> float:
+    """RMS level in dBFS over the parts that sound (gated at -60 dBFS per 400 ms block, like LUFS gating)."""
+    mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+    block = int(0.4 * SAMPLE_RATE)
+    n = len(mono) // block
+    if n == 0:
+        return float(20 * np.log10(np.sqrt(np.mean(mono ** 2)) + 1e-12))
+    power = (mono[: n * block].reshape(n, block) ** 2).mean(axis=1)
+    gated = power[power > 10 ** (-60 / 10)]
+    return float(10 * np.log10(gated.mean() if len(gated) else power.mean() + 1e-12))
+
+
+def matching_gains(levels: dict[str, float], reference: str = "original") -> dict[str, float]:
+    """Gain in dB per version that brings its loudness to the reference's."""
+    return {name: levels[reference] - level for name, level in levels.items()}
+
+
+def apply_gain(audio: np.ndarray, db: float) -> np.ndarray:
+    return np.clip(audio * 10 ** (db / 20), -1.0, 1.0)
+
+
+def write_wav(path: Path, audio: np.ndarray) -> None:
+    """16-bit stereo WAV, written to a temp file and renamed (never half a file)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with wave.open(tmp, "wb") as wav:
+            wav.setnchannels(2)
+            wav.setsampwidth(2)
+            wav.setframerate(SAMPLE_RATE)
+            wav.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

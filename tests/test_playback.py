@@ -1,0 +1,186 @@
+"""Playback: schedules, offline renders with loudness matching, and a fake MIDI port in real time."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import mido
+import numpy as np
+import pytest
+from conftest import DEMO
+from midi_factory import midi_bytes, note, track
+
+from app.core.humanise import baseline_velocities, humanise_mask
+from app.core.midi_document import MidiDocument
+from app.playback.outputs import PlaybackUnavailable, PortOutput, find_soundfont, new_synth
+from app.playback.player import Player
+from app.playback.render import apply_gain, loudness_db, render
+from app.playback.schedule import build_schedule
+from app.playback.versions import schedules_for
+
+
+class FakePort(mido.ports.BaseOutput):
+    """Records what it is sent, with the time it arrived."""
+
+    def __init__(self) -> None:
+        super().__init__(name="fake")
+        self.log: list[tuple[float, mido.Message]] = []
+
+    def _send(self, msg: mido.Message) -> None:
+        self.log.append((time.perf_counter(), msg))
+
+
+def demo_versions(seed: int = 3) -> tuple[MidiDocument, dict[str, np.ndarray]]:
+    doc = MidiDocument.load(DEMO)
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    shaped = np.clip(40 + (doc.notes.pitch.astype(int) - 40) * 1.2, 1, 127)  # a clearly different shape
+    return doc, {"original": np.array(doc.notes.velocity), "baseline": baseline_velocities(doc.notes, mask, seed),
+                 "stylised": shaped.astype(np.int16)}
+
+
+@pytest.fixture(scope="module")
+def renders():
+    doc, velocities = demo_versions()
+    schedules = schedules_for(doc, velocities)
+    return {name: render(s) for name, s in schedules.items()}
+
+
+def test_every_version_renders_non_silent_faster_than_real_time():
+    doc, velocities = demo_versions()
+    schedule = schedules_for(doc, velocities)["stylised"]
+    t0 = time.perf_counter()
+    audio = render(schedule)
+    elapsed = time.perf_counter() - t0
+    assert audio.shape[1] == 2 and len(audio) / 44100 > schedule.duration
+    assert loudness_db(audio) > -50
+    assert len(audio) / 44100 / elapsed > 5  # the benchmark measures the real factor
+
+
+def test_loudness_matched_renders_agree_within_1_db_and_versions_differ(renders):
+    levels = {name: loudness_db(a) for name, a in renders.items()}
+    assert all(level > -50 for level in levels.values())
+    matched = {name: loudness_db(apply_gain(a, levels["original"] - levels[name])) for name, a in renders.items()}
+    assert max(matched.values()) - min(matched.values()) < 1.0
+    diff = np.abs(renders["stylised"] - renders["original"]).mean() / np.abs(renders["original"]).mean()
+    assert diff > 0.1
+
+
+def test_schedule_times_follow_tempo_changes_and_zero_length_notes_close():
+    events = [(0, mido.MetaMessage("set_tempo", tempo=500_000)), (960, mido.MetaMessage("set_tempo", tempo=250_000))]
+    events += note(60, 0, 480) + note(62, 960, 1440) + note(64, 1920, 1920)
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)]))
+    s = build_schedule(doc)
+    assert [(round(t, 6), m.type) for t, m in zip(s.seconds, s.messages)] == [
+        (0.0, "note_on"), (0.5, "note_off"), (1.0, "note_on"), (1.25, "note_off"), (1.5, "note_on"),
+        (1.5, "note_off")]
+
+
+def test_fake_port_gets_events_in_order_on_time_and_notes_off_on_stop():
+    events = [(0, mido.MetaMessage("set_tempo", tempo=500_000)), (480, mido.MetaMessage("set_tempo", tempo=250_000)),
+              (0, mido.Message("control_change", control=64, value=127))]
+    for k in range(8):
+        events += note(60 + k, k * 240, k * 240 + 200)
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)], ticks_per_beat=480))
+    schedule = build_schedule(doc)
+    port = FakePort()
+    player = Player(PortOutput(port), {"original": schedule}, "original")
+    start = time.perf_counter()
+    player.play()
+    while player.playing and time.perf_counter() - start < 5:
+        time.sleep(0.01)
+    notes = [(t - start, m) for t, m in port.log if m.type in ("note_on", "note_off")]
+    played = [m for _, m in notes if m.type == "note_on" and m.velocity > 0]
+    assert [m.note for m in played] == list(range(60, 68))
+    # beats 0-1 at 120 bpm (0.5 s/beat), then 240 bpm: note k at 0.25 k s for k <= 2, then 0.5 + 0.125 (k - 2)
+    expected = [0.25 * k if k <= 2 else 0.5 + 0.125 * (k - 2) for k in range(8)]
+    onsets = [t for t, m in notes if m.type == "note_on" and m.velocity > 0]
+    assert np.max(np.abs(np.array(onsets) - expected)) < 0.03
+    assert any(m.type == "control_change" and m.control == 123 for _, m in port.log[-16:])  # all notes off at end
+
+
+def test_switching_version_mid_note_sends_note_offs_and_no_retrigger():
+    doc, velocities = demo_versions()
+    schedules = schedules_for(doc, velocities)
+    port = FakePort()
+    player = Player(PortOutput(port), schedules, "original", gains_db={"baseline": -2.0})
+    player.seek(0.9)  # inside bar 1: the bass C is held
+    player.play()
+    time.sleep(0.3)
+    before = len(port.log)
+    player.switch("baseline")
+    switch_msgs = [m for _, m in port.log[before:before + 40]]
+    time.sleep(0.3)
+    player.stop()
+    offs = [m for m in switch_msgs if m.type == "note_off"]
+    assert offs, "sounding notes must get a note-off on switch"
+    assert any(m.type == "control_change" and m.control == 123 for m in switch_msgs)
+    assert any(m.type == "control_change" and m.control == 7 for m in switch_msgs)  # gain as channel volume
+    ons_after = [m for _, m in port.log[before:] if m.type == "note_on" and m.velocity > 0]
+    base = schedules["baseline"]
+    assert all(any(m == s for s in base.messages) for m in ons_after)  # the baseline's velocities now
+    sounding: dict[tuple[int, int], int] = {}
+    for _, m in port.log:
+        if m.type == "note_on" and m.velocity > 0:
+            sounding[(m.channel, m.note)] = sounding.get((m.channel, m.note), 0) + 1
+        elif m.type in ("note_on", "note_off"):
+            sounding[(m.channel, m.note)] = 0
+    assert not any(sounding.values()), "no stuck notes after stop"
+
+
+def test_seek_restores_the_sustain_pedal():
+    events = [(0, mido.Message("control_change", control=64, value=127))] + note(60, 0, 4800) + note(62, 960, 1200)
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)]))
+    port = FakePort()
+    player = Player(PortOutput(port), {"original": build_schedule(doc)}, "original")
+    player.seek(0.9)
+    player.play()
+    time.sleep(0.3)  # D4 is due at 1.0 s
+    player.stop()
+    msgs = [m for _, m in port.log]
+    pedal = [i for i, m in enumerate(msgs) if m.type == "control_change" and m.control == 64 and m.value == 127]
+    first_note = next(i for i, m in enumerate(msgs) if m.type == "note_on")
+    assert pedal and pedal[0] < first_note and msgs[first_note].note == 62  # C4 began before 0.9 s: not re-struck
+
+
+def test_missing_soundfont_library_and_ports_give_reasons(tmp_path, monkeypatch):
+    with pytest.raises(PlaybackUnavailable, match="not found"):
+        find_soundfont(str(tmp_path / "nope.sf2"))
+    bad = tmp_path / "bad.sf2"
+    bad.write_bytes(b"RIFF" + b"\x00" * 100)
+    with pytest.raises(PlaybackUnavailable, match="not a usable soundfont"):
+        new_synth(str(bad))
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)
+    with pytest.raises(PlaybackUnavailable, match="libfluidsynth3"):
+        new_synth(None)
+
+
+def test_port_output_without_midi_backend_is_unavailable_not_a_crash(monkeypatch):
+    monkeypatch.setattr(mido, "get_output_names", lambda: [])
+    with pytest.raises(PlaybackUnavailable, match="no MIDI output ports"):
+        PortOutput.open()
+
+    def broken():
+        raise OSError("ALSA lib seq_hw.c: cannot open /dev/snd/seq")
+
+    monkeypatch.setattr(mido, "get_output_names", broken)
+    with pytest.raises(PlaybackUnavailable, match="unavailable here"):
+        PortOutput.open()
+
+
+def test_render_command_writes_matched_wavs(tmp_path, tiny_checkpoint):
+    import wave
+
+    from app.cli import main
+
+    out = tmp_path / "demo.wav"
+    code = main(["render", str(DEMO), "--version", "all", "--match-loudness", "-o", str(out),
+                 "--checkpoint", str(tiny_checkpoint)])
+    assert code == 0
+    levels = {}
+    for name in ("original", "baseline", "stylised"):
+        with wave.open(str(tmp_path / f"demo.{name}.wav")) as w:
+            assert w.getnchannels() == 2 and w.getframerate() == 44100
+            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768.0
+        levels[name] = loudness_db(pcm)
+    assert max(levels.values()) - min(levels.values()) < 1.0
