@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-
 from common import DATA, longest_file, synthetic_midi, timeit
 
 from app.core.encoding import decode, encode, target

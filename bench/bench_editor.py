@@ -13,12 +13,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from common import longest_file, synthetic_midi  # noqa: E402
-from PySide6.QtCore import QSettings, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from common import longest_file, synthetic_midi
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
 
-from app.ui.main_window import MainWindow  # noqa: E402
-from app.ui.settings import Settings  # noqa: E402
+from app.ui.main_window import MainWindow
+from app.ui.settings import Settings
 
 
 def repaint_ms(widget, repeat: int = 20) -> float:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
 
 import numpy as np
 import torch

@@ -129,7 +129,7 @@ def test_switching_version_mid_note_sends_note_offs_and_no_retrigger():
 
 
 def test_seek_restores_the_sustain_pedal():
-    events = [(0, mido.Message("control_change", control=64, value=127))] + note(60, 0, 4800) + note(62, 960, 1200)
+    events = [(0, mido.Message("control_change", control=64, value=127)), *note(60, 0, 4800), *note(62, 960, 1200)]
     doc = MidiDocument.from_bytes(midi_bytes([track(events)]))
     port = FakePort()
     player = Player(PortOutput(port), {"original": build_schedule(doc)}, "original")

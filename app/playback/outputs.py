@@ -77,7 +77,7 @@ def new_synth(soundfont: str | None, gain: float = 0.8):  # -> fluidsynth.Synth
     return synth
 
 
-def send_to_synth(synth, msg: mido.Message) -> None:  # noqa: ANN001 - fluidsynth.Synth
+def send_to_synth(synth, msg: mido.Message) -> None:
     kind = msg.type
     if kind == "note_on":
         synth.noteon(msg.channel, msg.note, msg.velocity)
@@ -96,16 +96,21 @@ class FluidSynthOutput:
 
     BASE_GAIN = 0.8
 
-    def __init__(self, soundfont: str | None = None, driver: str | None = None) -> None:
+    def __init__(self, soundfont: str | None = None, driver: str | None = None,
+                 settings: dict[str, str] | None = None) -> None:
+        import fluidsynth
+
         self.synth = new_synth(soundfont, self.BASE_GAIN)
-        try:
-            status = self.synth.start(driver=driver) if driver else self.synth.start()
-        except Exception as exc:
-            status = exc
-        if status not in (None, 0):
+        if driver:
+            self.synth.setting("audio.driver", driver)
+        for key, value in (settings or {}).items():  # e.g. audio.file.name for the "file" driver
+            self.synth.setting(key, value)
+        # Only the audio driver: Synth.start() would also open an ALSA MIDI input we do not want.
+        self._driver = fluidsynth.new_fluid_audio_driver(self.synth.settings, self.synth.synth)
+        if not self._driver:
             self.synth.delete()
-            raise PlaybackUnavailable("no audio device could be opened for FluidSynth; connect a sound card or "
-                                      "choose a MIDI output port")
+            raise PlaybackUnavailable("no audio device could be opened for FluidSynth; connect a sound card, or "
+                                      "choose a MIDI output port, or export audio to WAV")
         self.name = "FluidSynth"
 
     def send(self, msg: mido.Message) -> None:
@@ -119,7 +124,10 @@ class FluidSynthOutput:
             self.synth.all_notes_off(channel)
 
     def close(self) -> None:
+        import fluidsynth
+
         self.panic()
+        fluidsynth.delete_fluid_audio_driver(self._driver)
         self.synth.delete()
 
 

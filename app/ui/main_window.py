@@ -40,6 +40,7 @@ from app.ui.lanes import Keyboard, Ruler, VelocityLane
 from app.ui.panels import HumanisePanel, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.settings import Settings
+from app.ui.transport import Transport
 from app.ui.worker import HumaniseJob, HumaniseSnapshot, PredictorHolder, start_job
 
 
@@ -107,6 +108,8 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_actions()
         self._build_status()
+        self.transport = Transport(self)
+        self._shown: tuple[EditorState | None, Version | None] = (None, None)
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         geometry = self.settings.get("geometry")
@@ -178,7 +181,7 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         bar = self.menuBar()
-        file = bar.addMenu("&File")
+        file = self.file_menu = bar.addMenu("&File")
         self._action(file, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file.addMenu("Open &Recent")
         self._action(file, "&Save As…", self.save_dialog, QKeySequence.StandardKey.Save)
@@ -368,6 +371,13 @@ class MainWindow(QMainWindow):
         self.hscroll.setPageStep(max(1, int(self.roll.width() / self.view.px_per_tick)))
 
     def _document_changed(self) -> None:
+        state, version = self._shown
+        if getattr(self, "transport", None) is not None:
+            if self.doc.state is not state:
+                self.transport.invalidate()  # notes or velocities changed: new schedules on next Play
+            elif self.doc.version is not version:
+                self.transport.switch(self.doc.version)
+            self._shown = (self.doc.state, self.doc.version)
         available = set(self.doc.available_versions())
         for version, action in self.version_actions.items():
             action.setEnabled(version in available)
@@ -427,7 +437,7 @@ class MainWindow(QMainWindow):
         snapshot = HumaniseSnapshot(self.doc.notes, self.doc.midi.ticks_per_beat, mask, self.panel.chosen_style,
                                     self.panel.strength.value() / 100.0)
         self.job = HumaniseJob(self.holder, snapshot)
-        self.job.progress.connect(lambda f: self.panel.progress.setValue(int(100 * f)))
+        self.job.progress.connect(self._humanise_progress)  # a bound slot: runs on the main thread
         self.job.finished.connect(self._humanise_done)
         self.job.failed.connect(self._humanise_failed)
         self.job.cancelled.connect(self._humanise_cancelled)
@@ -435,6 +445,9 @@ class MainWindow(QMainWindow):
         self.settings.set("style", snapshot.style)
         self.settings.set("strength", self.panel.strength.value())
         self.threads.append(start_job(self.job))
+
+    def _humanise_progress(self, fraction: float) -> None:
+        self.panel.progress.setValue(int(100 * fraction))
 
     def _end_job(self) -> HumaniseSnapshot | None:
         snapshot = self.job.snapshot if self.job else None
@@ -503,6 +516,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.cancel_humanise()
+        self.transport.shutdown()
         for thread in self.threads:
             thread.quit()
             thread.wait(5000)

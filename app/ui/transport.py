@@ -1,0 +1,332 @@
+"""Transport: play/pause/stop/seek/loop, A/B/C switching, loudness matching, audio export (thin Qt layer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLabel, QProgressDialog, QToolBar
+
+from app.core.editor import Version
+from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
+from app.playback.player import Player
+from app.playback.render import apply_gain, loudness_db, render, write_wav
+from app.playback.versions import loudness_gains, schedules_for
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+GAIN_ESTIMATE_SECONDS = 60.0  # loudness is estimated on the first minute (fast, and stable enough)
+
+
+class CallJob(QObject):
+    """Run ``fn(progress)`` on a worker thread; emit its result or a one-line error."""
+
+    progress = Signal(float)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[Callable[[float], bool]], Any]) -> None:
+        super().__init__()
+        self.fn, self.cancelled = fn, False
+
+    def _progress(self, fraction: float) -> bool:
+        self.progress.emit(fraction)
+        return not self.cancelled
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn(self._progress)
+        except Exception as exc:  # a failed render must not take the app down
+            self.failed.emit(str(exc))
+        else:
+            self.finished.emit(result)
+
+
+class Relay(QObject):
+    """Calls a plain function on the thread this object lives in (the main thread).
+
+    A lambda connected to a worker's signal would run on the worker thread, where
+    touching widgets is not allowed; a slot of a main-thread QObject is queued."""
+
+    def __init__(self, fn: Callable[[Any], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self.fn = fn
+
+    @Slot(object)
+    def call(self, value: object) -> None:
+        self.fn(value)
+
+
+class Transport(QObject):
+    """Owns the player; the window's version switcher and ruler drive it."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window, self.settings = window, window.settings
+        self.player: Player | None = None
+        self.gains: dict[str, float] = {}
+        self.jobs: list[tuple[QThread, CallJob]] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(30)
+        self.timer.timeout.connect(self._tick)
+        self._build_toolbar()
+        window.ruler.seek_requested.connect(self.seek_tick)
+
+    # -- UI ---------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        w = self.window
+        bar = QToolBar("Transport")
+        bar.setObjectName("transport_toolbar")
+        w.addToolBar(bar)
+        self.play_action = QAction("▶ Play", w)
+        self.play_action.setShortcut(QKeySequence("Space"))
+        self.play_action.triggered.connect(self.toggle_play)
+        self.stop_action = QAction("■ Stop", w)
+        self.stop_action.triggered.connect(self.stop)
+        self.loop_action = QAction("Loop selection", w, checkable=True)
+        self.loop_action.setToolTip("Loop the time range of the selected notes")
+        self.loop_action.toggled.connect(lambda _: self._update_loop())
+        for action in (self.play_action, self.stop_action, self.loop_action):
+            bar.addAction(action)
+            w.addAction(action)
+        self.output_box = QComboBox()
+        self.output_box.addItem("FluidSynth piano", "fluidsynth")
+        self.output_box.addItem("MIDI port", "port")
+        self.output_box.setCurrentIndex(max(0, self.output_box.findData(self.settings.get("output"))))
+        self.output_box.currentIndexChanged.connect(self._output_changed)
+        bar.addWidget(self.output_box)
+        self.match_box = QCheckBox("Match loudness")
+        self.match_box.setChecked(self.settings.get("match_loudness"))
+        self.match_box.toggled.connect(self._match_changed)
+        bar.addWidget(self.match_box)
+        self.gain_label = QLabel("")
+        self.status = QLabel("")
+        bar.addWidget(self.gain_label)
+        bar.addWidget(self.status)
+        file_menu = w.file_menu
+        export_audio = QAction("Export &Audio (WAV)…", w)
+        export_audio.triggered.connect(self.export_audio_dialog)
+        export_all = QAction("Export All Three Versions (WAV)…", w)
+        export_all.triggered.connect(lambda: self.export_audio_dialog(all_versions=True))
+        soundfont = QAction("Choose &Soundfont…", w)
+        soundfont.triggered.connect(self.choose_soundfont)
+        for action in (export_audio, export_all, soundfont):
+            file_menu.insertAction(file_menu.actions()[-2], action)
+
+    def set_message(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setToolTip(text)
+
+    # -- player lifecycle ----------------------------------------------------------------
+    def invalidate(self) -> None:
+        """The document changed: rebuild schedules (and gains) on the next Play."""
+        if self.player is not None:
+            self.player.close()
+            self.player = None
+            self.timer.stop()
+            self.play_action.setText("▶ Play")
+        self.gains = {}
+        self.gain_label.setText("")
+
+    def _open_output(self) -> Output:
+        if self.output_box.currentData() == "port":
+            return PortOutput.open(self.settings.get("midi_port") or None)
+        return FluidSynthOutput(self.settings.get("soundfont") or None)
+
+    def _velocities(self) -> dict[str, np.ndarray]:
+        state = self.window.doc.state
+        return {v.value: state.velocities(v) for v in self.window.doc.available_versions()}  # type: ignore[misc]
+
+    def ensure_player(self, output: Output | None = None) -> Player | None:
+        if self.player is not None:
+            return self.player
+        try:
+            out = output or self._open_output()
+        except PlaybackUnavailable as exc:
+            self.set_message(f"Cannot play: {exc}")
+            return None
+        schedules = schedules_for(self.window.doc.midi_for(Version.ORIGINAL), self._velocities())
+        self.player = Player(out, schedules, self.window.doc.version.value, self.gains)
+        self.set_message(f"Output: {out.name}")
+        self._update_loop()
+        if self.match_box.isChecked() and not self.gains:
+            self.compute_gains()
+        return self.player
+
+    def toggle_play(self) -> None:
+        player = self.ensure_player()
+        if player is None:
+            return
+        if player.playing:
+            player.pause()
+            self.timer.stop()
+            self.play_action.setText("▶ Play")
+        else:
+            player.play()
+            self.timer.start()
+            self.play_action.setText("❚❚ Pause")
+
+    def stop(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+        self.timer.stop()
+        self.play_action.setText("▶ Play")
+        self._show_playhead(0.0)
+
+    def seek_tick(self, tick: float) -> None:
+        seconds = float(self.window.doc.midi.tempo_map.seconds(np.array(tick)))
+        if self.ensure_player() is not None:
+            assert self.player is not None
+            self.player.seek(seconds)
+        self._show_playhead(tick)
+
+    def switch(self, version: Version) -> None:
+        if self.player is not None and version.value in self.player.schedules:
+            self.player.switch(version.value)
+        self._show_gain()
+
+    def _update_loop(self) -> None:
+        if self.player is None:
+            return
+        doc = self.window.doc
+        if self.loop_action.isChecked() and doc.selection.any():
+            ticks = np.array([doc.notes.start[doc.selection].min(), doc.notes.end[doc.selection].max()])
+            start, end = doc.midi.tempo_map.seconds(ticks)
+            self.player.loop = (float(start), float(end))
+        else:
+            self.player.loop = None
+
+    def _output_changed(self) -> None:
+        self.settings.set("output", self.output_box.currentData())
+        self.invalidate()
+
+    def _tick(self) -> None:
+        if self.player is None:
+            return
+        tick = float(self.window.doc.midi.tempo_map.ticks(self.player.position()))
+        self._show_playhead(tick)
+        view, roll = self.window.view, self.window.roll
+        if view.x_of(tick) > roll.width() * 0.9 or view.x_of(tick) < 0:  # follow the playhead
+            view.scroll_to(left_tick=tick - 0.1 * roll.width() / view.px_per_tick)
+        if not self.player.playing:
+            self.timer.stop()
+            self.play_action.setText("▶ Play")
+
+    def _show_playhead(self, tick: float) -> None:
+        self.window.roll.playhead_tick = tick
+        self.window.ruler.playhead_tick = tick
+        self.window.roll.update()
+        self.window.ruler.update()
+
+    # -- loudness ------------------------------------------------------------------------
+    def _match_changed(self, on: bool) -> None:
+        self.settings.set("match_loudness", on)
+        if on and not self.gains:
+            self.compute_gains()
+        if self.player is not None:
+            self.player.set_gains(self.gains if on else {})
+        self._show_gain()
+
+    def compute_gains(self) -> None:
+        doc = self.window.doc
+        schedules = schedules_for(doc.midi_for(Version.ORIGINAL), self._velocities())
+        soundfont = self.settings.get("soundfont") or None
+        self.set_message("Measuring loudness…")
+        self._run(lambda progress: loudness_gains(schedules, soundfont, GAIN_ESTIMATE_SECONDS, progress=progress),
+                  self._gains_ready)
+
+    def _gains_ready(self, gains: dict[str, float]) -> None:
+        self.gains = gains
+        if self.player is not None and self.match_box.isChecked():
+            self.player.set_gains(gains)
+        self.set_message("Loudness matched to the original.")
+        self._show_gain()
+
+    def _show_gain(self) -> None:
+        version = self.window.doc.version.value
+        gain = self.gains.get(version) if self.match_box.isChecked() else None
+        self.gain_label.setText(f"gain {gain:+.1f} dB" if gain is not None else "")
+
+    # -- audio export --------------------------------------------------------------------
+    def export_audio(self, path: Path, versions: list[Version], match: bool,
+                     done: Callable[[list[Path]], None] | None = None) -> None:
+        doc = self.window.doc
+        names = [v.value for v in versions]
+        schedules = schedules_for(doc.midi_for(Version.ORIGINAL), {k: v for k, v in self._velocities().items()
+                                                                   if k in names or k == "original"})
+        soundfont = self.settings.get("soundfont") or None
+
+        def work(progress: Callable[[float], bool]) -> list[Path]:
+            audio = {}
+            for k, n in enumerate(schedules):
+                audio[n] = render(schedules[n], soundfont, partial(lambda f, k: progress((k + f) / len(schedules)),
+                                                                   k=k))
+            reference = loudness_db(audio["original"])
+            written = []
+            for n in names:
+                target = path if len(names) == 1 else path.with_name(f"{path.stem}.{n}.wav")
+                gain = reference - loudness_db(audio[n]) if match else 0.0
+                write_wav(target, apply_gain(audio[n], gain))
+                written.append(target)
+            return written
+
+        dialog = QProgressDialog("Rendering audio…", "Cancel", 0, 100, self.window)
+        dialog.setMinimumDuration(300)
+
+        def finished(paths: list[Path]) -> None:
+            dialog.close()
+            self.set_message(f"Wrote {', '.join(p.name for p in paths)}")
+            if done is not None:
+                done(paths)
+
+        job = self._run(work, finished, progress=lambda f: dialog.setValue(int(100 * f)))
+        dialog.canceled.connect(lambda: setattr(job, "cancelled", True))
+
+    def export_audio_dialog(self, all_versions: bool = False) -> None:
+        doc = self.window.doc
+        stem = doc.midi.path.stem if doc.midi.path else "untitled"
+        versions = doc.available_versions() if all_versions else [doc.version]
+        suffix = "" if all_versions else f".{doc.version.value}"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export audio", f"{stem}{suffix}.wav", "WAV audio (*.wav)")
+        if path:
+            self.export_audio(Path(path), versions, self.match_box.isChecked())
+
+    def choose_soundfont(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Choose soundfont", "", "Soundfonts (*.sf2 *.sf3)")
+        if path:
+            self.settings.set("soundfont", path)
+            self.invalidate()
+
+    def _run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
+             progress: Callable[[Any], None] | None = None) -> CallJob:
+        job = CallJob(fn)
+        thread = QThread()
+        job.moveToThread(thread)
+        thread.started.connect(job.run)
+        relays = [Relay(on_result, self), Relay(lambda message: self.set_message(f"Failed: {message}"), self)]
+        job.finished.connect(relays[0].call)
+        job.failed.connect(relays[1].call)
+        if progress is not None:
+            relays.append(Relay(progress, self))
+            job.progress.connect(relays[-1].call)
+        for signal in (job.finished, job.failed):
+            signal.connect(thread.quit)
+        self.jobs.append((thread, job))
+        thread.start()
+        return job
+
+    def shutdown(self) -> None:
+        for thread, job in self.jobs:
+            job.cancelled = True
+            thread.quit()
+            thread.wait(5000)
+        if self.player is not None:
+            self.player.close()
+            self.player = None
