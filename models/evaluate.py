@@ -33,6 +33,7 @@ from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, load_checkpoint, sa
 from models.windows import encode_song
 
 CARD = Path(__file__).with_name("MODEL_CARD.md")
+FIGURES = Path(__file__).with_name("evaluation.json")  # what the card shows, for the reproduction test
 PLOTS = Path(__file__).with_name("plots")
 SPREAD_RANGE = (0.75, 1.3)  # human-like dynamics: calibrated spread must land here on validation
 MATCH_TOLERANCE = 0.5  # quarter notes between a score note and its performed note, after beat warping
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         from models.model_card import write_card
 
         write_card(CARD, figures, loaded)
+        FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True))
     return 0
 
 

@@ -35,6 +35,11 @@ def summarise(scores: list[PieceScore]) -> dict[str, float]:
         "notes": int(sum(s.notes for s in scores)),
         "mae": float(np.mean([s.mae for s in scores])),
         "level_mae": float(np.mean([s.level_mae for s in scores])),
-        "r": float(np.nanmean([s.r for s in scores])),
-        "spread": float(np.nanmean([s.spread for s in scores])),
+        "r": _nanmean([s.r for s in scores]),  # nan for a constant predictor: r is undefined
+        "spread": _nanmean([s.spread for s in scores]),
     }
+
+
+def _nanmean(values: list[float]) -> float:
+    finite = [v for v in values if not np.isnan(v)]
+    return float(np.mean(finite)) if finite else float("nan")

@@ -1,0 +1,55 @@
+"""The bundled checkpoint: used by default, and the model card's figures are what evaluation measures."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from conftest import DEMO, ROOT
+
+from app.cli import main
+from app.core.midi_document import MidiDocument
+from models.stylenet import DEFAULT_CHECKPOINT, load_checkpoint
+
+FIGURES = ROOT / "models" / "evaluation.json"
+
+
+def test_bundled_checkpoint_is_small_valid_and_calibrated():
+    assert DEFAULT_CHECKPOINT.stat().st_size < 25 * 2**20
+    loaded = load_checkpoint(DEFAULT_CHECKPOINT, "cpu")
+    assert loaded.styles == ("classical", "jazz")
+    assert all(loaded.calibration[s]["spread"] >= 1.0 for s in loaded.styles)
+
+
+def test_humanise_uses_the_bundled_checkpoint_by_default(tmp_path):
+    out = tmp_path / "out.mid"
+    assert main(["humanise", str(DEMO), "--style", "classical", "-o", str(out)]) == 0
+    v = MidiDocument.load(out).notes.velocity.astype(float)
+    assert v.std() > 3 and 20 < v.mean() < 110  # real dynamics, not a flat or wild line
+
+
+def close(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    if isinstance(a, int | float):
+        return abs(a - b) <= 1e-3 * max(1.0, abs(a))
+    return a == b
+
+
+@pytest.mark.timeout(1800)
+def test_model_card_figures_are_reproduced_by_evaluate(shared_data, tmp_path):
+    out = tmp_path / "figures.json"
+    proc = subprocess.run([sys.executable, "-m", "models.evaluate", "--data", str(shared_data), "--cache",
+                           str(ROOT / "data_cache"), "--json", str(out)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=1750)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    fresh, card = json.loads(out.read_text()), json.loads(FIGURES.read_text())
+    assert close(card, json.loads(json.dumps(fresh, sort_keys=True))), "MODEL_CARD figures are stale"
+    card_text = (ROOT / "models" / "MODEL_CARD.md").read_text()
+    r = card["classical"]["quantised_performance"]["stylenet:classical"]["r"]
+    assert f"{r:.3f}" in card_text
