@@ -1,20 +1,8 @@
-"""Baselines a trained model must beat, computed on exactly the notes the model sees."""
+"""The simple rule a trained model must beat (constant and random baselines live in ``models.evaluate``)."""
 
 from __future__ import annotations
 
 import numpy as np
-
-BASELINE_RANGE = (40, 100)  # uniform random baseline: audible, never 0 (a note-off), never slammed
-
-
-def constant(level: float, n: int) -> np.ndarray:
-    """Every note at the piece's mean human velocity (an oracle level, so a strong baseline)."""
-    return np.full(n, float(level))
-
-
-def random_uniform(n: int, rng: np.random.Generator, low: int = BASELINE_RANGE[0],
-                   high: int = BASELINE_RANGE[1]) -> np.ndarray:
-    return rng.integers(low, high + 1, size=n).astype(float)
 
 
 def chord_rule(pitch: np.ndarray, onset_step: np.ndarray, level: float) -> np.ndarray:

@@ -195,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
             section["score_grid_performance"] = run_songs(songs, fns, aligned=True)
             section["score_input"] = run_score_input(args.data, songs, predictors(loaded, args.seed))
         figures[style] = section
-        PLOTS.mkdir(exist_ok=True)
-        plot_piece(loaded, songs[0], style, PLOTS / f"{style}_test_piece.png", aligned=False)
+        if args.write_card:
+            PLOTS.mkdir(exist_ok=True)
+            plot_piece(loaded, songs[0], style, PLOTS / f"{style}_test_piece.png", aligned=False)
         print(json.dumps({style: section}, indent=1), flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
