@@ -76,3 +76,17 @@ def test_loudness_gains_and_export_all_three(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: bool(window.transport.gains), timeout=60_000)
     assert window.transport.gains["original"] == 0.0 and "dB" in window.transport.gain_label.text()
     time.sleep(0.01)
+
+
+def test_choose_port_without_midi_backend_explains(window, monkeypatch):
+    def broken():
+        raise OSError("ALSA lib seq_hw.c: cannot open /dev/snd/seq")
+
+    monkeypatch.setattr("mido.get_output_names", broken)
+    window.transport.choose_port()
+    assert "unavailable here" in window.transport.status.text()
+    monkeypatch.setattr("mido.get_output_names", lambda: ["Synth A", "DAW in"])
+    monkeypatch.setattr("app.ui.transport.QInputDialog.getItem", lambda *a: ("DAW in", True))
+    window.transport.choose_port()
+    assert window.settings.get("midi_port") == "DAW in"
+    assert window.transport.output_box.currentData() == "port"

@@ -7,10 +7,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import mido
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLabel, QProgressDialog, QToolBar
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QInputDialog, QLabel, QProgressDialog, QToolBar
 
 from app.core.editor import Version
 from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
@@ -117,7 +118,9 @@ class Transport(QObject):
         export_all.triggered.connect(lambda: self.export_audio_dialog(all_versions=True))
         soundfont = QAction("Choose &Soundfont…", w)
         soundfont.triggered.connect(self.choose_soundfont)
-        for action in (export_audio, export_all, soundfont):
+        port = QAction("Choose MIDI Output &Port…", w)
+        port.triggered.connect(self.choose_port)
+        for action in (export_audio, export_all, soundfont, port):
             file_menu.insertAction(file_menu.actions()[-2], action)
 
     def set_message(self, text: str) -> None:
@@ -302,6 +305,23 @@ class Transport(QObject):
         path, _ = QFileDialog.getOpenFileName(self.window, "Choose soundfont", "", "Soundfonts (*.sf2 *.sf3)")
         if path:
             self.settings.set("soundfont", path)
+            self.invalidate()
+
+    def choose_port(self) -> None:
+        try:
+            names = mido.get_output_names()
+        except Exception as exc:  # no ALSA/CoreMIDI backend here
+            self.set_message(f"MIDI output is unavailable here ({exc})")
+            return
+        if not names:
+            self.set_message("No MIDI output ports found; connect a device or start a virtual port.")
+            return
+        current = self.settings.get("midi_port")
+        name, ok = QInputDialog.getItem(self.window, "MIDI output port", "Play through:", names,
+                                        names.index(current) if current in names else 0, False)
+        if ok:
+            self.settings.set("midi_port", name)
+            self.output_box.setCurrentIndex(self.output_box.findData("port"))
             self.invalidate()
 
     def _run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
