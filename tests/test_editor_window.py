@@ -277,3 +277,15 @@ def test_screenshot_command_renders_the_window(tmp_path):
     assert proc.returncode == 0, proc.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1000, 700)
+
+
+def test_painting_does_not_corrupt_reference_counts(demo):
+    """PySide6 6.12.0 decremented None's refcount on every QPainter call until Python aborted."""
+    import sys
+
+    before = sys.getrefcount(None)
+    for _ in range(50):
+        demo.roll.repaint()
+        demo.lane.repaint()
+        demo.ruler.repaint()
+    assert sys.getrefcount(None) >= before - 100

@@ -121,9 +121,16 @@ class VelocityLane(QWidget):
         return QPointF(self.view.x_of(float(self.doc.notes.start[row])), float(self.y_of(v)))
 
     def rows(self) -> np.ndarray:
+        """Visible piano notes; when zoomed out, only the loudest per pixel column (what would show)."""
         n, v = self.doc.notes, self.view
         visible = (n.start >= v.tick_at(-4)) & (n.start <= v.tick_at(self.width() + 4))
-        return np.flatnonzero(self.doc.piano_mask & visible)
+        rows = np.flatnonzero(self.doc.piano_mask & visible)
+        if len(rows) < 2000:
+            return rows
+        x = ((n.start[rows] - v.left_tick) * v.px_per_tick).astype(np.int64)
+        order = np.lexsort((-self.doc.shown_velocities()[rows], x))
+        _, first = np.unique(x[order], return_index=True)
+        return np.sort(rows[order[first]])
 
     def targets(self, x0: float, x1: float) -> np.ndarray:
         """Piano notes whose bar lies between x0 and x1 (within the selection if there is one)."""
