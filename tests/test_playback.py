@@ -184,3 +184,18 @@ def test_render_command_writes_matched_wavs(tmp_path, tiny_checkpoint):
             pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768.0
         levels[name] = loudness_db(pcm)
     assert max(levels.values()) - min(levels.values()) < 1.0
+
+
+def test_loop_range_repeats_without_stuck_notes():
+    events = []
+    for k in range(8):
+        events += note(60 + k, k * 240, k * 240 + 200)  # 8th notes at 120 bpm: one every 0.25 s
+    doc = MidiDocument.from_bytes(midi_bytes([track(events)]))
+    port = FakePort()
+    player = Player(PortOutput(port), {"original": build_schedule(doc)}, "original")
+    player.loop = (0.0, 0.5)  # the first two notes, over and over
+    player.play()
+    time.sleep(1.35)
+    player.stop()
+    played = [m.note for _, m in port.log if m.type == "note_on" and m.velocity > 0]
+    assert played[:6] == [60, 61, 60, 61, 60, 61] and set(played) == {60, 61}

@@ -141,7 +141,11 @@ class Player:
         with self._lock:
             while self._playing:
                 schedule, now = self.schedule, time.perf_counter() - self._t0
-                if self.loop and now >= self.loop[1]:
+                next_due = float(schedule.seconds[self._index]) if self._index < len(schedule) else float("inf")
+                if self.loop and next_due >= self.loop[1]:  # the loop's end comes before the next event
+                    if now < self.loop[1]:
+                        self._lock.wait(timeout=min(self.loop[1] - now, 0.05))
+                        continue
                     self._silence()
                     self._start_at(self.loop[0])
                     continue
