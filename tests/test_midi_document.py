@@ -169,3 +169,17 @@ def test_more_than_100k_notes_load():
         events += note(int(rng.integers(21, 109)), k * 10, k * 10 + 30, int(rng.integers(1, 128)), k % 2)
     doc = MidiDocument.from_bytes(midi_bytes([track(events)], ticks_per_beat=96))
     assert len(doc.notes) == 120_000 and np.array_equal(np.sort(doc.notes.start), np.arange(120_000) * 10)
+
+
+def test_failed_save_leaves_the_old_file_and_no_temp_files(tmp_path, monkeypatch):
+    target = tmp_path / "out.mid"
+    target.write_bytes(b"precious")
+    doc = MidiDocument.from_bytes(midi_bytes([track(note(60, 0, 480))]))
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("app.core.atomic.os.replace", disk_full)
+    with pytest.raises(MidiError, match="No space left"):
+        doc.save(target)
+    assert target.read_bytes() == b"precious" and [p.name for p in tmp_path.iterdir()] == ["out.mid"]

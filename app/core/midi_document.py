@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from app.core.atomic import write_atomic
 from app.core.notes import NoteTable
 from app.core.timing import TempoMap, TimeSignature
 
@@ -211,27 +211,15 @@ class MidiDocument:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically (temp file + rename), so a failed save never leaves half a file."""
-        write_atomic(Path(path), self.to_bytes())
+        try:
+            write_atomic(Path(path), self.to_bytes())
+        except OSError as exc:
+            raise MidiError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         self.to_midifile().save(file=buf)
         return buf.getvalue()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if "tmp" in locals() and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise MidiError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _same_layout(before: NoteTable, now: NoteTable) -> bool:

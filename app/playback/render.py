@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 import wave
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from app.core.atomic import write_atomic
 from app.playback.outputs import SAMPLE_RATE, new_synth, send_to_synth
 from app.playback.schedule import Schedule
 
@@ -64,17 +64,11 @@ def apply_gain(audio: np.ndarray, db: float) -> np.ndarray:
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
-    """16-bit stereo WAV, written to a temp file and renamed (never half a file)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with wave.open(tmp, "wb") as wav:
-            wav.setnchannels(2)
-            wav.setsampwidth(2)
-            wav.setframerate(SAMPLE_RATE)
-            wav.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """16-bit stereo WAV, written atomically (never half a file)."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    write_atomic(Path(path), buf.getvalue())
