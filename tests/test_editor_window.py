@@ -130,7 +130,9 @@ def test_humanise_runs_in_background_and_is_one_undo_step(demo, qtbot):
     assert np.array_equal(doc.notes.velocity, original)  # Original version untouched
     assert demo.version_actions[Version.STYLISED].isEnabled()
     demo.undo_stack.undo()
-    assert doc.state.stylised is None
+    assert doc.state.stylised is None and doc.version is Version.ORIGINAL
+    assert demo.version_actions[Version.ORIGINAL].isChecked()
+    assert not demo.version_actions[Version.STYLISED].isEnabled()
     demo.undo_stack.redo()
     assert doc.state.stylised is not None
 

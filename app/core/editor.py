@@ -114,6 +114,8 @@ class EditorDocument:
         if len(state.notes) != len(self.selection):
             self.selection = np.zeros(len(state.notes), dtype=bool)
         self.state = state
+        if state.velocities(self.version) is None:  # e.g. Humanise undone: show what still exists
+            self.version = Version.ORIGINAL
         self._emit()
 
     def _edit(self, text: str, after: EditorState) -> None:

@@ -1,0 +1,39 @@
+"""The Qt-free editable document: versions stay aligned with the notes through every edit."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import DEMO
+
+from app.core.editor import EditorDocument, Version
+
+
+def test_edits_keep_versions_aligned_and_are_reversible():
+    doc = EditorDocument.open(DEMO)
+    history = []
+    doc.push = lambda text, before, after: (history.append((text, before)), doc.restore(after))
+    n = len(doc.notes)
+    doc.set_version_velocities(Version.BASELINE, np.arange(n) % 100 + 1, "Baseline")
+    doc.set_version_velocities(Version.STYLISED, np.full(n, 70), "Humanise", style="jazz")
+    assert doc.version is Version.STYLISED and doc.state.style == "jazz"
+    doc.delete_notes(np.array([0, 5]))
+    assert len(doc.notes) == n - 2 and len(doc.state.baseline) == n - 2
+    assert doc.state.baseline[0] == 2 and doc.state.baseline[4] == 7  # rows 1 and 6 of before
+    doc.add_note(100, 0, 480, 90, 1, 0)
+    assert doc.state.baseline[-1] == 90 and doc.state.stylised[-1] == 90 and doc.selection[-1]
+    doc.set_velocities(np.array([0]), np.array([127]))  # edits the displayed (stylised) version
+    assert doc.state.stylised[0] == 127 and doc.notes.velocity[0] == 80
+    assert [t for t, _ in history] == ["Baseline", "Humanise", "Delete notes", "Draw note", "Set velocity"]
+    doc.restore(history[0][1])  # back to before the baseline
+    assert doc.state.baseline is None and doc.version is Version.ORIGINAL and len(doc.notes) == n
+
+
+def test_export_writes_the_chosen_version(tmp_path):
+    doc = EditorDocument.open(DEMO)
+    doc.set_version_velocities(Version.BASELINE, np.full(len(doc.notes), 33), "Baseline")
+    doc.export(tmp_path / "b.mid", Version.BASELINE)
+    again = EditorDocument.open(tmp_path / "b.mid")
+    assert set(again.notes.velocity.tolist()) == {33}
+    assert doc.modified  # exporting another version does not save the edited score
+    doc.export(tmp_path / "o.mid", Version.ORIGINAL)
+    assert not doc.modified
