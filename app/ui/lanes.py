@@ -7,7 +7,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
-from app.core.editor import EditorDocument, Version
+from app.core.editor import EditorDocument
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
@@ -203,10 +203,14 @@ class VelocityLane(QWidget):
         p.end()
 
     def paint_overlays(self, p: QPainter, rows: np.ndarray, x: np.ndarray) -> None:
-        order = np.argsort(self.doc.notes.start[rows], kind="stable")
+        """Each other version as a thin tick across every bar at that version's velocity, with a legend."""
+        legend_x = 6.0
         for version in self.doc.available_versions():
-            if version is self.doc.version or (version is Version.ORIGINAL and len(self.doc.available_versions()) < 2):
+            velocity = self.doc.state.velocities(version)
+            if version is self.doc.version or velocity is None:
                 continue
-            y = self.y_of(self.doc.state.velocities(version)[rows][order])  # type: ignore[index]
-            p.setPen(QPen(style.VERSION_COLOURS[version.value], 1))
-            p.drawPolyline([QPointF(a, b) for a, b in zip(x[order].tolist(), np.asarray(y).tolist())])
+            y = self.y_of(velocity[rows])
+            p.setPen(QPen(style.VERSION_COLOURS[version.value], 1.5))
+            p.drawLines([QLineF(a - 4, b, a + 4, b) for a, b in zip(x.tolist(), y.tolist())])
+            p.drawText(QPointF(legend_x, 12.0), f"— {version.label}")
+            legend_x += 90.0
