@@ -19,7 +19,7 @@ def plot_versions(doc: MidiDocument, versions: dict[str, np.ndarray], png: Path,
     from matplotlib.collections import PolyCollection
 
     notes = doc.notes
-    start, end = doc.seconds(notes.start), doc.seconds(notes.end)
+    start, end = doc.note_seconds()
     fig, axes = plt.subplots(2, len(versions), figsize=(5.5 * len(versions), 6), squeeze=False,
                              sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     cmap = plt.get_cmap("viridis")

@@ -73,7 +73,8 @@ def test_format_0_tempo_changes_and_seconds():
     events += note(60, 0, 480) + note(64, 960, 1440) + note(67, 1920, 2400)
     doc = MidiDocument.from_bytes(midi_bytes([track(events)], ticks_per_beat=480, kind=0))
     # 120 bpm for two beats (1 s), then 60 bpm: tick 1920 is two slow beats later.
-    np.testing.assert_allclose(doc.seconds(doc.notes.start), [0.0, 1.0, 3.0])
+    np.testing.assert_allclose(doc.note_seconds()[0], [0.0, 1.0, 3.0])
+    np.testing.assert_allclose(doc.note_seconds()[1], [0.5, 2.0, 4.0])
     np.testing.assert_allclose(doc.tempo_map.ticks(np.array([0.0, 1.0, 3.0])), [0, 960, 1920])
     assert [(s.numerator, s.denominator) for s in doc.time_signatures] == [(3, 4), (6, 8)]
     assert doc.tempo_map.bpm_at(1000) == pytest.approx(60.0)

@@ -198,6 +198,10 @@ class MidiDocument:
     def seconds(self, ticks: np.ndarray) -> np.ndarray:
         return self.tempo_map.seconds(ticks)
 
+    def note_seconds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) start and (N,) end of every note in seconds, tempo changes applied."""
+        return self.seconds(self.notes.start), self.seconds(self.notes.end)
+
     # -- saving ------------------------------------------------------------
     def to_midifile(self) -> mido.MidiFile:
         """A new ``mido.MidiFile``: loaded tracks with edits applied, everything else as loaded."""
