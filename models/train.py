@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         state = torch.load(last, map_location=device, weights_only=True)
         model.load_state_dict(state["state_dict"])
         opt.load_state_dict(state["optimizer"])
+        for group in opt.param_groups:  # --lr wins on resume: lets a run continue with a lower rate
+            group["lr"] = args.lr
         step, best = int(state["step"]), float(state["best"])
         rng = np.random.default_rng(args.seed + 1000 * rank + step)
         if lead:
