@@ -199,3 +199,17 @@ def test_loop_range_repeats_without_stuck_notes():
     player.stop()
     played = [m.note for _, m in port.log if m.type == "note_on" and m.velocity > 0]
     assert played[:6] == [60, 61, 60, 61, 60, 61] and set(played) == {60, 61}
+
+
+def test_program_changes_and_sustain_pedal_are_heard_in_renders():
+    def rendered(extra):
+        doc = MidiDocument.from_bytes(midi_bytes([track(extra + note(60, 0, 240) + note(64, 480, 600))]))
+        return render(build_schedule(doc))
+
+    piano = rendered([])
+    violin = rendered([(0, mido.Message("program_change", program=40))])
+    pedal = rendered([(0, mido.Message("control_change", control=64, value=127))])
+    n = min(len(piano), len(violin), len(pedal))
+    assert np.abs(piano[:n] - violin[:n]).mean() > 0.1 * np.abs(piano[:n]).mean()
+    after_release = slice(int(0.3 * 44100), int(0.45 * 44100))  # C4 released at 0.25 s: the pedal holds it
+    assert loudness_db(pedal[after_release]) > loudness_db(piano[after_release]) + 3
