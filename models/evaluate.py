@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from app.core.midi_document import MidiDocument
 from models.baselines import chord_rule
 from models.data import Song, asap_beat_map, build_cache, load_songs
 from models.metrics import PieceScore, score_piece, summarise
-from models.scoring import note_velocities, spread_about_mean
+from models.scoring import Predictors, note_velocities, run_songs, spread_about_mean
 from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, load_checkpoint, save_checkpoint
 from models.windows import encode_song
 
@@ -37,9 +36,6 @@ FIGURES = Path(__file__).with_name("evaluation.json")  # what the card shows, fo
 PLOTS = Path(__file__).with_name("plots")
 SPREAD_RANGE = (0.75, 1.3)  # human-like dynamics: calibrated spread must land here on validation
 MATCH_TOLERANCE = 0.5  # quarter notes between a score note and its performed note, after beat warping
-
-Predictors = dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]]
-
 
 def predictors(loaded: LoadedModel, seed: int) -> Predictors:
     """name -> f(inputs, onset_step, key, human) -> velocities; baselines see only what they need."""
@@ -60,16 +56,6 @@ def predictors(loaded: LoadedModel, seed: int) -> Predictors:
     out["random"] = lambda x, step, key, human: rng.integers(human.min(), human.max() + 1, len(human)).astype(float)
     out["rule"] = lambda x, step, key, human: chord_rule(key + 21, step, human.mean())
     return out
-
-
-def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, dict[str, float]]:
-    scores: dict[str, list[PieceScore]] = {name: [] for name in fns}
-    for song in songs:
-        es = encode_song(song, aligned and song.aligned)
-        human = song.velocity.astype(float)
-        for name, fn in fns.items():
-            scores[name].append(score_piece(fn(es.inputs, es.encoded.onset_step, es.encoded.key, human), human))
-    return {name: summarise(s) for name, s in scores.items()}
 
 
 def match_score_notes(score_pitch: np.ndarray, score_beats: np.ndarray, song: Song) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -27,12 +29,16 @@ def spread_about_mean(v: np.ndarray, factor: float, level: float | None = None) 
     return np.clip(np.rint(centre + factor * (v - v.mean())), 1, 127)
 
 
-def score_songs(model: StyleNet, songs: list[Song], style: str, aligned: bool, spread: float = 1.0,
-                device: torch.device | str = "cpu") -> tuple[dict[str, float], list[PieceScore]]:
-    """Summary and per-piece scores; ``aligned`` uses the score grid where a song has one."""
-    scores = []
+# name -> f(inputs, onset_step, key, human) -> velocities; baselines use only what they need
+Predictors = dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]]
+
+
+def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, dict[str, float]]:
+    """Per predictor, figures averaged over pieces; ``aligned`` uses the score grid where a song has one."""
+    scores: dict[str, list[PieceScore]] = {name: [] for name in fns}
     for song in songs:
         es = encode_song(song, aligned and song.aligned)
-        pred = note_velocities(model, es.inputs, es.encoded.onset_step, es.encoded.key, style, device)
-        scores.append(score_piece(spread_about_mean(pred, spread), song.velocity))
-    return summarise(scores), scores
+        human = song.velocity.astype(float)
+        for name, fn in fns.items():
+            scores[name].append(score_piece(fn(es.inputs, es.encoded.onset_step, es.encoded.key, human), human))
+    return {name: summarise(s) for name, s in scores.items()}

@@ -26,7 +26,7 @@ from torch import nn
 
 from app.core.encoding import ENCODING_VERSION
 from models.data import build_cache, load_songs, read_splits
-from models.scoring import score_songs
+from models.scoring import note_velocities, run_songs
 from models.stylenet import StyleNet, StyleNetConfig, pick_device, save_checkpoint
 from models.windows import CENTRE, WindowSampler
 
@@ -181,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
             row = {"step": step, "minutes": round((time.time() - t0) / 60, 2), "train_loss": np.mean(losses)}
             figures = {}
             for s in styles:
-                summary, _ = score_songs(model, val[s], s, aligned=True, device=device)
+                def model_fn(x, step, key, human, s=s):
+                    return note_velocities(model, x, step, key, s, device)
+
+                summary = run_songs(val[s], {"model": model_fn}, aligned=True)["model"]
                 figures[s] = summary
                 row.update({f"val_r_{s}": summary["r"], f"val_level_mae_{s}": summary["level_mae"],
                             f"val_spread_{s}": summary["spread"]})
