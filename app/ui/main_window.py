@@ -403,17 +403,10 @@ class MainWindow(QMainWindow):
     # -- humanise -----------------------------------------------------------------------
     def _preload_model(self) -> None:
         loader = Preloader(self.holder)
-        thread = QThread(self)
-        loader.moveToThread(thread)
-        thread.started.connect(loader.run)
         loader.done.connect(self._model_ready)
         loader.failed.connect(self._model_failed)
-        for signal in (loader.done, loader.failed):
-            signal.connect(thread.quit)
-        thread.finished.connect(loader.deleteLater)
         self._preloader = loader
-        self.threads.append(thread)
-        thread.start()
+        self.threads.append(start_job(loader, loader.done, loader.failed))
 
     def _model_ready(self, predictor: VelocityPredictor) -> None:
         self.panel.set_styles(predictor.styles, self.settings.get("style"))
@@ -444,7 +437,7 @@ class MainWindow(QMainWindow):
         self.panel.set_running(True)
         self.settings.set("style", snapshot.style)
         self.settings.set("strength", self.panel.strength.value())
-        self.threads.append(start_job(self.job))
+        self.threads.append(start_job(self.job, self.job.finished, self.job.failed, self.job.cancelled))
 
     def _humanise_progress(self, fraction: float) -> None:
         self.panel.progress.setValue(int(100 * fraction))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
 from app.core.humanise import Cancelled, NoCheckpointError, VelocityPredictor, stylised_velocities
 from app.core.notes import NoteTable
@@ -78,12 +78,12 @@ class HumaniseJob(QObject):
             self.finished.emit(velocity, time.perf_counter() - t0)
 
 
-def start_job(job: HumaniseJob) -> QThread:
-    """Run ``job`` in a new QThread that quits and cleans up when the job ends."""
+def start_job(job: QObject, *end_signals: SignalInstance) -> QThread:
+    """Run ``job.run`` in a new QThread that quits when any of ``end_signals`` fires, then deletes the job."""
     thread = QThread()
     job.moveToThread(thread)
-    thread.started.connect(job.run)
-    for signal in (job.finished, job.failed, job.cancelled):
+    thread.started.connect(job.run)  # type: ignore[attr-defined]
+    for signal in end_signals:
         signal.connect(thread.quit)
     thread.finished.connect(job.deleteLater)
     thread.start()
