@@ -52,9 +52,7 @@ def load_predictor(checkpoint: str | None, device: str | None):  # -> StyleNetPr
 
     try:
         return StyleNetPredictor.from_checkpoint(checkpoint, device)
-    except NoCheckpointError as exc:
-        raise CliError(str(exc), EXIT_NO_MODEL) from None
-    except CheckpointError as exc:
+    except (NoCheckpointError, CheckpointError) as exc:
         raise CliError(str(exc), EXIT_NO_MODEL) from None
 
 
@@ -115,8 +113,7 @@ def version_velocities(doc: MidiDocument, args: argparse.Namespace, versions: li
 
 def cmd_render(args: argparse.Namespace) -> int:
     from app.playback.outputs import PlaybackUnavailable
-    from app.playback.render import apply_gain, loudness_db, render, write_wav
-    from app.playback.versions import schedules_for
+    from app.playback.versions import export_wavs, schedules_for
 
     inp, out = Path(args.input), Path(args.output)
     if out.suffix.lower() != ".wav":
@@ -127,18 +124,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     versions = ["original", "baseline", "stylised"] if args.version == "all" else [args.version]
     schedules = schedules_for(doc, version_velocities(doc, args, versions))
     try:
-        audio = {name: render(schedules[name], args.soundfont) for name in
-                 (set(versions) | ({"original"} if args.match_loudness else set()))}
+        written = export_wavs(schedules, versions, out, args.match_loudness, args.soundfont)
     except PlaybackUnavailable as exc:
         raise CliError(str(exc), EXIT_ERROR) from None
-    reference = loudness_db(audio["original"])
-    for name in versions:
-        gain = reference - loudness_db(audio[name]) if args.match_loudness else 0.0
-        target = out if len(versions) == 1 else out.with_name(f"{out.stem}.{name}.wav")
-        write_wav(target, apply_gain(audio[name], gain))
-        seconds = len(audio[name]) / 44100
-        print(f"{target}: {name}, {seconds:.1f} s, loudness {loudness_db(audio[name]) + gain:.1f} dBFS"
-              + (f" (gain {gain:+.1f} dB to match the original)" if args.match_loudness else ""))
+    for w in written:
+        print(f"{w.path}: {w.version}, {w.seconds:.1f} s, loudness {w.loudness_db:.1f} dBFS"
+              + (f" (gain {w.gain_db:+.1f} dB to match the original)" if args.match_loudness else ""))
     return EXIT_OK
 
 

@@ -213,3 +213,11 @@ def test_program_changes_and_sustain_pedal_are_heard_in_renders():
     assert np.abs(piano[:n] - violin[:n]).mean() > 0.1 * np.abs(piano[:n]).mean()
     after_release = slice(int(0.3 * 44100), int(0.45 * 44100))  # C4 released at 0.25 s: the pedal holds it
     assert loudness_db(pedal[after_release]) > loudness_db(piano[after_release]) + 3
+
+
+def test_render_one_version_without_loudness_matching(tmp_path):
+    from app.cli import main
+
+    out = tmp_path / "baseline.wav"
+    assert main(["render", str(DEMO), "--version", "baseline", "-o", str(out)]) == 0
+    assert out.stat().st_size > 44100 * 4 and not (tmp_path / "baseline.original.wav").exists()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from app.core.midi_document import MidiDocument
-from app.playback.render import loudness_db, matching_gains, render
+from app.playback.render import apply_gain, loudness_db, matching_gains, render, write_wav
 from app.playback.schedule import Schedule, build_schedule
 
 
@@ -38,3 +40,31 @@ def loudness_gains(schedules: dict[str, Schedule], soundfont: str | None = None,
             break
     ref = reference if reference in levels else next(iter(levels))
     return matching_gains(levels, ref)
+
+
+@dataclass(frozen=True)
+class WrittenAudio:
+    path: Path
+    version: str
+    seconds: float
+    loudness_db: float  # after the gain
+    gain_db: float
+
+
+def export_wavs(schedules: dict[str, Schedule], versions: list[str], path: Path, match_loudness: bool,
+                soundfont: str | None = None, progress: Callable[[float], bool] | None = None) -> list[WrittenAudio]:
+    """Render ``versions`` to WAV: ``path`` itself for one version, ``STEM.VERSION.wav`` beside it for several.
+    With ``match_loudness`` each gets the gain that brings it to the original's loudness."""
+    needed = [n for n in schedules if n in versions or (match_loudness and n == "original")]
+    audio = {}
+    for k, name in enumerate(needed):
+        step = None if progress is None else (lambda f, k=k: progress((k + f) / len(needed)))
+        audio[name] = render(schedules[name], soundfont, step)
+    levels = {name: loudness_db(a) for name, a in audio.items()}
+    written = []
+    for name in versions:
+        gain = levels["original"] - levels[name] if match_loudness else 0.0
+        target = Path(path) if len(versions) == 1 else Path(path).with_name(f"{Path(path).stem}.{name}.wav")
+        write_wav(target, apply_gain(audio[name], gain))
+        written.append(WrittenAudio(target, name, len(audio[name]) / 44100, levels[name] + gain, gain))
+    return written

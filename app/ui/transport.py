@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +15,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QInputDialog, Q
 from app.core.editor import Version
 from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
 from app.playback.player import Player
-from app.playback.render import apply_gain, loudness_db, render, write_wav
-from app.playback.versions import loudness_gains, schedules_for
+from app.playback.versions import export_wavs, loudness_gains, schedules_for
+from app.ui.worker import start_job
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -267,18 +266,7 @@ class Transport(QObject):
         soundfont = self.settings.get("soundfont") or None
 
         def work(progress: Callable[[float], bool]) -> list[Path]:
-            audio = {}
-            for k, n in enumerate(schedules):
-                audio[n] = render(schedules[n], soundfont, partial(lambda f, k: progress((k + f) / len(schedules)),
-                                                                   k=k))
-            reference = loudness_db(audio["original"])
-            written = []
-            for n in names:
-                target = path if len(names) == 1 else path.with_name(f"{path.stem}.{n}.wav")
-                gain = reference - loudness_db(audio[n]) if match else 0.0
-                write_wav(target, apply_gain(audio[n], gain))
-                written.append(target)
-            return written
+            return [w.path for w in export_wavs(schedules, names, path, match, soundfont, progress)]
 
         dialog = QProgressDialog("Rendering audio…", "Cancel", 0, 100, self.window)
         dialog.setMinimumDuration(300)
@@ -327,19 +315,13 @@ class Transport(QObject):
     def _run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
              progress: Callable[[Any], None] | None = None) -> CallJob:
         job = CallJob(fn)
-        thread = QThread()
-        job.moveToThread(thread)
-        thread.started.connect(job.run)
         relays = [Relay(on_result, self), Relay(lambda message: self.set_message(f"Failed: {message}"), self)]
         job.finished.connect(relays[0].call)
         job.failed.connect(relays[1].call)
         if progress is not None:
             relays.append(Relay(progress, self))
             job.progress.connect(relays[-1].call)
-        for signal in (job.finished, job.failed):
-            signal.connect(thread.quit)
-        self.jobs.append((thread, job))
-        thread.start()
+        self.jobs.append((start_job(job, job.finished, job.failed), job))
         return job
 
     def shutdown(self) -> None:
