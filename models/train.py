@@ -18,11 +18,13 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from app.core.encoding import ENCODING_VERSION
 from models.data import build_cache, load_songs, read_splits
@@ -42,7 +44,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--window", type=int, default=200)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=10.0)
-    p.add_argument("--loss", choices=("onset", "all"), default="onset")
+    p.add_argument("--loss", choices=("onset", "all", "shape"), default="onset",
+                   help="onset: MSE on note-onset cells; all: the paper's MSE on every cell; "
+                        "shape: onset MSE after removing each window's mean error, plus --level-weight x onset MSE")
+    p.add_argument("--level-weight", type=float, default=0.1, help="weight of the plain onset MSE in --loss shape")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="keep an exponential moving average of the weights with this decay (e.g. 0.999); "
+                        "validation and best.pt then use the averaged weights")
     p.add_argument("--aligned-fraction", type=float, default=0.5,
                    help="share of ASAP windows on the score's beat grid (0 = paper: file grid only)")
     p.add_argument("--centre", action="store_true", help="targets centred on each song's mean velocity")
@@ -74,11 +82,32 @@ class Progress:
         sys.stderr.flush()
 
 
-def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
+def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: str,
+               level_weight: float = 0.1) -> torch.Tensor:
+    """pred, y, mask: (B, T, 88). ``shape`` scores dynamics within each window apart from its overall
+    level (pianos and recordings differ in level by tens of units, which no score can predict)."""
     if mode == "all":
         return ((pred - y) ** 2).mean()
     m = mask.float()
-    return (((pred - y) ** 2) * m).sum() / m.sum().clamp(min=1.0)
+    err = (pred - y) * m
+    plain = (err**2).sum() / m.sum().clamp(min=1.0)
+    if mode == "onset":
+        return plain
+    count = m.sum(dim=(1, 2), keepdim=True).clamp(min=1.0)  # (B, 1, 1)
+    offset = err.sum(dim=(1, 2), keepdim=True) / count  # each window's mean error
+    shape = (((err - offset) * m) ** 2).sum() / m.sum().clamp(min=1.0)
+    return shape + level_weight * plain
+
+
+def validate(model: StyleNet, val: dict[str, list], device: torch.device) -> dict[str, dict[str, float]]:
+    """Per style, figures on the validation songs (score grid where a song has one)."""
+    figures = {}
+    for s, songs in val.items():
+        def model_fn(x, step, key, human, s=s):
+            return note_velocities(model, x, step, key, s, device)
+
+        figures[s] = run_songs(songs, {"model": model_fn}, aligned=True)["model"]
+    return figures
 
 
 def plot_losses(log_path: Path, png: Path) -> None:
@@ -132,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)
     model = StyleNet(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    step, best = 0, -1.0
+    step, best, ema_state = 0, -1.0, None
     last = out / "last.pt"
     if last.exists():  # resume
         state = torch.load(last, map_location=device, weights_only=True)
@@ -141,9 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         for group in opt.param_groups:  # --lr wins on resume: lets a run continue with a lower rate
             group["lr"] = args.lr
         step, best = int(state["step"]), float(state["best"])
+        ema_state = state.get("ema")
         rng = np.random.default_rng(args.seed + 1000 * rank + step)
         if lead:
             print(f"resumed from {last} at step {step}")
+    # Averaged weights generalise better than the last noisy step; a run without them starts them here.
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True) if args.ema else None
+    if ema is not None and ema_state is not None:
+        ema.load_state_dict(ema_state)
     net: nn.Module = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if distributed else model
 
     data_summary = {s: {"train_songs": len(samplers[s].songs), "val_songs": len(val[s]),
@@ -162,11 +196,13 @@ def main(argv: list[str] | None = None) -> int:
         x, y, m = (torch.from_numpy(a).to(device) for a in samplers[style].batch(rng, args.batch))
         net.train()
         pred = net(x, style)
-        loss = masked_mse(pred, y, m, args.loss)
+        loss = masked_mse(pred, y, m, args.loss, args.level_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         step += 1
         losses.append(loss.item())
         progress.update(step, float(np.mean(losses[-50:])))
@@ -179,13 +215,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if lead:
             row = {"step": step, "minutes": round((time.time() - t0) / 60, 2), "train_loss": np.mean(losses)}
-            figures = {}
-            for s in styles:
-                def model_fn(x, step, key, human, s=s):
-                    return note_velocities(model, x, step, key, s, device)
-
-                summary = run_songs(val[s], {"model": model_fn}, aligned=True)["model"]
-                figures[s] = summary
+            shipped = cast(StyleNet, ema.module) if ema is not None else model  # scored and saved as best.pt
+            figures = validate(shipped, val, device)
+            for s, summary in figures.items():
                 row.update({f"val_r_{s}": summary["r"], f"val_level_mae_{s}": summary["level_mae"],
                             f"val_spread_{s}": summary["spread"]})
             losses = []
@@ -197,9 +229,10 @@ def main(argv: list[str] | None = None) -> int:
                     {k: str(v) for k, v in vars(args).items()}, "step": step, "val": figures}
             if score > best:
                 best = score
-                save_checkpoint(out / "best.pt", model, **meta)
+                save_checkpoint(out / "best.pt", shipped, **meta)
             torch.save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                        "best": best, "config": asdict(cfg) | {"styles": list(styles)}}, out / ".last.tmp")
+                        "best": best, "config": asdict(cfg) | {"styles": list(styles)},
+                        **({"ema": ema.state_dict()} if ema is not None else {})}, out / ".last.tmp")
             os.replace(out / ".last.tmp", last)
             plot_losses(log_path, out / "loss.png")
             rounded = {s: {k: round(v, 3) for k, v in f.items()} for s, f in figures.items()}

@@ -129,6 +129,21 @@ def few_files_data(shared_data, tmp_path):
     return root
 
 
+def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
+    from models.train import masked_mse
+
+    torch.manual_seed(0)
+    y = torch.rand(3, 20, 88)
+    mask = torch.rand(3, 20, 88) < 0.1
+    offsets = torch.tensor([0.2, -0.1, 0.05]).view(3, 1, 1)  # a different level per window, same dynamics
+    assert masked_mse(y + offsets, y, mask, "shape", level_weight=0.0) < 1e-10
+    assert masked_mse(y + offsets, y, mask, "onset") > 1e-3
+    flattened = torch.full_like(y, 0.5)  # right level on average, no dynamics
+    assert masked_mse(flattened, y, mask, "shape", level_weight=0.0) > 1e-3
+    level_only = masked_mse(y + offsets, y, mask, "shape", level_weight=1.0)
+    assert torch.isclose(level_only, masked_mse(y + offsets, y, mask, "onset"))
+
+
 TINY = ["--hidden", "16", "--genre-layers", "1", "--window", "64", "--val-every", "3", "--threads", "1"]
 
 
@@ -140,9 +155,12 @@ def test_tiny_model_trains_resumes_and_evaluates(few_files_data, tmp_path):
     assert first.returncode == 0, first.stderr
     rows = (out / "log.csv").read_text().splitlines()
     assert len(rows) == 3 and (out / "loss.png").exists() and (out / "best.pt").exists()
-    again = subprocess.run([*base, "--steps", "9"], capture_output=True, text=True, timeout=240)
+    # The continuation turns on weight averaging: it starts from the resumed weights and is resumed itself.
+    again = subprocess.run([*base, "--steps", "9", "--ema", "0.9"], capture_output=True, text=True, timeout=240)
     assert again.returncode == 0 and "resumed from" in again.stdout and "at step 6" in again.stdout
     assert (out / "log.csv").read_text().splitlines()[-1].startswith("9,")
+    state = torch.load(out / "last.pt", weights_only=True)
+    assert int(state["ema"]["n_averaged"]) == 3
     ev = subprocess.run([sys.executable, "-m", "models.evaluate", "--checkpoint", str(out / "best.pt"), "--data",
                          str(few_files_data), "--cache", str(out.parent / "data_cache"), "--json",
                          str(tmp_path / "f.json")], capture_output=True, text=True, timeout=240)
@@ -158,6 +176,6 @@ def test_distributed_training_with_two_gloo_processes(few_files_data, tmp_path):
     out = tmp_path / "ddp"
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                            "-m", "models.train", "--data", str(few_files_data), "--out", str(out), "--steps", "4",
-                           "--device", "cpu", *TINY], capture_output=True, text=True, timeout=280)
+                           "--device", "cpu", "--ema", "0.99", "--loss", "shape", *TINY], capture_output=True, text=True, timeout=280)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "best.pt").exists() and (out / "log.csv").read_text().splitlines()[-1].startswith("4,")
