@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.core.encoding import encode_beats
-from app.core.midi_document import MidiDocument
 from models.baselines import chord_rule
-from models.data import Song, asap_beat_map, build_cache, load_songs
+from models.data import Song, build_cache, load_songs
 from models.metrics import PieceScore, score_piece, summarise
+from models.score_view import ScoreViews
 from models.scoring import Predictors, note_velocities, run_songs, spread_about_mean
 from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, load_checkpoint, save_checkpoint
 from models.windows import encode_song
@@ -35,7 +34,6 @@ CARD = Path(__file__).with_name("MODEL_CARD.md")
 FIGURES = Path(__file__).with_name("evaluation.json")  # what the card shows, for the reproduction test
 PLOTS = Path(__file__).with_name("plots")
 SPREAD_RANGE = (0.75, 1.3)  # human-like dynamics: calibrated spread must land here on validation
-MATCH_TOLERANCE = 0.5  # quarter notes between a score note and its performed note, after beat warping
 
 def predictors(loaded: LoadedModel, seed: int) -> Predictors:
     """name -> f(inputs, onset_step, key, human) -> velocities; baselines see only what they need."""
@@ -58,48 +56,20 @@ def predictors(loaded: LoadedModel, seed: int) -> Predictors:
     return out
 
 
-def match_score_notes(score_pitch: np.ndarray, score_beats: np.ndarray, song: Song) -> np.ndarray:
-    """For each score note, the index of its performed note (same pitch, nearest warped onset) or -1."""
-    match = np.full(len(score_pitch), -1)
-    taken = np.zeros(len(song.pitch), bool)
-    pairs = []
-    for pitch in np.unique(score_pitch):
-        s_idx, p_idx = np.flatnonzero(score_pitch == pitch), np.flatnonzero(song.pitch == pitch)
-        if not len(p_idx):
-            continue
-        dist = np.abs(score_beats[s_idx, None] - song.a_start[None, p_idx])  # (S, P)
-        for i, j in zip(*np.nonzero(dist <= MATCH_TOLERANCE)):
-            pairs.append((dist[i, j], s_idx[i], p_idx[j]))
-    for _, s, p in sorted(pairs):  # greedy one-to-one, closest pairs first
-        if match[s] < 0 and not taken[p]:
-            match[s], taken[p] = p, True
-    return match
-
-
 def run_score_input(data_dir: Path, songs: list[Song], fns: Predictors) -> dict[str, object]:
     """Score MIDI in, compare with every aligned performance of the piece."""
     scores: dict[str, list[PieceScore]] = {name: [] for name in fns}
     matched = total = 0
-    cache: dict[Path, tuple] = {}
+    views = ScoreViews(data_dir)
     for song in songs:
-        perf = data_dir / song.name
-        score_path = perf.parent / "midi_score.mid"
-        if not song.aligned or asap_beat_map(perf) is None or not score_path.exists():
+        view = views.view(song)
+        if view is None:
             continue
-        if score_path not in cache:
-            doc = MidiDocument.load(score_path)
-            notes = doc.notes.take(doc.piano_mask & doc.notes.in_piano_range)
-            beats = notes.start / doc.ticks_per_beat
-            enc = encode_beats(notes.pitch, beats, notes.end / doc.ticks_per_beat)
-            cache[score_path] = (notes.pitch.astype(int), beats, enc)
-        pitch, beats, enc = cache[score_path]
-        match = match_score_notes(pitch, beats, song)
-        ok = match >= 0
-        matched, total = matched + int(ok.sum()), total + len(match)
+        ok, enc = view.matched, view.score.encoded
+        matched, total = matched + int(ok.sum()), total + len(ok)
         if ok.sum() < 3:
             continue
-        human_all = np.zeros(len(pitch))
-        human_all[ok] = song.velocity[match[ok]]
+        human_all = view.velocity.astype(float)
         for name, fn in fns.items():
             pred = fn(enc.inputs, enc.onset_step, enc.key, np.where(ok, human_all, human_all[ok].mean()))
             scores[name].append(score_piece(pred[ok], human_all[ok]))

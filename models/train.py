@@ -28,6 +28,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from app.core.encoding import ENCODING_VERSION
 from models.data import build_cache, load_songs, read_splits
+from models.score_view import ScoreViews
 from models.scoring import note_velocities, run_songs
 from models.stylenet import StyleNet, StyleNetConfig, pick_device, save_checkpoint
 from models.windows import CENTRE, WindowSampler
@@ -53,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "validation and best.pt then use the averaged weights")
     p.add_argument("--aligned-fraction", type=float, default=0.5,
                    help="share of ASAP windows on the score's beat grid (0 = paper: file grid only)")
+    p.add_argument("--score-fraction", type=float, default=0.0,
+                   help="share of ASAP windows that take the score MIDI as input, with the performed velocities "
+                        "of the matched notes as targets (what users give the app)")
     p.add_argument("--centre", action="store_true", help="targets centred on each song's mean velocity")
     p.add_argument("--phase", type=int, default=1, help="windows start on multiples of this many steps")
     p.add_argument("--transpose", type=int, default=0, help="random transposition of +-N semitones")
@@ -154,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         dist.barrier()
     styles = tuple(read_splits(args.data))
     sustain = args.loss == "all"
+    views = ScoreViews(args.data) if args.score_fraction else None
     samplers = {s: WindowSampler(load_songs(cache, s, "train"), args.window, args.aligned_fraction, sustain,
-                                 args.centre, args.phase, args.transpose) for s in styles}
+                                 args.centre, args.phase, args.transpose, views, args.score_fraction)
+                for s in styles}
     val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
 
     cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)

@@ -8,6 +8,7 @@ import numpy as np
 
 from app.core.encoding import N_INPUTS, N_KEYS, Encoded, encode_beats, target
 from models.data import Song
+from models.score_view import ScoreView, ScoreViews
 
 
 @dataclass(frozen=True)
@@ -35,28 +36,63 @@ def encode_song(song: Song, aligned: bool, sustain: bool = False, centre: bool =
     return EncodedSong(enc, enc.inputs.astype(np.uint8), y.astype(np.float16), mask)
 
 
+def encode_score_view(view: ScoreView, centre: bool = False) -> EncodedSong:
+    """The score's notes as input; only score notes with a performed partner carry a target."""
+    enc = view.score.encoded
+    velocity = view.velocity.copy()
+    if centre:
+        velocity[view.matched] = centred(velocity[view.matched])
+    y, mask = target(enc, velocity)
+    unmatched = ~view.matched
+    mask[enc.onset_step[unmatched], enc.key[unmatched]] = False
+    mask[enc.onset_step[view.matched], enc.key[view.matched]] = True  # a shared cell keeps its matched note
+    return EncodedSong(enc, enc.inputs.astype(np.uint8), y.astype(np.float16), mask)
+
+
 class WindowSampler:
     """Random fixed-length windows from the songs of one style; songs are encoded once, lazily.
 
     ``aligned_fraction`` of the windows of songs that have a beat alignment use
     the score grid, the rest the file's grid, so the model sees both inputs.
+    With ``score_views``, ``score_fraction`` of those songs' windows instead take the
+    score MIDI itself as input (what users give the app) with the performed velocities.
     """
 
     def __init__(self, songs: list[Song], window: int, aligned_fraction: float, sustain: bool = False,
-                 centre: bool = False, phase: int = 1, transpose: int = 0) -> None:
+                 centre: bool = False, phase: int = 1, transpose: int = 0,
+                 score_views: ScoreViews | None = None, score_fraction: float = 0.0) -> None:
         if not songs:
             raise ValueError("no songs to sample from")
         self.songs, self.window, self.aligned_fraction, self.sustain = songs, window, aligned_fraction, sustain
         self.centre = centre
         self.phase = phase  # windows start on multiples of this many steps (16: bar lines of 4/4 scores)
         self.transpose = transpose  # random shift of +-this many semitones per window
+        self.score_views, self.score_fraction = score_views, score_fraction
         self._cache: dict[tuple[int, bool], EncodedSong] = {}
+        self._scores: dict[int, EncodedSong | None] = {}
 
     def _encoded(self, i: int, aligned: bool) -> EncodedSong:
         key = (i, aligned)
         if key not in self._cache:
             self._cache[key] = encode_song(self.songs[i], aligned, self.sustain, self.centre)
         return self._cache[key]
+
+    def _score_encoded(self, i: int) -> EncodedSong | None:
+        """Song ``i`` seen through its score MIDI, or None when it has no usable score."""
+        if i not in self._scores:
+            view = self.score_views.view(self.songs[i]) if self.score_views is not None else None
+            usable = view is not None and view.matched.sum() > 2
+            self._scores[i] = encode_score_view(view, self.centre) if usable and view else None
+        return self._scores[i]
+
+    def _pick_view(self, i: int, rng: np.random.Generator) -> EncodedSong:
+        if not self.songs[i].aligned:
+            return self._encoded(i, False)
+        if self.score_fraction and rng.random() < self.score_fraction:
+            es = self._score_encoded(i)
+            if es is not None:
+                return es
+        return self._encoded(i, rng.random() < self.aligned_fraction)
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``size`` windows of distinct songs (when there are enough).
@@ -70,8 +106,7 @@ class WindowSampler:
         y = np.zeros((size, self.window, N_KEYS), np.float32)
         m = np.zeros((size, self.window, N_KEYS), bool)
         for b, i in enumerate(picks):
-            aligned = self.songs[i].aligned and rng.random() < self.aligned_fraction
-            es = self._encoded(int(i), aligned)
+            es = self._pick_view(int(i), rng)
             steps = es.inputs.shape[0]
             s = int(rng.integers(0, max(steps - self.window, 0) // self.phase + 1)) * self.phase
             n = min(self.window, steps - s)

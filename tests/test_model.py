@@ -12,6 +12,7 @@ import torch
 
 from app.core.encoding import ENCODING_VERSION
 from app.core.midi_document import MidiDocument
+from models.data import Song
 from models.inference import StyleNetPredictor
 from models.stylenet import (
     CheckpointError,
@@ -129,6 +130,28 @@ def few_files_data(shared_data, tmp_path):
     return root
 
 
+def test_score_view_windows_carry_the_performed_velocities_of_matched_score_notes(shared_data):
+    from models.data import performance_notes
+    from models.score_view import ScoreViews
+    from models.windows import WindowSampler
+
+    rel = FEW["classical"][0]
+    song = Song(rel, **performance_notes(shared_data / rel))
+    view = ScoreViews(shared_data).view(song)
+    assert view is not None and view.matched.mean() > 0.9  # a clean Bach fugue: nearly every note found
+    enc = view.score.encoded
+    assert set(view.velocity[view.matched]) <= set(song.velocity) and (view.velocity[~view.matched] == 0).all()
+    sampler = WindowSampler([song], window=enc.steps, aligned_fraction=0.0,
+                            score_views=ScoreViews(shared_data), score_fraction=1.0)
+    x, y, m = sampler.batch(np.random.default_rng(0), 1)
+    assert np.array_equal(x[0], enc.inputs)  # the score itself is the input, not the performance
+    assert m[0].sum() == len(set(zip(enc.onset_step[view.matched], enc.key[view.matched])))
+    k = np.flatnonzero(view.matched)[0]
+    assert np.isclose(y[0, enc.onset_step[k], enc.key[k]] * 127, view.velocity[k], atol=0.6)
+    no_scores = WindowSampler([song], window=enc.steps, aligned_fraction=0.0, score_fraction=1.0)
+    assert not np.array_equal(no_scores.batch(np.random.default_rng(0), 1)[0][0], enc.inputs)
+
+
 def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
     from models.train import masked_mse
 
@@ -151,7 +174,8 @@ TINY = ["--hidden", "16", "--genre-layers", "1", "--window", "64", "--val-every"
 def test_tiny_model_trains_resumes_and_evaluates(few_files_data, tmp_path):
     out = tmp_path / "run"
     base = [sys.executable, "-m", "models.train", "--data", str(few_files_data), "--out", str(out), *TINY]
-    first = subprocess.run([*base, "--steps", "6"], capture_output=True, text=True, timeout=240)
+    first = subprocess.run([*base, "--steps", "6", "--score-fraction", "0.5"], capture_output=True, text=True,
+                           timeout=240)
     assert first.returncode == 0, first.stderr
     rows = (out / "log.csv").read_text().splitlines()
     assert len(rows) == 3 and (out / "loss.png").exists() and (out / "best.pt").exists()
@@ -176,6 +200,7 @@ def test_distributed_training_with_two_gloo_processes(few_files_data, tmp_path):
     out = tmp_path / "ddp"
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                            "-m", "models.train", "--data", str(few_files_data), "--out", str(out), "--steps", "4",
-                           "--device", "cpu", "--ema", "0.99", "--loss", "shape", *TINY], capture_output=True, text=True, timeout=280)
+                           "--device", "cpu", "--ema", "0.99", "--loss", "shape", *TINY],
+                          capture_output=True, text=True, timeout=280)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "best.pt").exists() and (out / "log.csv").read_text().splitlines()[-1].startswith("4,")
