@@ -48,7 +48,8 @@ def render(figures: dict[str, Any], loaded: LoadedModel) -> str:
     meta = loaded.meta
     out = [START, "", f"Checkpoint: `{loaded.path.name if loaded.path else '?'}`, trained {meta.get('step', '?')} "
            f"steps; split evaluated: `{figures['split']}`. Spread calibration (fitted on val): "
-           f"{figures['calibration'] or 'none'}.", ""]
+           f"{figures['calibration'] or 'none'}. Transpositions averaged at inference: "
+           f"{figures.get('shifts', [0])} semitones.", ""]
     for style in loaded.styles:
         section = figures[style]
         out += [f"### {style.capitalize()}", "", "Bars:", *_bars(style, section), ""]

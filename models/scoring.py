@@ -14,9 +14,9 @@ from models.windows import encode_song
 
 
 def note_velocities(model: StyleNet, inputs: np.ndarray, onset_step: np.ndarray, key: np.ndarray, style: str,
-                    device: torch.device | str = "cpu") -> np.ndarray:
+                    device: torch.device | str = "cpu", shifts: tuple[int, ...] = (0,)) -> np.ndarray:
     """(M,) predicted velocities (1..127, float) at the given onset cells."""
-    y = predict(model, inputs.astype(np.float32), style, device=device)  # (T, 88)
+    y = predict(model, inputs.astype(np.float32), style, device=device, shifts=shifts)  # (T, 88)
     return np.clip(np.rint(y[onset_step, key] * 127.0), 1, 127)
 
 

@@ -67,7 +67,7 @@ class StyleNet(nn.Module):
 @torch.no_grad()
 def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, hop: int = 96,
             device: torch.device | str = "cpu", progress: Callable[[float], bool] | None = None,
-            chunk: int = 64) -> np.ndarray:
+            chunk: int = 64, shifts: tuple[int, ...] = (0,)) -> np.ndarray:
     """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
 
     Parameters
@@ -75,6 +75,8 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
     inputs : (T, 176) float
     progress : called with the fraction done after each chunk of windows; returning
         False stops the run with :class:`app.core.humanise.Cancelled`.
+    shifts : transpositions in semitones to run and average (each key over the shifts
+        that keep it on the keyboard); ``(-1, 0, 1)`` smooths pitch-specific noise.
 
     Returns
     -------
@@ -91,14 +93,21 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
     padded = np.zeros((length, inputs.shape[1]), dtype=np.float32)
     padded[:steps] = inputs
     windows = np.stack([padded[s:s + window] for s in starts])  # (W, window, 176)
+    runs = np.concatenate([shift_keys(windows, k) for k in shifts])  # (S*W, window, 176)
     model.eval()
     parts = []
-    for c in range(0, len(starts), chunk):
-        batch = torch.from_numpy(windows[c:c + chunk]).to(device)
+    for c in range(0, len(runs), chunk):
+        batch = torch.from_numpy(runs[c:c + chunk]).to(device)
         parts.append(model(batch, style).float().cpu().numpy())  # (chunk, window, 88)
-        if progress is not None and progress(min(1.0, (c + chunk) / len(starts))) is False:
+        if progress is not None and progress(min(1.0, (c + chunk) / len(runs))) is False:
             raise Cancelled()
-    pred = np.concatenate(parts)  # (W, window, 88)
+    per_shift = np.split(np.concatenate(parts), len(shifts))  # S x (W, window, 88)
+    total_s = np.zeros_like(per_shift[0])
+    count = np.zeros(per_shift[0].shape[2], np.float32)  # (88,) shifts that kept each key on the keyboard
+    for k, p in zip(shifts, per_shift):
+        total_s += shift_keys(p, -k)
+        count += shift_keys(np.ones((1, 1, p.shape[2]), np.float32), -k)[0, 0]
+    pred = total_s / np.maximum(count, 1.0)  # (W, window, 88)
     weight = np.minimum(np.arange(1, window + 1), np.arange(window, 0, -1)).astype(np.float32)  # (window,)
     total = np.zeros((padded.shape[0], pred.shape[2]), dtype=np.float32)
     norm = np.zeros((padded.shape[0], 1), dtype=np.float32)
@@ -106,6 +115,19 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
         total[s:s + window] += p * weight[:, None]
         norm[s:s + window, 0] += weight
     return (total / np.maximum(norm, 1e-9))[:steps]
+
+
+def shift_keys(x: np.ndarray, semitones: int) -> np.ndarray:
+    """Copy of ``x`` (..., 88) or (..., 176 = onsets | sounding) moved up by ``semitones`` keys;
+    keys pushed off the keyboard are dropped, keys that come in are zero."""
+    out = np.zeros_like(x)
+    for lo in range(0, x.shape[-1], 88):
+        src, dst = x[..., lo:lo + 88], out[..., lo:lo + 88]
+        if semitones >= 0:
+            dst[..., semitones:] = src[..., :88 - semitones]
+        else:
+            dst[..., :semitones] = src[..., -semitones:]
+    return out
 
 
 def pick_device(preference: str | None = None) -> torch.device:
@@ -126,6 +148,11 @@ class LoadedModel:
     calibration: dict[str, dict[str, float]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+
+    @property
+    def shifts(self) -> tuple[int, ...]:
+        """Transpositions averaged at inference (chosen at evaluation, stored in the checkpoint)."""
+        return tuple(int(k) for k in self.meta.get("inference", {}).get("shifts", (0,)))
 
 
 def save_checkpoint(path: Path, model: StyleNet, **meta: Any) -> None:

@@ -30,7 +30,7 @@ from app.core.encoding import ENCODING_VERSION
 from models.data import build_cache, load_songs, read_splits
 from models.score_view import ScoreViews
 from models.scoring import note_velocities, run_songs
-from models.stylenet import StyleNet, StyleNetConfig, pick_device, save_checkpoint
+from models.stylenet import StyleNet, StyleNetConfig, load_checkpoint, pick_device, save_checkpoint
 from models.windows import CENTRE, WindowSampler
 
 
@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, required=True, help="folder with splits.json and the MIDI files")
     p.add_argument("--cache", type=Path, default=None, help="parsed-notes cache (default: <out>/../data_cache)")
     p.add_argument("--out", type=Path, default=Path("runs/stylenet"))
+    p.add_argument("--init", type=Path, default=None,
+                   help="fine-tune: start from this checkpoint's weights (e.g. models/stylenet.pt); "
+                        "styles it lacks get a fresh head")
     p.add_argument("--steps", type=int, default=20000, help="optimizer steps (each one batch of one style)")
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes of training")
     p.add_argument("--batch", type=int, default=4)
@@ -101,6 +104,18 @@ def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: st
     offset = err.sum(dim=(1, 2), keepdim=True) / count  # each window's mean error
     shape = (((err - offset) * m) ** 2).sum() / m.sum().clamp(min=1.0)
     return shape + level_weight * plain
+
+
+def init_from(model: StyleNet, path: Path) -> str:
+    """Start from a trained checkpoint's weights (fine-tuning): every tensor whose name and shape match
+    is copied, so a new style's head starts fresh while the shared layers and known heads carry over."""
+    source = load_checkpoint(path, "cpu").model.state_dict()
+    own = model.state_dict()
+    taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(taken, strict=False)
+    fresh = sorted({k.split(".")[1] for k in own if k not in taken and k.startswith("heads.")})
+    return f"initialised from {path}: {len(taken)}/{len(own)} tensors" + (f"; new heads: {', '.join(fresh)}"
+                                                                         if fresh else "")
 
 
 def validate(model: StyleNet, val: dict[str, list], device: torch.device) -> dict[str, dict[str, float]]:
@@ -166,9 +181,13 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)
     model = StyleNet(cfg).to(device)
+    last = out / "last.pt"
+    if args.init is not None and not last.exists():  # a resumed run keeps its own weights
+        message = init_from(model, args.init)
+        if lead:
+            print(message)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, best, ema_state = 0, -1.0, None
-    last = out / "last.pt"
     if last.exists():  # resume
         state = torch.load(last, map_location=device, weights_only=True)
         model.load_state_dict(state["state_dict"])

@@ -9,6 +9,7 @@ import numpy as np
 from app.core.encoding import N_INPUTS, N_KEYS, Encoded, encode_beats, target
 from models.data import Song
 from models.score_view import ScoreView, ScoreViews
+from models.stylenet import shift_keys
 
 
 @dataclass(frozen=True)
@@ -112,17 +113,6 @@ class WindowSampler:
             n = min(self.window, steps - s)
             x[b, :n], y[b, :n], m[b, :n] = es.inputs[s:s + n], es.target[s:s + n], es.mask[s:s + n]
             if self.transpose:
-                shift_keys(x[b], y[b], m[b], int(rng.integers(-self.transpose, self.transpose + 1)))
+                k = int(rng.integers(-self.transpose, self.transpose + 1))
+                x[b], y[b], m[b] = shift_keys(x[b], k), shift_keys(y[b], k), shift_keys(m[b], k)
         return x, y, m
-
-
-def shift_keys(x: np.ndarray, y: np.ndarray, m: np.ndarray, semitones: int) -> None:
-    """Transpose one window in place; notes pushed off the keyboard are dropped."""
-    if semitones == 0:
-        return
-    for block in (x[:, :N_KEYS], x[:, N_KEYS:], y, m):
-        block[:] = np.roll(block, semitones, axis=1)
-        if semitones > 0:
-            block[:, :semitones] = 0
-        else:
-            block[:, semitones:] = 0

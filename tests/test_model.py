@@ -47,6 +47,21 @@ def test_windowed_prediction_covers_every_step_and_short_pieces():
         assert y.shape == (steps, 88) and np.isfinite(y).all()
 
 
+def test_transposition_averaging_maps_every_shift_back_onto_its_keys():
+    from models.stylenet import shift_keys
+
+    model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
+    x = (np.random.default_rng(1).random((230, 176)) < 0.05).astype(np.float32)
+    up = predict(model, x, "jazz", shifts=(2,))
+    direct = predict(model, shift_keys(x, 2), "jazz")  # the same piece played two keys higher
+    assert np.allclose(up[:, :86], direct[:, 2:], atol=1e-6)
+    assert (up[:, 86:] == 0).all()  # keys pushed off the keyboard have no prediction from that shift
+    both = predict(model, x, "jazz", shifts=(0, 2))
+    plain = predict(model, x, "jazz")
+    assert np.allclose(both[:, :86], (plain[:, :86] + up[:, :86]) / 2, atol=1e-6)
+    assert np.allclose(both[:, 86:], plain[:, 86:], atol=1e-6)  # only the unshifted run reaches the top keys
+
+
 def test_checkpoint_round_trip_rebuilds_the_exact_model(tmp_path):
     torch.manual_seed(1)
     model = StyleNet(StyleNetConfig(hidden=12, genre_layers=2, styles=("a", "b")))
@@ -150,6 +165,20 @@ def test_score_view_windows_carry_the_performed_velocities_of_matched_score_note
     assert np.isclose(y[0, enc.onset_step[k], enc.key[k]] * 127, view.velocity[k], atol=0.6)
     no_scores = WindowSampler([song], window=enc.steps, aligned_fraction=0.0, score_fraction=1.0)
     assert not np.array_equal(no_scores.batch(np.random.default_rng(0), 1)[0][0], enc.inputs)
+
+
+def test_fine_tuning_starts_from_a_checkpoint_and_gives_a_new_style_a_fresh_head(tmp_path):
+    from models.train import init_from
+
+    trained = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
+    save_checkpoint(tmp_path / "a.pt", trained, encoding_version=ENCODING_VERSION)
+    model = StyleNet(StyleNetConfig(styles=("classical", "jazz", "ragtime"), hidden=8, genre_layers=1))
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    message = init_from(model, tmp_path / "a.pt")
+    assert "new heads: ragtime" in message
+    for name, value in model.state_dict().items():
+        expected = fresh[name] if name.startswith("heads.ragtime.") else trained.state_dict()[name]
+        assert torch.equal(value, expected), name
 
 
 def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
