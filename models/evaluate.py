@@ -27,7 +27,13 @@ from models.data import Song, build_cache, load_songs
 from models.metrics import PieceScore, score_piece, summarise
 from models.score_view import ScoreViews
 from models.scoring import Predictors, note_velocities, run_songs, spread_about_mean
-from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, load_checkpoint, save_checkpoint
+from models.stylenet import (
+    DEFAULT_CHECKPOINT,
+    InferenceSettings,
+    LoadedModel,
+    load_checkpoint,
+    save_checkpoint,
+)
 from models.windows import encode_song
 
 CARD = Path(__file__).with_name("MODEL_CARD.md")
@@ -46,7 +52,7 @@ def predictors(loaded: LoadedModel, seed: int) -> Predictors:
         level = target["style_level"][style] if target.get("centred") else None
 
         def model_fn(x, step, key, human, style=style, spread=spread, level=level):
-            raw = note_velocities(loaded.model, x, step, key, style, loaded.device, loaded.shifts)
+            raw = note_velocities(loaded.model, x, step, key, style, loaded.device, loaded.inference)
             return spread_about_mean(raw, spread, level)
 
         out[f"stylenet:{style}"] = model_fn
@@ -88,7 +94,7 @@ def calibrate(loaded: LoadedModel, cache: Path) -> dict[str, dict[str, float]]:
         for song in songs:
             es = encode_song(song, song.aligned)
             raw.append(note_velocities(loaded.model, es.inputs, es.encoded.onset_step, es.encoded.key, style,
-                                       loaded.device, loaded.shifts))
+                                       loaded.device, loaded.inference))
         best: tuple[float, float, float] | None = None  # (level MAE, factor, spread)
         for factor in np.arange(1.0, 4.01, 0.05):
             figs = summarise([score_piece(spread_about_mean(p, factor), s.velocity) for p, s in zip(raw, songs)])
@@ -133,22 +139,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--shifts", type=int, nargs="+", default=None,
                    help="transpositions averaged at inference, e.g. -1 0 1 (stored in the checkpoint with --calibrate)")
+    p.add_argument("--hop", type=int, default=None, help="steps between inference windows (stored likewise)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--limit", type=int, default=0, help="only the first N songs per style (quick checks)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     build_cache(args.data, args.cache)
     loaded = load_checkpoint(args.checkpoint, "cpu")
-    if args.shifts is not None:
-        loaded.meta["inference"] = {"shifts": sorted(set(args.shifts))}
+    current = loaded.inference
+    loaded.meta["inference"] = InferenceSettings(args.hop or current.hop,
+                                                 tuple(sorted(set(args.shifts or current.shifts)))).as_meta()
     if args.calibrate:
         print("calibration:", calibrate(loaded, args.cache))
         ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
         meta = {k: v for k, v in ckpt.items() if k not in ("format", "model_args", "styles", "state_dict")}
         save_checkpoint(args.checkpoint, loaded.model,
-                        **{**meta, "calibration": loaded.calibration, "inference": {"shifts": list(loaded.shifts)}})
+                        **{**meta, "calibration": loaded.calibration, "inference": loaded.inference.as_meta()})
     figures: dict[str, object] = {"split": args.split, "calibration": loaded.calibration,
-                                  "shifts": list(loaded.shifts)}
+                                  "inference": loaded.inference.as_meta()}
     for style in loaded.styles:
         songs = load_songs(args.cache, style, args.split)[: args.limit or None]
         fns = predictors(loaded, args.seed)

@@ -44,12 +44,18 @@ def _bars(style: str, section: dict[str, Any]) -> list[str]:
             for i, (text, ok) in enumerate(checks)]
 
 
+def _inference(figures: dict[str, Any]) -> str:
+    settings = figures.get("inference", {"hop": 96, "shifts": [0]})
+    shifts = [k for k in settings["shifts"] if k]
+    averaged = f", averaged over transpositions {settings['shifts']} semitones" if shifts else ""
+    return f"200-step windows every {settings['hop']} steps{averaged}"
+
+
 def render(figures: dict[str, Any], loaded: LoadedModel) -> str:
     meta = loaded.meta
     out = [START, "", f"Checkpoint: `{loaded.path.name if loaded.path else '?'}`, trained {meta.get('step', '?')} "
            f"steps; split evaluated: `{figures['split']}`. Spread calibration (fitted on val): "
-           f"{figures['calibration'] or 'none'}. Transpositions averaged at inference: "
-           f"{figures.get('shifts', [0])} semitones.", ""]
+           f"{figures['calibration'] or 'none'}. Inference (chosen on val): {_inference(figures)}.", ""]
     for style in loaded.styles:
         section = figures[style]
         out += [f"### {style.capitalize()}", "", "Bars:", *_bars(style, section), ""]

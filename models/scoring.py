@@ -9,14 +9,16 @@ import torch
 
 from models.data import Song
 from models.metrics import PieceScore, score_piece, summarise
-from models.stylenet import StyleNet, predict
+from models.stylenet import InferenceSettings, StyleNet, predict
 from models.windows import encode_song
 
 
 def note_velocities(model: StyleNet, inputs: np.ndarray, onset_step: np.ndarray, key: np.ndarray, style: str,
-                    device: torch.device | str = "cpu", shifts: tuple[int, ...] = (0,)) -> np.ndarray:
+                    device: torch.device | str = "cpu", settings: InferenceSettings | None = None) -> np.ndarray:
     """(M,) predicted velocities (1..127, float) at the given onset cells."""
-    y = predict(model, inputs.astype(np.float32), style, device=device, shifts=shifts)  # (T, 88)
+    settings = settings or InferenceSettings()
+    y = predict(model, inputs.astype(np.float32), style, hop=settings.hop, device=device,
+                shifts=settings.shifts)  # (T, 88)
     return np.clip(np.rint(y[onset_step, key] * 127.0), 1, 127)
 
 

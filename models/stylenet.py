@@ -140,6 +140,18 @@ def pick_device(preference: str | None = None) -> torch.device:
     return torch.device(choice)
 
 
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How a piece is run (see :func:`predict`); chosen on validation by ``models.evaluate``,
+    stored in the checkpoint, used alike by the app and the evaluation."""
+
+    hop: int = 96  # steps between window starts (windows are 200 steps)
+    shifts: tuple[int, ...] = (0,)  # transpositions averaged
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"hop": self.hop, "shifts": list(self.shifts)}
+
+
 @dataclass
 class LoadedModel:
     model: StyleNet
@@ -150,9 +162,9 @@ class LoadedModel:
     path: Path | None = None
 
     @property
-    def shifts(self) -> tuple[int, ...]:
-        """Transpositions averaged at inference (chosen at evaluation, stored in the checkpoint)."""
-        return tuple(int(k) for k in self.meta.get("inference", {}).get("shifts", (0,)))
+    def inference(self) -> InferenceSettings:
+        stored = self.meta.get("inference", {})
+        return InferenceSettings(int(stored.get("hop", 96)), tuple(int(k) for k in stored.get("shifts", (0,))))
 
 
 def save_checkpoint(path: Path, model: StyleNet, **meta: Any) -> None:

@@ -62,6 +62,25 @@ def test_transposition_averaging_maps_every_shift_back_onto_its_keys():
     assert np.allclose(both[:, 86:], plain[:, 86:], atol=1e-6)  # only the unshifted run reaches the top keys
 
 
+def test_the_app_runs_the_inference_settings_stored_in_the_checkpoint(tmp_path):
+    from conftest import DEMO
+
+    from app.core.encoding import decode, encode
+
+    model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
+    path = tmp_path / "tta.pt"
+    save_checkpoint(path, model, encoding_version=ENCODING_VERSION, inference={"hop": 160, "shifts": [-1, 0, 1]})
+    predictor = StyleNetPredictor.from_checkpoint(path, "cpu")
+    assert predictor.loaded.inference.hop == 160 and predictor.loaded.inference.shifts == (-1, 0, 1)
+    doc = MidiDocument.load(DEMO)
+    mask = np.ones(len(doc.notes), bool)
+    enc = encode(doc.notes, doc.ticks_per_beat, mask)
+    expected = decode(enc, predict(model, enc.inputs, "jazz", hop=160, shifts=(-1, 0, 1)), doc.notes.velocity)
+    plain = decode(enc, predict(model, enc.inputs, "jazz"), doc.notes.velocity)
+    got = predictor.predict(doc.notes, doc.ticks_per_beat, mask, "jazz")
+    assert np.array_equal(got, expected) and not np.array_equal(got, plain)
+
+
 def test_checkpoint_round_trip_rebuilds_the_exact_model(tmp_path):
     torch.manual_seed(1)
     model = StyleNet(StyleNetConfig(hidden=12, genre_layers=2, styles=("a", "b")))
