@@ -102,12 +102,12 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
         if progress is not None and progress(min(1.0, (c + chunk) / len(runs))) is False:
             raise Cancelled()
     per_shift = np.split(np.concatenate(parts), len(shifts))  # S x (W, window, 88)
-    total_s = np.zeros_like(per_shift[0])
+    summed = np.zeros_like(per_shift[0])
     count = np.zeros(per_shift[0].shape[2], np.float32)  # (88,) shifts that kept each key on the keyboard
     for k, p in zip(shifts, per_shift):
-        total_s += shift_keys(p, -k)
+        summed += shift_keys(p, -k)
         count += shift_keys(np.ones((1, 1, p.shape[2]), np.float32), -k)[0, 0]
-    pred = total_s / np.maximum(count, 1.0)  # (W, window, 88)
+    pred = summed / np.maximum(count, 1.0)  # (W, window, 88)
     weight = np.minimum(np.arange(1, window + 1), np.arange(window, 0, -1)).astype(np.float32)  # (window,)
     total = np.zeros((padded.shape[0], pred.shape[2]), dtype=np.float32)
     norm = np.zeros((padded.shape[0], 1), dtype=np.float32)

@@ -30,7 +30,14 @@ from app.core.encoding import ENCODING_VERSION
 from models.data import build_cache, load_songs, read_splits
 from models.score_view import ScoreViews
 from models.scoring import note_velocities, run_songs
-from models.stylenet import StyleNet, StyleNetConfig, load_checkpoint, pick_device, save_checkpoint
+from models.stylenet import (
+    CheckpointError,
+    StyleNet,
+    StyleNetConfig,
+    load_checkpoint,
+    pick_device,
+    save_checkpoint,
+)
 from models.windows import CENTRE, WindowSampler
 
 
@@ -112,6 +119,9 @@ def init_from(model: StyleNet, path: Path) -> str:
     source = load_checkpoint(path, "cpu").model.state_dict()
     own = model.state_dict()
     taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    if not any(k.startswith("interpretation.") for k in taken):
+        raise CheckpointError(f"{path}: its layer sizes differ from this run's (--hidden, --genre-layers); "
+                              "there is nothing to fine-tune from")
     model.load_state_dict(taken, strict=False)
     fresh = sorted({k.split(".")[1] for k in own if k not in taken and k.startswith("heads.")})
     return f"initialised from {path}: {len(taken)}/{len(own)} tensors" + (f"; new heads: {', '.join(fresh)}"
@@ -183,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     model = StyleNet(cfg).to(device)
     last = out / "last.pt"
     if args.init is not None and not last.exists():  # a resumed run keeps its own weights
-        message = init_from(model, args.init)
+        try:
+            message = init_from(model, args.init)
+        except CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if lead:
             print(message)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)

@@ -198,6 +198,8 @@ def test_fine_tuning_starts_from_a_checkpoint_and_gives_a_new_style_a_fresh_head
     for name, value in model.state_dict().items():
         expected = fresh[name] if name.startswith("heads.ragtime.") else trained.state_dict()[name]
         assert torch.equal(value, expected), name
+    with pytest.raises(CheckpointError, match="layer sizes differ"):
+        init_from(StyleNet(StyleNetConfig(hidden=12, genre_layers=1)), tmp_path / "a.pt")
 
 
 def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
