@@ -53,7 +53,7 @@ def main() -> None:
     mask = humanise_mask(doc.notes, doc.piano_mask)
     enc = encode(doc.notes, doc.ticks_per_beat, mask)
     print(f"piece: {name}, {int(mask.sum())} notes, {enc.steps} steps; torch threads {torch.get_num_threads()}")
-    model_s, _ = timeit(lambda: predict(pred.loaded.model, enc.inputs, "classical"))
+    model_s, _ = timeit(lambda: predict(pred.loaded.model, enc.inputs, "classical", pred.loaded.inference))
 
     def end_to_end() -> None:
         d = MidiDocument.from_bytes(data)

@@ -73,7 +73,7 @@ def run_score_input(data_dir: Path, songs: list[Song], fns: Predictors) -> dict[
             continue
         ok, enc = view.matched, view.score.encoded
         matched, total = matched + int(ok.sum()), total + len(ok)
-        if ok.sum() < 3:
+        if not view.usable:
             continue
         human_all = view.velocity.astype(float)
         for name, fn in fns.items():

@@ -43,9 +43,8 @@ class StyleNetPredictor:
         enc = encode(notes, ticks_per_beat, mask)
         if not len(enc.note_index):
             return np.array(notes.velocity, dtype=np.int16)
-        settings = self.loaded.inference
-        y = predict(self.loaded.model, enc.inputs, style, hop=settings.hop, device=self.loaded.device,
-                    progress=progress, shifts=settings.shifts)  # (T, 88)
+        y = predict(self.loaded.model, enc.inputs, style, self.loaded.inference, device=self.loaded.device,
+                    progress=progress)  # (T, 88)
         out = decode(enc, y, notes.velocity)
         spread = float(self.loaded.calibration.get(style, {}).get("spread", 1.0))
         # A centred model predicts dynamics around a fixed centre; keep the musician's own overall level.

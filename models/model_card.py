@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from models.stylenet import LoadedModel
+from models.stylenet import InferenceSettings, LoadedModel
 
 START, END = "<!-- figures:start (written by python -m models.evaluate --write-card) -->", "<!-- figures:end -->"
 ROWS = ("stylenet:classical", "stylenet:jazz", "rule", "constant", "random")
@@ -45,7 +45,7 @@ def _bars(style: str, section: dict[str, Any]) -> list[str]:
 
 
 def _inference(figures: dict[str, Any]) -> str:
-    settings = figures.get("inference", {"hop": 96, "shifts": [0]})
+    settings = figures.get("inference", InferenceSettings().as_meta())
     shifts = [k for k in settings["shifts"] if k]
     averaged = f", averaged over transpositions {settings['shifts']} semitones" if shifts else ""
     return f"200-step windows every {settings['hop']} steps{averaged}"

@@ -36,6 +36,11 @@ class ScoreView:
     velocity: np.ndarray  # (S,) performed velocity of each score note; 0 where unmatched
     matched: np.ndarray  # (S,) bool
 
+    @property
+    def usable(self) -> bool:
+        """Enough matched notes to score or learn from (r needs at least three)."""
+        return int(self.matched.sum()) >= 3
+
 
 def load_score(path: Path) -> ScoreNotes:
     doc = MidiDocument.load(path)

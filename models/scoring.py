@@ -16,9 +16,7 @@ from models.windows import encode_song
 def note_velocities(model: StyleNet, inputs: np.ndarray, onset_step: np.ndarray, key: np.ndarray, style: str,
                     device: torch.device | str = "cpu", settings: InferenceSettings | None = None) -> np.ndarray:
     """(M,) predicted velocities (1..127, float) at the given onset cells."""
-    settings = settings or InferenceSettings()
-    y = predict(model, inputs.astype(np.float32), style, hop=settings.hop, device=device,
-                shifts=settings.shifts)  # (T, 88)
+    y = predict(model, inputs.astype(np.float32), style, settings, device=device)  # (T, 88)
     return np.clip(np.rint(y[onset_step, key] * 127.0), 1, 127)
 
 

@@ -64,10 +64,22 @@ class StyleNet(nn.Module):
         return self.heads[style](self.in_drop(h))  # (B, T, 88)
 
 
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How a piece is run (see :func:`predict`); chosen on validation by ``models.evaluate``,
+    stored in the checkpoint, used alike by the app and the evaluation."""
+
+    hop: int = 96  # steps between window starts (96 = six 4/4 bars of 16ths: the bar phase of training)
+    shifts: tuple[int, ...] = (0,)  # transpositions averaged
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"hop": self.hop, "shifts": list(self.shifts)}
+
+
 @torch.no_grad()
-def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, hop: int = 96,
-            device: torch.device | str = "cpu", progress: Callable[[float], bool] | None = None,
-            chunk: int = 64, shifts: tuple[int, ...] = (0,)) -> np.ndarray:
+def predict(model: StyleNet, inputs: np.ndarray, style: str, settings: InferenceSettings | None = None,
+            window: int = 200, device: torch.device | str = "cpu",
+            progress: Callable[[float], bool] | None = None, chunk: int = 64) -> np.ndarray:
     """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
 
     Parameters
@@ -75,8 +87,8 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
     inputs : (T, 176) float
     progress : called with the fraction done after each chunk of windows; returning
         False stops the run with :class:`app.core.humanise.Cancelled`.
-    shifts : transpositions in semitones to run and average (each key over the shifts
-        that keep it on the keyboard); ``(-1, 0, 1)`` smooths pitch-specific noise.
+    settings : window hop and transpositions; each transposition is run and the results
+        averaged per key over the shifts that keep it on the keyboard.
 
     Returns
     -------
@@ -87,7 +99,8 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
     if style not in model.heads:
         raise KeyError(f"unknown style {style!r}; this checkpoint has {', '.join(model.heads)}")
     steps = inputs.shape[0]
-    # Every window starts on a multiple of ``hop`` (96 = six bars of 16ths): the same bar phase as training.
+    settings = settings or InferenceSettings()
+    hop, shifts = settings.hop, settings.shifts
     length = window + -(-max(steps - window, 0) // hop) * hop
     starts = list(range(0, length - window + 1, hop))
     padded = np.zeros((length, inputs.shape[1]), dtype=np.float32)
@@ -119,7 +132,9 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, window: int = 200, 
 
 def shift_keys(x: np.ndarray, semitones: int) -> np.ndarray:
     """Copy of ``x`` (..., 88) or (..., 176 = onsets | sounding) moved up by ``semitones`` keys;
-    keys pushed off the keyboard are dropped, keys that come in are zero."""
+    keys pushed off the keyboard are dropped, keys that come in are zero; ``x`` itself for 0."""
+    if semitones == 0:
+        return x
     out = np.zeros_like(x)
     for lo in range(0, x.shape[-1], 88):
         src, dst = x[..., lo:lo + 88], out[..., lo:lo + 88]
@@ -140,18 +155,6 @@ def pick_device(preference: str | None = None) -> torch.device:
     return torch.device(choice)
 
 
-@dataclass(frozen=True)
-class InferenceSettings:
-    """How a piece is run (see :func:`predict`); chosen on validation by ``models.evaluate``,
-    stored in the checkpoint, used alike by the app and the evaluation."""
-
-    hop: int = 96  # steps between window starts (windows are 200 steps)
-    shifts: tuple[int, ...] = (0,)  # transpositions averaged
-
-    def as_meta(self) -> dict[str, Any]:
-        return {"hop": self.hop, "shifts": list(self.shifts)}
-
-
 @dataclass
 class LoadedModel:
     model: StyleNet
@@ -163,8 +166,9 @@ class LoadedModel:
 
     @property
     def inference(self) -> InferenceSettings:
-        stored = self.meta.get("inference", {})
-        return InferenceSettings(int(stored.get("hop", 96)), tuple(int(k) for k in stored.get("shifts", (0,))))
+        stored, default = self.meta.get("inference", {}), InferenceSettings()
+        return InferenceSettings(int(stored.get("hop", default.hop)),
+                                 tuple(int(k) for k in stored.get("shifts", default.shifts)))
 
 
 def save_checkpoint(path: Path, model: StyleNet, **meta: Any) -> None:

@@ -82,8 +82,7 @@ class WindowSampler:
         """Song ``i`` seen through its score MIDI, or None when it has no usable score."""
         if i not in self._scores:
             view = self.score_views.view(self.songs[i]) if self.score_views is not None else None
-            usable = view is not None and view.matched.sum() > 2
-            self._scores[i] = encode_score_view(view, self.centre) if usable and view else None
+            self._scores[i] = encode_score_view(view, self.centre) if view is not None and view.usable else None
         return self._scores[i]
 
     def _pick_view(self, i: int, rng: np.random.Generator) -> EncodedSong:

@@ -16,6 +16,7 @@ from models.data import Song
 from models.inference import StyleNetPredictor
 from models.stylenet import (
     CheckpointError,
+    InferenceSettings,
     StyleNet,
     StyleNetConfig,
     load_checkpoint,
@@ -52,11 +53,11 @@ def test_transposition_averaging_maps_every_shift_back_onto_its_keys():
 
     model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
     x = (np.random.default_rng(1).random((230, 176)) < 0.05).astype(np.float32)
-    up = predict(model, x, "jazz", shifts=(2,))
+    up = predict(model, x, "jazz", InferenceSettings(shifts=(2,)))
     direct = predict(model, shift_keys(x, 2), "jazz")  # the same piece played two keys higher
     assert np.allclose(up[:, :86], direct[:, 2:], atol=1e-6)
     assert (up[:, 86:] == 0).all()  # keys pushed off the keyboard have no prediction from that shift
-    both = predict(model, x, "jazz", shifts=(0, 2))
+    both = predict(model, x, "jazz", InferenceSettings(shifts=(0, 2)))
     plain = predict(model, x, "jazz")
     assert np.allclose(both[:, :86], (plain[:, :86] + up[:, :86]) / 2, atol=1e-6)
     assert np.allclose(both[:, 86:], plain[:, 86:], atol=1e-6)  # only the unshifted run reaches the top keys
@@ -75,7 +76,7 @@ def test_the_app_runs_the_inference_settings_stored_in_the_checkpoint(tmp_path):
     doc = MidiDocument.load(DEMO)
     mask = np.ones(len(doc.notes), bool)
     enc = encode(doc.notes, doc.ticks_per_beat, mask)
-    expected = decode(enc, predict(model, enc.inputs, "jazz", hop=160, shifts=(-1, 0, 1)), doc.notes.velocity)
+    expected = decode(enc, predict(model, enc.inputs, "jazz", InferenceSettings(160, (-1, 0, 1))), doc.notes.velocity)
     plain = decode(enc, predict(model, enc.inputs, "jazz"), doc.notes.velocity)
     got = predictor.predict(doc.notes, doc.ticks_per_beat, mask, "jazz")
     assert np.array_equal(got, expected) and not np.array_equal(got, plain)
