@@ -27,6 +27,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from app.core.encoding import ENCODING_VERSION
+from models.consensus import consensus_songs
 from models.data import build_cache, load_songs, read_splits
 from models.score_view import ScoreViews
 from models.scoring import note_velocities, run_songs
@@ -67,6 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--score-fraction", type=float, default=0.0,
                    help="share of ASAP windows that take the score MIDI as input, with the performed velocities "
                         "of the matched notes as targets (what users give the app)")
+    p.add_argument("--consensus", type=float, default=0.0,
+                   help="train on targets blended with the consensus of all performances of the same score "
+                        "(0 = own velocities, 1 = consensus alone; see models/consensus.py)")
     p.add_argument("--centre", action="store_true", help="targets centred on each song's mean velocity")
     p.add_argument("--phase", type=int, default=1, help="windows start on multiples of this many steps")
     p.add_argument("--transpose", type=int, default=0, help="random transposition of +-N semitones")
@@ -183,8 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         dist.barrier()
     styles = tuple(read_splits(args.data))
     sustain = args.loss == "all"
-    views = ScoreViews(args.data) if args.score_fraction else None
-    samplers = {s: WindowSampler(load_songs(cache, s, "train"), args.window, args.aligned_fraction, sustain,
+    views = ScoreViews(args.data) if args.score_fraction or args.consensus else None
+    train_songs = {s: load_songs(cache, s, "train") for s in styles}
+    if views is not None and args.consensus:
+        for s in styles:
+            train_songs[s], changed = consensus_songs(train_songs[s], views, 1.0 - args.consensus)
+            if lead:
+                print(f"{s}: consensus targets for {changed}/{len(train_songs[s])} training performances")
+    samplers = {s: WindowSampler(train_songs[s], args.window, args.aligned_fraction, sustain,
                                  args.centre, args.phase, args.transpose, views, args.score_fraction)
                 for s in styles}
     val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}

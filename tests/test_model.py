@@ -255,3 +255,31 @@ def test_distributed_training_with_two_gloo_processes(few_files_data, tmp_path):
                           capture_output=True, text=True, timeout=280)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "best.pt").exists() and (out / "log.csv").read_text().splitlines()[-1].startswith("4,")
+
+
+def test_consensus_targets_share_what_the_pianists_of_a_piece_agree_on(shared_data):
+    from models.consensus import consensus_songs
+    from models.data import performance_notes
+    from models.score_view import ScoreViews, match_score_notes
+
+    rels = ["classical/asap/Bach/Fugue/bwv_848/Lee01M.mid", "classical/asap/Bach/Fugue/bwv_848/Lin04M.mid",
+            FEW["classical"][0]]  # two performances of one fugue, and a piece played once
+    songs = [Song(rel, **performance_notes(shared_data / rel)) for rel in rels]
+    views = ScoreViews(shared_data)
+    kept, changed = consensus_songs(songs, views, own_weight=1.0)
+    assert changed == 2 and all(np.array_equal(a.velocity, b.velocity) for a, b in zip(songs, kept))
+    blended, _ = consensus_songs(songs, views, own_weight=0.0)
+    assert np.array_equal(blended[2].velocity, songs[2].velocity)  # nobody to agree with
+    score = views.score_for(songs[0])
+    assert score is not None
+    both = [match_score_notes(score.pitch, score.beats, s) for s in songs[:2]]
+    common = (both[0] >= 0) & (both[1] >= 0)
+    assert common.sum() > 500
+    z = []
+    for song, new, match in zip(songs, blended, both):
+        assert abs(new.velocity.mean() - song.velocity.mean()) < 1.0  # each pianist's level is kept
+        v = new.velocity[match[common]].astype(float)
+        z.append((v - v.mean()) / v.std())
+    assert np.corrcoef(*z)[0, 1] > 0.95  # the same dynamics shape, up to each pianist's level and range
+    own = [s.velocity[m[common]].astype(float) for s, m in zip(songs, both)]
+    assert np.corrcoef(*own)[0, 1] < 0.9

@@ -1,0 +1,77 @@
+"""Consensus targets: what the pianists of a piece agree on, as a less noisy training target.
+
+ASAP has several performances of most pieces. Through the score (``models.score_view``)
+each performed note is paired with a score note; there, each performance's velocities
+are standardised (z) and averaged over the performances that played the note. One
+performance's consensus target for a note is then its own mean and SD applied to
+
+    own_weight * z_own + (1 - own_weight) * z_consensus
+
+so the target keeps the performer's overall level and range but loses the part of
+the dynamics no score predicts (the performer's idiosyncrasies and noise). On the
+classical training split the consensus of the *other* performances predicts a
+performance with r = 0.75, far above what a model reaches, which makes it a good
+teacher. Songs without a score, or with a piece played once, keep their own velocities.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from models.data import Song
+from models.score_view import ScoreViews, match_score_notes
+
+
+def consensus_songs(songs: list[Song], views: ScoreViews, own_weight: float) -> tuple[list[Song], int]:
+    """The songs with consensus-blended velocities, and how many songs changed.
+
+    Parameters
+    ----------
+    songs : performances of one style (one split: never mix splits, or the test set leaks)
+    views : where the score MIDIs come from
+    own_weight : 1 keeps each performance's own velocities, 0 uses the consensus alone
+    """
+    matches: dict[int, np.ndarray] = {}  # song index -> (S,) performed-note index per score note, -1 unmatched
+    by_score: dict[Path, list[int]] = defaultdict(list)
+    for i, song in enumerate(songs):
+        score = views.score_for(song)
+        if score is None:
+            continue
+        match = match_score_notes(score.pitch, score.beats, song)
+        if (match >= 0).sum() >= 3:
+            matches[i] = match
+            by_score[score.path].append(i)
+    out, changed = list(songs), 0
+    for members in by_score.values():
+        if len(members) < 2:
+            continue
+        z = np.array([_score_z(songs[i], matches[i]) for i in members])  # (P, S), NaN where unmatched
+        played = (~np.isnan(z)).sum(axis=0)
+        consensus = np.where(played >= 2, np.nansum(z, axis=0) / np.maximum(played, 1), np.nan)  # (S,)
+        for i, z_own in zip(members, z):
+            out[i] = _blend(songs[i], matches[i], z_own, consensus, own_weight)
+            changed += 1
+    return out, changed
+
+
+def _score_z(song: Song, match: np.ndarray) -> np.ndarray:
+    """(S,) standardised performed velocity of each score note (NaN where unmatched)."""
+    ok = match >= 0
+    v = song.velocity[match[ok]].astype(float)
+    z = np.full(len(match), np.nan)
+    z[ok] = (v - v.mean()) / max(float(v.std()), 1e-6)
+    return z
+
+
+def _blend(song: Song, match: np.ndarray, z_own: np.ndarray, consensus: np.ndarray, own_weight: float) -> Song:
+    ok = (match >= 0) & ~np.isnan(consensus)
+    own = song.velocity[match[match >= 0]].astype(float)
+    mean, sd = own.mean(), max(float(own.std()), 1e-6)
+    velocity = song.velocity.copy()
+    z = own_weight * z_own[ok] + (1.0 - own_weight) * consensus[ok]
+    velocity[match[ok]] = np.clip(np.rint(mean + sd * z), 1, 127).astype(velocity.dtype)
+    return replace(song, velocity=velocity)
