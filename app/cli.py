@@ -71,8 +71,11 @@ def cmd_humanise(args: argparse.Namespace) -> int:
         predictor = load_predictor(args.checkpoint, args.device)
         if args.style not in predictor.styles:
             raise CliError(f"unknown style {args.style!r}; this checkpoint has: {', '.join(predictor.styles)}")
-        velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, args.style, args.strength)
-        what = f"{args.style} at strength {args.strength:.2f} on {predictor.device_name}"
+        keep = not args.ignore_written
+        velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, args.style, args.strength,
+                                       keep_written=keep)
+        what = f"{args.style} at strength {args.strength:.2f} on {predictor.device_name}" + (
+            "" if keep else ", written dynamics ignored")
     doc.notes = doc.notes.with_velocities(velocity)
     doc.save(out)
     changed = int((velocity != doc.loaded_notes.velocity).sum())
@@ -107,7 +110,7 @@ def version_velocities(doc: MidiDocument, args: argparse.Namespace, versions: li
         if args.style not in predictor.styles:
             raise CliError(f"unknown style {args.style!r}; this checkpoint has: {', '.join(predictor.styles)}")
         out["stylised"] = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, args.style,
-                                              args.strength)
+                                              args.strength, keep_written=not args.ignore_written)
     return out
 
 
@@ -141,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--output", "-o", required=True)
     h.add_argument("--style", default="classical", help="classical or jazz (the checkpoint's styles)")
     h.add_argument("--strength", type=float, default=1.0, help="0..1 blend of original and predicted velocities")
+    h.add_argument("--ignore-written", action="store_true",
+                   help="do not keep the dynamics written in the file's velocities (e.g. p/f from a notation program)")
     h.add_argument("--baseline", action="store_true", help="random velocities instead of the model")
     h.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
     h.add_argument("--piano-tracks", help="override the automatic piano part: track numbers, e.g. 2,3")
@@ -160,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--version", choices=("original", "baseline", "stylised", "all"), default="stylised")
     r.add_argument("--style", default="classical")
     r.add_argument("--strength", type=float, default=1.0)
+    r.add_argument("--ignore-written", action="store_true",
+                   help="do not keep the dynamics written in the file's velocities (e.g. p/f from a notation program)")
     r.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
     r.add_argument("--match-loudness", action="store_true", help="match each version's loudness to the original's")
     r.add_argument("--soundfont", help=".sf2/.sf3 file (default: an installed General MIDI soundfont)")

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from app.core.humanise import with_written_dynamics
 from models.baselines import chord_rule
 from models.data import Song, build_cache, load_songs
 from models.metrics import PieceScore, score_piece, summarise
 from models.score_view import ScoreViews
-from models.scoring import Predictors, note_velocities, run_songs, spread_about_mean
+from models.scoring import Predictor, Predictors, note_velocities, run_songs, spread_about_mean
 from models.stylenet import (
     DEFAULT_CHECKPOINT,
     InferenceSettings,
@@ -40,6 +42,7 @@ CARD = Path(__file__).with_name("MODEL_CARD.md")
 FIGURES = Path(__file__).with_name("evaluation.json")  # what the card shows, for the reproduction test
 PLOTS = Path(__file__).with_name("plots")
 SPREAD_RANGE = (0.75, 1.3)  # human-like dynamics: calibrated spread must land here on validation
+WRITTEN_WEIGHTS = tuple(np.arange(0.0, 2.01, 0.125).round(3))  # candidate weights of a score's written dynamics
 
 def predictors(loaded: LoadedModel, seed: int) -> Predictors:
     """name -> f(inputs, onset_step, key, human) -> velocities; baselines see only what they need."""
@@ -62,25 +65,69 @@ def predictors(loaded: LoadedModel, seed: int) -> Predictors:
     return out
 
 
-def run_score_input(data_dir: Path, songs: list[Song], fns: Predictors) -> dict[str, object]:
-    """Score MIDI in, compare with every aligned performance of the piece."""
-    scores: dict[str, list[PieceScore]] = {name: [] for name in fns}
-    matched = total = 0
-    views = ScoreViews(data_dir)
+@dataclass(frozen=True)
+class ScoreCase:
+    """One performance seen through its score: model input, written dynamics and the human answer."""
+
+    inputs: np.ndarray  # (T, 176) the score's encoding
+    onset_step: np.ndarray  # (S,)
+    key: np.ndarray  # (S,)
+    written: np.ndarray  # (S,) the score's own velocities
+    human: np.ndarray  # (S,) performed velocity of each score note (mean where unmatched)
+    matched: np.ndarray  # (S,) bool
+
+
+def score_cases(views: ScoreViews, songs: list[Song]) -> tuple[list[ScoreCase], int, int]:
+    """Usable score views of ``songs``, with (matched, total) score-note counts over all views."""
+    cases, matched, total = [], 0, 0
     for song in songs:
         view = views.view(song)
         if view is None:
             continue
         ok, enc = view.matched, view.score.encoded
         matched, total = matched + int(ok.sum()), total + len(ok)
-        if not view.usable:
-            continue
-        human_all = view.velocity.astype(float)
-        for name, fn in fns.items():
-            pred = fn(enc.inputs, enc.onset_step, enc.key, np.where(ok, human_all, human_all[ok].mean()))
-            scores[name].append(score_piece(pred[ok], human_all[ok]))
-    out: dict[str, object] = {name: summarise(s) for name, s in scores.items()}
+        if view.usable:
+            human = view.velocity.astype(float)
+            cases.append(ScoreCase(enc.inputs, enc.onset_step, enc.key, view.score.velocity.astype(float),
+                                   np.where(ok, human, human[ok].mean()), ok))
+    return cases, matched, total
+
+
+def case_predictions(fn: Predictor, cases: list[ScoreCase]) -> list[np.ndarray]:
+    return [fn(c.inputs, c.onset_step, c.key, c.human) for c in cases]
+
+
+def written_scores(preds: list[np.ndarray], cases: list[ScoreCase], weight: float) -> list[PieceScore]:
+    """Per case, the prediction combined with the score's written dynamics at ``weight``, scored on matched notes."""
+    out = []
+    for pred, c in zip(preds, cases):
+        combined = with_written_dynamics(pred, c.written, weight)
+        out.append(score_piece(combined[c.matched], c.human[c.matched]))
+    return out
+
+
+def fit_written_weight(fn: Predictor, cases: list[ScoreCase]) -> float:
+    """The weight of the written dynamics that gives ``fn`` its best mean r on ``cases`` (validation)."""
+    if not cases:
+        return 0.0
+    preds = case_predictions(fn, cases)  # run the model once, try every weight
+    return float(max(WRITTEN_WEIGHTS, key=lambda w: summarise(written_scores(preds, cases, w))["r"]))
+
+
+def run_score_input(cases: list[ScoreCase], fns: Predictors, weights: dict[str, float], matched: int,
+                    total: int) -> dict[str, object]:
+    """Score MIDI in, compared with every aligned performance of the piece. Predictors with a written-dynamics
+    weight are scored with it and also on the notes alone; ``written`` is the score's own velocities."""
+    out: dict[str, object] = {}
+    for name, fn in fns.items():
+        preds, weight = case_predictions(fn, cases), weights.get(name, 0.0)
+        out[name] = summarise(written_scores(preds, cases, weight))
+        if weight > 0:
+            out[f"{name} (notes only)"] = summarise(written_scores(preds, cases, 0.0))
+    # The score's written dynamics alone (r is NaN, so left out, where a score has none).
+    out["written"] = summarise([score_piece(c.written[c.matched], c.human[c.matched]) for c in cases])
     out["match_rate"] = matched / max(total, 1)
+    out["written_weights"] = weights
     return out
 
 
@@ -140,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shifts", type=int, nargs="+", default=None,
                    help="transpositions averaged at inference, e.g. -1 0 1 (stored in the checkpoint with --calibrate)")
     p.add_argument("--hop", type=int, default=None, help="steps between inference windows (stored likewise)")
+    p.add_argument("--written", type=float, default=None,
+                   help="weight of a score's written dynamics (default: the checkpoint's; --calibrate fits it on val)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--limit", type=int, default=0, help="only the first N songs per style (quick checks)")
     args = p.parse_args(argv)
@@ -148,9 +197,18 @@ def main(argv: list[str] | None = None) -> int:
     loaded = load_checkpoint(args.checkpoint, "cpu")
     current = loaded.inference
     loaded.meta["inference"] = InferenceSettings(args.hop or current.hop,
-                                                 tuple(sorted(set(args.shifts or current.shifts)))).as_meta()
+                                                 tuple(sorted(set(args.shifts or current.shifts))),
+                                                 current.written if args.written is None else args.written).as_meta()
+    views = ScoreViews(args.data)
+    val_cases = {s: score_cases(views, load_songs(args.cache, s, "val"))[0] for s in loaded.styles}
     if args.calibrate:
         print("calibration:", calibrate(loaded, args.cache))
+        if args.written is None:
+            fns = predictors(loaded, args.seed)
+            fitted = [fit_written_weight(fns[f"stylenet:{s}"], val_cases[s]) for s in loaded.styles if val_cases[s]]
+            written = float(np.mean(fitted)) if fitted else 0.0
+            loaded.meta["inference"] = replace(loaded.inference, written=written).as_meta()
+            print("written-dynamics weight (val score input):", written)
         ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
         meta = {k: v for k, v in ckpt.items() if k not in ("format", "model_args", "styles", "state_dict")}
         save_checkpoint(args.checkpoint, loaded.model,
@@ -163,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         section: dict[str, object] = {"quantised_performance": run_songs(songs, fns, aligned=False)}
         if any(s.aligned for s in songs):
             section["score_grid_performance"] = run_songs(songs, fns, aligned=True)
-            section["score_input"] = run_score_input(args.data, songs, predictors(loaded, args.seed))
+            cases, matched, total = score_cases(views, songs)
+            weights = {**{f"stylenet:{s}": loaded.inference.written for s in loaded.styles},
+                       "rule": fit_written_weight(fns["rule"], val_cases[style])}  # the rule gets its best too
+            section["score_input"] = run_score_input(cases, predictors(loaded, args.seed), weights, matched, total)
         figures[style] = section
         if args.write_card:
             PLOTS.mkdir(exist_ok=True)

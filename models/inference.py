@@ -24,6 +24,7 @@ class StyleNetPredictor:
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
         self.styles = loaded.styles
+        self.written_weight = loaded.inference.written  # fitted on validation scores by models.evaluate
 
     @classmethod
     def from_checkpoint(cls, path: Path | str | None = None, device: str | None = None) -> StyleNetPredictor:

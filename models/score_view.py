@@ -25,6 +25,7 @@ class ScoreNotes:
     path: Path
     pitch: np.ndarray  # (S,) int
     beats: np.ndarray  # (S,) onset in quarter notes
+    velocity: np.ndarray  # (S,) the score's own velocities: its written dynamics, when a notation program set them
     encoded: Encoded
 
 
@@ -47,7 +48,7 @@ def load_score(path: Path) -> ScoreNotes:
     notes = doc.notes.take(doc.piano_mask & doc.notes.in_piano_range)
     beats = notes.start / doc.ticks_per_beat
     enc = encode_beats(notes.pitch, beats, notes.end / doc.ticks_per_beat)
-    return ScoreNotes(path, notes.pitch.astype(int), beats, enc)
+    return ScoreNotes(path, notes.pitch.astype(int), beats, notes.velocity.astype(int), enc)
 
 
 def match_score_notes(score_pitch: np.ndarray, score_beats: np.ndarray, song: Song) -> np.ndarray:

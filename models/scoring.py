@@ -29,8 +29,9 @@ def spread_about_mean(v: np.ndarray, factor: float, level: float | None = None) 
     return np.clip(np.rint(centre + factor * (v - v.mean())), 1, 127)
 
 
-# name -> f(inputs, onset_step, key, human) -> velocities; baselines use only what they need
-Predictors = dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]]
+# f(inputs, onset_step, key, human) -> velocities; baselines use only what they need
+Predictor = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+Predictors = dict[str, Predictor]
 
 
 def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, dict[str, float]]:

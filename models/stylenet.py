@@ -71,9 +71,10 @@ class InferenceSettings:
 
     hop: int = 96  # steps between window starts (96 = six 4/4 bars of 16ths: the bar phase of training)
     shifts: tuple[int, ...] = (0,)  # transpositions averaged
+    written: float = 0.0  # weight of the input's own dynamics (app.core.humanise.with_written_dynamics)
 
     def as_meta(self) -> dict[str, Any]:
-        return {"hop": self.hop, "shifts": list(self.shifts)}
+        return {"hop": self.hop, "shifts": list(self.shifts), "written": self.written}
 
 
 @torch.no_grad()
@@ -168,7 +169,8 @@ class LoadedModel:
     def inference(self) -> InferenceSettings:
         stored, default = self.meta.get("inference", {}), InferenceSettings()
         return InferenceSettings(int(stored.get("hop", default.hop)),
-                                 tuple(int(k) for k in stored.get("shifts", default.shifts)))
+                                 tuple(int(k) for k in stored.get("shifts", default.shifts)),
+                                 float(stored.get("written", default.written)))
 
 
 def save_checkpoint(path: Path, model: StyleNet, **meta: Any) -> None:

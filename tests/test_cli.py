@@ -80,3 +80,37 @@ def test_demo_writes_midi_and_plots_for_every_version(tmp_path, tiny_checkpoint)
         assert (tmp_path / f"bach_prelude_c_major.{version}.mid").stat().st_size > 1000
         assert (tmp_path / f"bach_prelude_c_major.{version}.png").read_bytes()[:4] == b"\x89PNG"
     assert str(tmp_path) in proc.stdout
+
+
+def test_written_dynamics_are_kept_unless_ignored(tmp_path):
+    import torch
+
+    from app.core.encoding import ENCODING_VERSION
+    from models.stylenet import StyleNet, StyleNetConfig, save_checkpoint
+    from tests.midi_factory import midi_bytes, note, track
+
+    torch.manual_seed(0)
+    ckpt = tmp_path / "w.pt"
+    save_checkpoint(ckpt, StyleNet(StyleNetConfig(hidden=16, genre_layers=1)), encoding_version=ENCODING_VERSION,
+                    inference={"hop": 96, "shifts": [0], "written": 1.0})
+    pitches = [60, 64, 67, 72] * 16
+    events = [e for i, p in enumerate(pitches) for e in note(p, i * 240, i * 240 + 200, 40 if i < 32 else 100)]
+    score = tmp_path / "p_then_f.mid"
+    score.write_bytes(midi_bytes([track(events)]))
+    out = {}
+    for name, extra in (("kept", []), ("ignored", ["--ignore-written"])):
+        out[name] = tmp_path / f"{name}.mid"
+        assert main(["humanise", str(score), "-o", str(out[name]), "--checkpoint", str(ckpt), *extra]) == 0
+    kept, ignored = (MidiDocument.load(out[n]).notes for n in ("kept", "ignored"))
+    first = kept.start < 32 * 240
+
+    def louder_half(v):
+        return v[~first].mean() - v[first].mean()
+
+    # The written p < f survives, in units of the model's own spread (an untrained model's is small).
+    assert louder_half(kept.velocity) - louder_half(ignored.velocity) > ignored.velocity.std()
+    # Ignored: the model's own line, which does not depend on the input's velocities at all.
+    flat = tmp_path / "flat.mid"
+    flat.write_bytes(midi_bytes([track([e for i, p in enumerate(pitches) for e in note(p, i * 240, i * 240 + 200)])]))
+    assert main(["humanise", str(flat), "-o", str(tmp_path / "flat_out.mid"), "--checkpoint", str(ckpt)]) == 0
+    assert np.array_equal(ignored.velocity, MidiDocument.load(tmp_path / "flat_out.mid").notes.velocity)

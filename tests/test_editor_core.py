@@ -37,3 +37,21 @@ def test_export_writes_the_chosen_version(tmp_path):
     assert doc.modified  # exporting another version does not save the edited score
     doc.export(tmp_path / "o.mid", Version.ORIGINAL)
     assert not doc.modified
+
+
+def test_written_dynamics_shape_the_prediction_but_keep_its_level_and_spread():
+    from app.core.humanise import with_written_dynamics
+
+    rng = np.random.default_rng(0)
+    predicted = 60 + 10 * rng.standard_normal(400)
+    written = np.repeat([49.0, 96.0], 200)  # p, then f, as a notation program exports them
+    assert np.array_equal(with_written_dynamics(predicted, np.full(400, 80.0), 1.0), predicted)  # nothing written
+    assert np.array_equal(with_written_dynamics(predicted, written, 0.0), predicted)
+    out = with_written_dynamics(predicted, written, 1.0)
+    assert abs(out.mean() - predicted.mean()) < 1e-9 and abs(out.std() - predicted.std()) < 1e-9
+    assert out[200:].mean() - out[:200].mean() > 10  # the forte half is louder
+    assert np.corrcoef(out, predicted)[0, 1] > 0.6  # and the prediction's own shape is still there
+    accents = np.full(400, 80.0)
+    accents[::50] = 100  # a few accents in a flat part lift those notes without swamping the rest
+    lifted = with_written_dynamics(predicted, accents, 0.5)
+    assert (lifted[::50] > predicted[::50]).all() and np.corrcoef(lifted, predicted)[0, 1] > 0.8

@@ -152,6 +152,7 @@ def test_humanise_selection_only_and_strength(demo, qtbot):
 class SlowPredictor:
     styles = ("classical", "jazz")
     device_name = "fake"
+    written_weight = 0.5
 
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
@@ -291,3 +292,38 @@ def test_painting_does_not_corrupt_reference_counts(demo):
         demo.lane.repaint()
         demo.ruler.repaint()
     assert sys.getrefcount(None) >= before - 100
+
+
+class FlatPredictor:
+    """Predicts 64 everywhere: what a Humanise shows then comes from the written dynamics alone."""
+
+    styles = ("classical",)
+    device_name = "fake"
+    written_weight = 1.0
+
+    def predict(self, notes, tpb, mask, style, progress=None):
+        return np.full(len(notes), 64, dtype=np.int16)
+
+
+def test_keep_written_dynamics_is_a_remembered_choice(qtbot, settings, tmp_path):
+    from midi_factory import midi_bytes, note, track
+
+    path = tmp_path / "p_then_f.mid"
+    path.write_bytes(midi_bytes([track([e for i in range(32) for e in note(60 + i % 12, i * TPB, i * TPB + 400,
+                                                                            49 if i < 16 else 96)])]))
+    win = MainWindow(settings, loader=FlatPredictor)
+    win.confirm = lambda *args: True
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.panel.humanise_button.isEnabled(), timeout=10_000)
+    assert win.panel.keep_written.isChecked() and win.open_path(path)
+    soft = win.doc.notes.velocity == 49
+    for keep in (True, False):
+        win.panel.keep_written.setChecked(keep)
+        with qtbot.waitSignal(win.humanise_finished, timeout=10_000):
+            win.humanise()
+        stylised = win.doc.state.stylised
+        assert (stylised[~soft].mean() > stylised[soft].mean() + 20) if keep else (stylised == 64).all()
+    win.close()
+    again = MainWindow(settings, loader=FlatPredictor)
+    qtbot.addWidget(again)
+    assert not again.panel.keep_written.isChecked()

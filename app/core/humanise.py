@@ -15,6 +15,8 @@ import numpy as np
 from app.core.notes import NoteTable
 
 BASELINE_RANGE = (40, 100)  # uniform random baseline: audible, never 0 (a note-off), never slammed
+WRITTEN_MIN_SD = 1.0  # velocity SD below which a part has no written dynamics (all notes alike)
+WRITTEN_Z_CLIP = 3.0  # a few accents in an otherwise flat part must not swamp the prediction
 
 ProgressFn = Callable[[float], bool]  # fraction done -> False to cancel
 
@@ -29,6 +31,7 @@ class NoCheckpointError(Exception):
 
 class VelocityPredictor(Protocol):
     styles: tuple[str, ...]
+    written_weight: float  # how much the input's own (written) dynamics count; see with_written_dynamics
 
     def predict(self, notes: NoteTable, ticks_per_beat: int, mask: np.ndarray, style: str,
                 progress: ProgressFn | None = None) -> np.ndarray:
@@ -52,6 +55,35 @@ def blend(current: np.ndarray, predicted: np.ndarray, strength: float) -> np.nda
     return np.clip(np.rint(mixed), 1, 127).astype(np.int16)
 
 
+def with_written_dynamics(predicted: np.ndarray, written: np.ndarray, weight: float) -> np.ndarray:
+    """Predicted velocities combined with the dynamics written in the input.
+
+    Scores exported from notation programs carry their dynamics marks (p, f, hairpins,
+    accents) as velocities; a humaniser that replaced them would lose what the composer
+    wrote. Both sides are standardised over the notes, added as ``z_pred + weight * z_written``,
+    and mapped back onto the prediction's own mean and SD, so level and spread stay the
+    model's and only the shape takes the written dynamics in. A part whose velocities are
+    all alike has nothing written and gets ``predicted`` back unchanged.
+
+    Parameters
+    ----------
+    predicted, written : (M,) velocities of the same notes
+    weight : 0 ignores the written dynamics (``models.evaluate --calibrate`` fits it on validation scores)
+
+    Returns
+    -------
+    (M,) float velocities (not rounded)
+    """
+    p, w = np.asarray(predicted, float), np.asarray(written, float)
+    if weight <= 0 or len(w) < 2 or w.std() < WRITTEN_MIN_SD:
+        return p
+    z_written = np.clip((w - w.mean()) / w.std(), -WRITTEN_Z_CLIP, WRITTEN_Z_CLIP)
+    z_pred = (p - p.mean()) / p.std() if p.std() > 1e-9 else np.zeros_like(p)
+    combined = z_pred + weight * z_written
+    sd = p.std() if p.std() > 1e-9 else w.std()  # a flat prediction borrows the written spread
+    return p.mean() + sd * (combined - combined.mean()) / combined.std()
+
+
 def baseline_velocities(notes: NoteTable, mask: np.ndarray, seed: int | None,
                         low: int = BASELINE_RANGE[0], high: int = BASELINE_RANGE[1]) -> np.ndarray:
     """The random-velocity baseline: masked notes uniform in ``low..high`` (never 0), others unchanged."""
@@ -62,11 +94,19 @@ def baseline_velocities(notes: NoteTable, mask: np.ndarray, seed: int | None,
 
 
 def stylised_velocities(notes: NoteTable, ticks_per_beat: int, mask: np.ndarray, predictor: VelocityPredictor,
-                        style: str, strength: float = 1.0, progress: ProgressFn | None = None) -> np.ndarray:
-    """Model velocities for the masked notes, blended with the current ones by ``strength``."""
+                        style: str, strength: float = 1.0, progress: ProgressFn | None = None,
+                        keep_written: bool = True) -> np.ndarray:
+    """Model velocities for the masked notes, blended with the current ones by ``strength``.
+
+    With ``keep_written`` the current velocities, where they vary, count as written dynamics
+    (see :func:`with_written_dynamics`) with the predictor's ``written_weight``.
+    """
     if style not in predictor.styles:
         raise ValueError(f"unknown style {style!r}; choose one of {', '.join(predictor.styles)}")
-    predicted = predictor.predict(notes, ticks_per_beat, mask, style, progress)
+    predicted = np.array(predictor.predict(notes, ticks_per_beat, mask, style, progress))  # ours to change
+    if keep_written and mask.any():
+        combined = with_written_dynamics(predicted[mask], notes.velocity[mask], predictor.written_weight)
+        predicted[mask] = np.clip(np.rint(combined), 1, 127)
     out = np.array(notes.velocity, dtype=np.int16, copy=True)
     out[mask] = blend(notes.velocity[mask], predicted[mask], strength)
     return out

@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
     def _build_panels(self) -> None:
         self.panel = HumanisePanel()
         self.panel.strength.setValue(self.settings.get("strength"))
+        self.panel.keep_written.setChecked(self.settings.get("keep_written"))
         self.panel.seed.setValue(self.settings.get("seed"))
         self.panel.humanise_requested.connect(self.humanise)
         self.panel.baseline_requested.connect(self.make_baseline)
@@ -428,7 +429,7 @@ class MainWindow(QMainWindow):
             self.show_error("Nothing to humanise", "There are no piano-part notes in the 88-key range to humanise.")
             return
         snapshot = HumaniseSnapshot(self.doc.notes, self.doc.midi.ticks_per_beat, mask, self.panel.chosen_style,
-                                    self.panel.strength.value() / 100.0)
+                                    self.panel.strength.value() / 100.0, self.panel.keep_written.isChecked())
         self.job = HumaniseJob(self.holder, snapshot)
         self.job.progress.connect(self._humanise_progress)  # a bound slot: runs on the main thread
         self.job.finished.connect(self._humanise_done)
@@ -437,6 +438,7 @@ class MainWindow(QMainWindow):
         self.panel.set_running(True)
         self.settings.set("style", snapshot.style)
         self.settings.set("strength", self.panel.strength.value())
+        self.settings.set("keep_written", snapshot.keep_written)
         self.threads.append(start_job(self.job, self.job.finished, self.job.failed, self.job.cancelled))
 
     def _humanise_progress(self, fraction: float) -> None:

@@ -1,4 +1,4 @@
-"""Side panels: Humanise (style, strength, selection, seed, progress) and the track/part list."""
+"""Side panels: Humanise (style, strength, written dynamics, selection, seed, progress) and the track/part list."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ class HumanisePanel(QWidget):
         self.strength.setValue(100)
         self.strength_label = QLabel("100%")
         self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v}%"))
+        self.keep_written = QCheckBox("Keep written dynamics")
+        self.keep_written.setChecked(True)
+        self.keep_written.setToolTip("Where the file's velocities vary (p, f, hairpins and accents from a notation "
+                                     "program), the prediction keeps their shape; flat velocities are unaffected")
         self.selection_only = QCheckBox("Only selected notes")
         self.selection_only.setEnabled(False)
         self.seed = QSpinBox()
@@ -56,6 +60,7 @@ class HumanisePanel(QWidget):
         form = QFormLayout()
         form.addRow("Style", self.style_box)
         form.addRow("Strength", strength_row)
+        form.addRow("", self.keep_written)
         form.addRow("", self.selection_only)
         form.addRow("Baseline seed", self.seed)
         layout = QVBoxLayout(self)

@@ -25,6 +25,7 @@ OPTIONS = {
     "snap": Option("editor/snap", "1/16", str),
     "style": Option("humanise/style", "classical", str),
     "strength": Option("humanise/strength", 100, int),
+    "keep_written": Option("humanise/keep_written_dynamics", True, bool),
     "seed": Option("humanise/seed", 0, int),
     "overlay": Option("editor/overlay_versions", True, bool),
     "soundfont": Option("playback/soundfont", "", str),

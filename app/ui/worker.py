@@ -21,6 +21,7 @@ class HumaniseSnapshot:
     mask: np.ndarray
     style: str
     strength: float
+    keep_written: bool = True
 
 
 class PredictorHolder:
@@ -67,7 +68,7 @@ class HumaniseJob(QObject):
         try:
             predictor = self.holder.get()
             velocity = stylised_velocities(s.notes, s.ticks_per_beat, s.mask, predictor, s.style, s.strength,
-                                           self._progress)
+                                           self._progress, s.keep_written)
         except Cancelled:
             self.cancelled.emit()
         except NoCheckpointError as exc:
