@@ -53,7 +53,9 @@ def _inference(figures: dict[str, Any]) -> str:
     settings = figures.get("inference", InferenceSettings().as_meta())
     shifts = [k for k in settings["shifts"] if k]
     averaged = f", averaged over transpositions {settings['shifts']} semitones" if shifts else ""
-    return f"200-step windows every {settings['hop']} steps{averaged}"
+    written = settings.get("written", 0.0)
+    kept = f"; written dynamics of the input kept at weight {written:g}" if written else ""
+    return f"200-step windows every {settings['hop']} steps{averaged}{kept}"
 
 
 def render(figures: dict[str, Any], loaded: LoadedModel) -> str:
