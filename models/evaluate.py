@@ -4,13 +4,15 @@ Per style, on the test split, note level, everything in one run:
 1. quantised-performance input (the paper's setting: the file's own grid);
    classical also on the score grid reached through ASAP's beat annotations;
 2. score input (classical): ASAP ``midi_score.mid`` -> prediction per score note,
-   compared with each performance of the piece through the beat alignment;
+   compared with each performance of the piece through the beat alignment; scored
+   with the score's written dynamics (its velocities) kept, as the app does, and from
+   its notes alone;
 3. style specificity: each style's test data through both heads.
 Baselines: constant (the piece's mean human velocity), random (uniform over the
 piece's human range, fixed seed), and a melody-on-top chord rule.
 
-``--calibrate`` first fits each head's spread factor on the *validation* split and
-stores it in the checkpoint; ``--write-card`` puts the figures in MODEL_CARD.md.
+``--calibrate`` first fits each head's spread factor and the weight of written dynamics
+on the *validation* split and stores them in the checkpoint; ``--write-card`` puts the figures in MODEL_CARD.md.
 """
 
 from __future__ import annotations
