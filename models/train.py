@@ -56,9 +56,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--window", type=int, default=200)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=10.0)
-    p.add_argument("--loss", choices=("onset", "all", "shape"), default="onset",
+    p.add_argument("--loss", choices=("onset", "all", "shape", "song-shape"), default="onset",
                    help="onset: MSE on note-onset cells; all: the paper's MSE on every cell; "
-                        "shape: onset MSE after removing each window's mean error, plus --level-weight x onset MSE")
+                        "shape: onset MSE after removing each window's mean error, plus --level-weight x onset MSE; "
+                        "song-shape: like shape, but each batch is windows of one song and its mean error is "
+                        "removed once, so louder and softer passages of a piece count")
     p.add_argument("--level-weight", type=float, default=0.1, help="weight of the plain onset MSE in --loss shape")
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep an exponential moving average of the weights with this decay (e.g. 0.999); "
@@ -111,8 +113,9 @@ def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: st
     plain = (err**2).sum() / m.sum().clamp(min=1.0)
     if mode == "onset":
         return plain
-    count = m.sum(dim=(1, 2), keepdim=True).clamp(min=1.0)  # (B, 1, 1)
-    offset = err.sum(dim=(1, 2), keepdim=True) / count  # each window's mean error
+    dims = (0, 1, 2) if mode == "song-shape" else (1, 2)  # the batch's (one song's) or each window's level
+    count = m.sum(dim=dims, keepdim=True).clamp(min=1.0)  # (B or 1, 1, 1)
+    offset = err.sum(dim=dims, keepdim=True) / count  # mean error
     shape = (((err - offset) * m) ** 2).sum() / m.sum().clamp(min=1.0)
     return shape + level_weight * plain
 
@@ -240,9 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         log_path.write_text(",".join(fields) + "\n")
     progress = Progress(args.steps, lead and sys.stderr.isatty())
     t0, losses = time.time(), []
+    one_song = args.loss == "song-shape"  # its level is one song's: every window of a batch from the same song
     while step < args.steps:
         style = styles[step % len(styles)]  # alternate styles; every rank takes the same one
-        x, y, m = (torch.from_numpy(a).to(device) for a in samplers[style].batch(rng, args.batch))
+        x, y, m = (torch.from_numpy(a).to(device) for a in samplers[style].batch(rng, args.batch, one_song))
         net.train()
         pred = net(x, style)
         loss = masked_mse(pred, y, m, args.loss, args.level_weight)

@@ -94,14 +94,18 @@ class WindowSampler:
                 return es
         return self._encoded(i, rng.random() < self.aligned_fraction)
 
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``size`` windows of distinct songs (when there are enough).
+    def batch(self, rng: np.random.Generator, size: int,
+              one_song: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``size`` windows of distinct songs (when there are enough), or all of one song (``one_song``).
 
         Returns
         -------
         x : (B, W, 176) float32;  y : (B, W, 88) float32;  mask : (B, W, 88) bool
         """
-        picks = rng.choice(len(self.songs), size=size, replace=len(self.songs) < size)
+        if one_song:
+            picks = np.full(size, rng.integers(len(self.songs)))
+        else:
+            picks = rng.choice(len(self.songs), size=size, replace=len(self.songs) < size)
         x = np.zeros((size, self.window, N_INPUTS), np.float32)
         y = np.zeros((size, self.window, N_KEYS), np.float32)
         m = np.zeros((size, self.window, N_KEYS), bool)

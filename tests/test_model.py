@@ -216,6 +216,23 @@ def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
     assert masked_mse(flattened, y, mask, "shape", level_weight=0.0) > 1e-3
     level_only = masked_mse(y + offsets, y, mask, "shape", level_weight=1.0)
     assert torch.isclose(level_only, masked_mse(y + offsets, y, mask, "onset"))
+    # One song per batch: one level for the whole batch, so passages louder than others must be learnt.
+    assert masked_mse(y + 0.2, y, mask, "song-shape", level_weight=0.0) < 1e-10
+    assert masked_mse(y + offsets, y, mask, "song-shape", level_weight=0.0) > 1e-3
+
+
+def test_one_song_batches_take_every_window_from_the_same_song():
+    from models.windows import WindowSampler
+
+    rng = np.random.default_rng(0)
+    songs = [Song(f"s{i}", np.full(40, 40 + i), np.full(40, 10 * (i + 1)), np.arange(40) * 0.5,
+                  np.arange(40) * 0.5 + 0.4, np.full(40, np.nan), np.full(40, np.nan)) for i in range(6)]
+    sampler = WindowSampler(songs, window=16, aligned_fraction=0.0)
+    for _ in range(5):
+        x, y, m = sampler.batch(rng, 4, one_song=True)
+        assert len({int(np.rint(y[b][m[b]].mean() * 127)) for b in range(4)}) == 1
+    x, y, m = sampler.batch(rng, 4)
+    assert len({int(np.rint(y[b][m[b]].mean() * 127)) for b in range(4)}) == 4  # distinct songs by default
 
 
 TINY = ["--hidden", "16", "--genre-layers", "1", "--window", "64", "--val-every", "3", "--threads", "1"]
