@@ -229,9 +229,9 @@ def test_one_song_batches_take_every_window_from_the_same_song():
                   np.arange(40) * 0.5 + 0.4, np.full(40, np.nan), np.full(40, np.nan)) for i in range(6)]
     sampler = WindowSampler(songs, window=16, aligned_fraction=0.0)
     for _ in range(5):
-        x, y, m = sampler.batch(rng, 4, one_song=True)
+        _, y, m = sampler.batch(rng, 4, one_song=True)
         assert len({int(np.rint(y[b][m[b]].mean() * 127)) for b in range(4)}) == 1
-    x, y, m = sampler.batch(rng, 4)
+    _, y, m = sampler.batch(rng, 4)
     assert len({int(np.rint(y[b][m[b]].mean() * 127)) for b in range(4)}) == 4  # distinct songs by default
 
 
