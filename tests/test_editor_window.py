@@ -315,7 +315,11 @@ def test_keep_written_dynamics_is_a_remembered_choice(qtbot, settings, tmp_path)
     win.confirm = lambda *args: True
     qtbot.addWidget(win)
     qtbot.waitUntil(lambda: win.panel.humanise_button.isEnabled(), timeout=10_000)
-    assert win.panel.keep_written.isChecked() and win.open_path(path)
+    assert win.panel.keep_written.isChecked() and win.open_path(DEMO)
+    with qtbot.waitSignal(win.humanise_finished, timeout=10_000):  # every note at 80: nothing written to keep
+        win.humanise()
+    assert (win.doc.state.stylised == 64).all() and "written" not in win.panel.info.text()
+    assert win.open_path(path)
     soft = win.doc.notes.velocity == 49
     for keep in (True, False):
         win.panel.keep_written.setChecked(keep)
@@ -323,6 +327,7 @@ def test_keep_written_dynamics_is_a_remembered_choice(qtbot, settings, tmp_path)
             win.humanise()
         stylised = win.doc.state.stylised
         assert (stylised[~soft].mean() > stylised[soft].mean() + 20) if keep else (stylised == 64).all()
+        assert ("written dynamics were kept" in win.panel.info.text()) is keep
     win.close()
     again = MainWindow(settings, loader=FlatPredictor)
     qtbot.addWidget(again)

@@ -55,6 +55,12 @@ def blend(current: np.ndarray, predicted: np.ndarray, strength: float) -> np.nda
     return np.clip(np.rint(mixed), 1, 127).astype(np.int16)
 
 
+def has_written_dynamics(velocity: np.ndarray) -> bool:
+    """Whether velocities vary enough to be dynamics someone wrote (not one value for every note)."""
+    v = np.asarray(velocity, float)
+    return len(v) >= 2 and float(v.std()) >= WRITTEN_MIN_SD
+
+
 def with_written_dynamics(predicted: np.ndarray, written: np.ndarray, weight: float) -> np.ndarray:
     """Predicted velocities combined with the dynamics written in the input.
 
@@ -75,7 +81,7 @@ def with_written_dynamics(predicted: np.ndarray, written: np.ndarray, weight: fl
     (M,) float velocities (not rounded)
     """
     p, w = np.asarray(predicted, float), np.asarray(written, float)
-    if weight <= 0 or len(w) < 2 or w.std() < WRITTEN_MIN_SD:
+    if weight <= 0 or not has_written_dynamics(w):
         return p
     z_written = np.clip((w - w.mean()) / w.std(), -WRITTEN_Z_CLIP, WRITTEN_Z_CLIP)
     z_pred = (p - p.mean()) / p.std() if p.std() > 1e-9 else np.zeros_like(p)
