@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from models.data import Song
-from models.score_view import ScoreViews, match_score_notes
+from models.score_view import ScoreView, ScoreViews
 
 
 def consensus_songs(songs: list[Song], views: ScoreViews, own_weight: float) -> tuple[list[Song], int]:
@@ -35,43 +35,37 @@ def consensus_songs(songs: list[Song], views: ScoreViews, own_weight: float) -> 
     views : where the score MIDIs come from
     own_weight : 1 keeps each performance's own velocities, 0 uses the consensus alone
     """
-    matches: dict[int, np.ndarray] = {}  # song index -> (S,) performed-note index per score note, -1 unmatched
-    by_score: dict[Path, list[int]] = defaultdict(list)
+    by_score: dict[Path, list[tuple[int, ScoreView]]] = defaultdict(list)
     for i, song in enumerate(songs):
-        score = views.score_for(song)
-        if score is None:
-            continue
-        match = match_score_notes(score.pitch, score.beats, song)
-        if (match >= 0).sum() >= 3:
-            matches[i] = match
-            by_score[score.path].append(i)
+        view = views.view(song)
+        if view is not None and view.usable:
+            by_score[view.score.path].append((i, view))
     out, changed = list(songs), 0
     for members in by_score.values():
         if len(members) < 2:
             continue
-        z = np.array([_score_z(songs[i], matches[i]) for i in members])  # (P, S), NaN where unmatched
+        z = np.array([_score_z(view) for _, view in members])  # (P, S), NaN where unmatched
         played = (~np.isnan(z)).sum(axis=0)
         consensus = np.where(played >= 2, np.nansum(z, axis=0) / np.maximum(played, 1), np.nan)  # (S,)
-        for i, z_own in zip(members, z):
-            out[i] = _blend(songs[i], matches[i], z_own, consensus, own_weight)
+        for (i, view), z_own in zip(members, z):
+            out[i] = _blend(songs[i], view, z_own, consensus, own_weight)
             changed += 1
     return out, changed
 
 
-def _score_z(song: Song, match: np.ndarray) -> np.ndarray:
+def _score_z(view: ScoreView) -> np.ndarray:
     """(S,) standardised performed velocity of each score note (NaN where unmatched)."""
-    ok = match >= 0
-    v = song.velocity[match[ok]].astype(float)
-    z = np.full(len(match), np.nan)
-    z[ok] = (v - v.mean()) / max(float(v.std()), 1e-6)
+    v = view.velocity[view.matched].astype(float)
+    z = np.full(len(view.performed), np.nan)
+    z[view.matched] = (v - v.mean()) / max(float(v.std()), 1e-6)
     return z
 
 
-def _blend(song: Song, match: np.ndarray, z_own: np.ndarray, consensus: np.ndarray, own_weight: float) -> Song:
-    ok = (match >= 0) & ~np.isnan(consensus)
-    own = song.velocity[match[match >= 0]].astype(float)
+def _blend(song: Song, view: ScoreView, z_own: np.ndarray, consensus: np.ndarray, own_weight: float) -> Song:
+    ok = view.matched & ~np.isnan(consensus)
+    own = view.velocity[view.matched].astype(float)
     mean, sd = own.mean(), max(float(own.std()), 1e-6)
     velocity = song.velocity.copy()
     z = own_weight * z_own[ok] + (1.0 - own_weight) * consensus[ok]
-    velocity[match[ok]] = np.clip(np.rint(mean + sd * z), 1, 127).astype(velocity.dtype)
+    velocity[view.performed[ok]] = np.clip(np.rint(mean + sd * z), 1, 127).astype(velocity.dtype)
     return replace(song, velocity=velocity)

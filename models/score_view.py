@@ -34,8 +34,13 @@ class ScoreView:
     """One performance seen through its score: the score's notes with the performed velocities."""
 
     score: ScoreNotes
+    performed: np.ndarray  # (S,) index of each score note's performed note in the song; -1 where unmatched
     velocity: np.ndarray  # (S,) performed velocity of each score note; 0 where unmatched
-    matched: np.ndarray  # (S,) bool
+
+    @property
+    def matched(self) -> np.ndarray:
+        """(S,) bool: score notes that found their performed note."""
+        return self.performed >= 0
 
     @property
     def usable(self) -> bool:
@@ -92,6 +97,4 @@ class ScoreViews:
         if score is None:
             return None
         match = match_score_notes(score.pitch, score.beats, song)
-        ok = match >= 0
-        velocity = np.where(ok, song.velocity[np.maximum(match, 0)], 0)
-        return ScoreView(score, velocity, ok)
+        return ScoreView(score, match, np.where(match >= 0, song.velocity[np.maximum(match, 0)], 0))

@@ -55,10 +55,11 @@ def blend(current: np.ndarray, predicted: np.ndarray, strength: float) -> np.nda
     return np.clip(np.rint(mixed), 1, 127).astype(np.int16)
 
 
-def has_written_dynamics(velocity: np.ndarray) -> bool:
-    """Whether velocities vary enough to be dynamics someone wrote (not one value for every note)."""
-    v = np.asarray(velocity, float)
-    return len(v) >= 2 and float(v.std()) >= WRITTEN_MIN_SD
+def uses_written_dynamics(written: np.ndarray, weight: float) -> bool:
+    """Whether :func:`with_written_dynamics` changes anything: a positive weight, and velocities that vary
+    enough to be dynamics someone wrote (not one value for every note)."""
+    w = np.asarray(written, float)
+    return weight > 0 and len(w) >= 2 and float(w.std()) >= WRITTEN_MIN_SD
 
 
 def with_written_dynamics(predicted: np.ndarray, written: np.ndarray, weight: float) -> np.ndarray:
@@ -81,12 +82,13 @@ def with_written_dynamics(predicted: np.ndarray, written: np.ndarray, weight: fl
     (M,) float velocities (not rounded)
     """
     p, w = np.asarray(predicted, float), np.asarray(written, float)
-    if weight <= 0 or not has_written_dynamics(w):
+    if not uses_written_dynamics(w, weight):
         return p
     z_written = np.clip((w - w.mean()) / w.std(), -WRITTEN_Z_CLIP, WRITTEN_Z_CLIP)
-    z_pred = (p - p.mean()) / p.std() if p.std() > 1e-9 else np.zeros_like(p)
+    flat = p.std() <= 1e-9
+    z_pred = np.zeros_like(p) if flat else (p - p.mean()) / p.std()
     combined = z_pred + weight * z_written
-    sd = p.std() if p.std() > 1e-9 else w.std()  # a flat prediction borrows the written spread
+    sd = w.std() if flat else p.std()  # a flat prediction borrows the written spread
     return p.mean() + sd * (combined - combined.mean()) / combined.std()
 
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.editor import EditorDocument, EditorState, Version
-from app.core.humanise import VelocityPredictor, baseline_velocities, has_written_dynamics, humanise_mask
+from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiDocument, MidiError
 from app.ui.geometry import SNAP_CHOICES, ViewState
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
@@ -461,8 +461,8 @@ class MainWindow(QMainWindow):
         self.doc.set_version_velocities(Version.STYLISED, velocity, f"Humanise ({snapshot.style}, {pct}%)",
                                         style=snapshot.style)
         predictor = self.holder.loaded
-        kept = (snapshot.keep_written and predictor is not None and predictor.written_weight > 0
-                and has_written_dynamics(snapshot.notes.velocity[snapshot.mask]))
+        kept = (snapshot.keep_written and predictor is not None
+                and uses_written_dynamics(snapshot.notes.velocity[snapshot.mask], predictor.written_weight))
         self.panel.info.setText(f"Humanised {int(snapshot.mask.sum())} notes ({snapshot.style}, {pct}%) "
                                 f"in {seconds:.2f} s" + ("; the written dynamics were kept." if kept else "."))
 
