@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--window", type=int, default=200)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                   help="cosine: the rate falls from --lr to --min-lr over --steps (the paper keeps it constant)")
+    p.add_argument("--min-lr", type=float, default=1e-5)
     p.add_argument("--clip", type=float, default=10.0)
     p.add_argument("--loss", choices=("onset", "all", "shape", "song-shape"), default="onset",
                    help="onset: MSE on note-onset cells; all: the paper's MSE on every cell; "
@@ -118,6 +121,14 @@ def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: st
     offset = err.sum(dim=dims, keepdim=True) / count  # mean error
     shape = (((err - offset) * m) ** 2).sum() / m.sum().clamp(min=1.0)
     return shape + level_weight * plain
+
+
+def learning_rate(args: argparse.Namespace, step: int) -> float:
+    """Adam's rate for ``step``; computed from the step alone, so a resumed run continues its schedule."""
+    if args.schedule == "constant":
+        return float(args.lr)
+    progress = min(step / max(args.steps, 1), 1.0)
+    return float(args.min_lr + 0.5 * (args.lr - args.min_lr) * (1.0 + np.cos(np.pi * progress)))
 
 
 def init_from(model: StyleNet, path: Path) -> str:
@@ -219,8 +230,6 @@ def main(argv: list[str] | None = None) -> int:
         state = torch.load(last, map_location=device, weights_only=True)
         model.load_state_dict(state["state_dict"])
         opt.load_state_dict(state["optimizer"])
-        for group in opt.param_groups:  # --lr wins on resume: lets a run continue with a lower rate
-            group["lr"] = args.lr
         step, best = int(state["step"]), float(state["best"])
         ema_state = state.get("ema")
         rng = np.random.default_rng(args.seed + 1000 * rank + step)
@@ -252,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         loss = masked_mse(pred, y, m, args.loss, args.level_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(args, step)
         nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
         if ema is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -219,6 +220,18 @@ def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
     # One song per batch: one level for the whole batch, so passages louder than others must be learnt.
     assert masked_mse(y + 0.2, y, mask, "song-shape", level_weight=0.0) < 1e-10
     assert masked_mse(y + offsets, y, mask, "song-shape", level_weight=0.0) > 1e-3
+
+
+def test_cosine_schedule_falls_from_the_peak_to_the_floor_and_constant_stays_put():
+    from models.train import learning_rate, parse_args
+
+    cosine = parse_args(["--data", "d", "--steps", "100", "--lr", "1e-3", "--schedule", "cosine", "--min-lr", "1e-5"])
+    rates = [learning_rate(cosine, step) for step in range(0, 101, 10)]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-5)
+    assert rates[5] == pytest.approx((1e-3 + 1e-5) / 2)
+    assert all(a > b for a, b in pairwise(rates))
+    constant = parse_args(["--data", "d", "--lr", "3e-4"])
+    assert {learning_rate(constant, step) for step in (0, 5000, 10**6)} == {3e-4}
 
 
 def test_one_song_batches_take_every_window_from_the_same_song():
