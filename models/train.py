@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                    help="cosine: the rate falls from --lr to --min-lr over --steps (the paper keeps it constant)")
-    p.add_argument("--min-lr", type=float, default=1e-5)
+    p.add_argument("--min-lr", type=float, default=1e-5, help="with --schedule cosine: the rate at the last step")
     p.add_argument("--clip", type=float, default=10.0)
     p.add_argument("--loss", choices=("onset", "all", "shape", "song-shape"), default="onset",
                    help="onset: MSE on note-onset cells; all: the paper's MSE on every cell; "
