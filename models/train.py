@@ -79,6 +79,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--centre", action="store_true", help="targets centred on each song's mean velocity")
     p.add_argument("--phase", type=int, default=1, help="windows start on multiples of this many steps")
     p.add_argument("--transpose", type=int, default=0, help="random transposition of +-N semitones")
+    p.add_argument("--stretch", type=float, default=0.0,
+                   help="random tempo of file-grid windows, 1/(1+S) to 1+S times the performed one")
+    p.add_argument("--val-grid", choices=("score", "file"), default="score",
+                   help="validate classical performances on the score's beat grid (what users give) or the "
+                        "file's own grid (the paper's quantised performance)")
     p.add_argument("--hidden", type=int, default=176)
     p.add_argument("--genre-layers", type=int, default=3)
     p.add_argument("--dropout", type=float, default=0.2)
@@ -146,14 +151,15 @@ def init_from(model: StyleNet, path: Path) -> str:
                                                                          if fresh else "")
 
 
-def validate(model: StyleNet, val: dict[str, list], device: torch.device) -> dict[str, dict[str, float]]:
-    """Per style, figures on the validation songs (score grid where a song has one)."""
+def validate(model: StyleNet, val: dict[str, list], device: torch.device,
+             aligned: bool = True) -> dict[str, dict[str, float]]:
+    """Per style, figures on the validation songs (score grid where a song has one and ``aligned``)."""
     figures = {}
     for s, songs in val.items():
         def model_fn(x, step, key, human, s=s):
             return note_velocities(model, x, step, key, s, device)
 
-        figures[s] = run_songs(songs, {"model": model_fn}, aligned=True)["model"]
+        figures[s] = run_songs(songs, {"model": model_fn}, aligned=aligned)["model"]
     return figures
 
 
@@ -209,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             if lead:
                 print(f"{s}: consensus targets for {changed}/{len(train_songs[s])} training performances")
     samplers = {s: WindowSampler(train_songs[s], args.window, args.aligned_fraction, sustain,
-                                 args.centre, args.phase, args.transpose, views, args.score_fraction)
+                                 args.centre, args.phase, args.transpose, views, args.score_fraction,
+                                 args.stretch)
                 for s in styles}
     val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
 
@@ -280,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         if lead:
             row = {"step": step, "minutes": round((time.time() - t0) / 60, 2), "train_loss": np.mean(losses)}
             shipped = cast(StyleNet, ema.module) if ema is not None else model  # scored and saved as best.pt
-            figures = validate(shipped, val, device)
+            figures = validate(shipped, val, device, args.val_grid == "score")
             for s, summary in figures.items():
                 row.update({f"val_r_{s}": summary["r"], f"val_level_mae_{s}": summary["level_mae"],
                             f"val_spread_{s}": summary["spread"]})

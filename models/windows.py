@@ -20,6 +20,7 @@ class EncodedSong:
     mask: np.ndarray  # (T, 88) bool, onset cells
 
 
+STRETCH_LEVELS = 5  # tempi a stretched song is encoded at
 CENTRE = 64  # centred targets: each song's mean velocity moved here
 
 
@@ -29,10 +30,12 @@ def centred(velocity: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(v - v.mean() + CENTRE), 1, 127) if len(v) else v
 
 
-def encode_song(song: Song, aligned: bool, sustain: bool = False, centre: bool = False) -> EncodedSong:
-    """Encode on the score's beat grid (``aligned``) or the file's own grid."""
+def encode_song(song: Song, aligned: bool, sustain: bool = False, centre: bool = False,
+                stretch: float = 1.0) -> EncodedSong:
+    """Encode on the score's beat grid (``aligned``) or the file's own grid, its time scaled by ``stretch``
+    (> 1: played slower)."""
     start, end = (song.a_start, song.a_end) if aligned else (song.start, song.end)
-    enc = encode_beats(song.pitch, start, end)
+    enc = encode_beats(song.pitch, start * stretch, end * stretch)
     y, mask = target(enc, centred(song.velocity) if centre else song.velocity, sustain=sustain)
     return EncodedSong(enc, enc.inputs.astype(np.uint8), y.astype(np.float16), mask)
 
@@ -57,11 +60,13 @@ class WindowSampler:
     the score grid, the rest the file's grid, so the model sees both inputs.
     With ``score_views``, ``score_fraction`` of those songs' windows instead take the
     score MIDI itself as input (what users give the app) with the performed velocities.
+    ``stretch`` s plays file-grid windows at a random one of STRETCH_LEVELS tempi from 1/(1+s) to
+    1+s times the performed one (levels, not a continuum, so each song is encoded a bounded number of times).
     """
 
     def __init__(self, songs: list[Song], window: int, aligned_fraction: float, sustain: bool = False,
                  centre: bool = False, phase: int = 1, transpose: int = 0,
-                 score_views: ScoreViews | None = None, score_fraction: float = 0.0) -> None:
+                 score_views: ScoreViews | None = None, score_fraction: float = 0.0, stretch: float = 0.0) -> None:
         if not songs:
             raise ValueError("no songs to sample from")
         self.songs, self.window, self.aligned_fraction, self.sustain = songs, window, aligned_fraction, sustain
@@ -69,14 +74,18 @@ class WindowSampler:
         self.phase = phase  # windows start on multiples of this many steps (16: bar lines of 4/4 scores)
         self.transpose = transpose  # random shift of +-this many semitones per window
         self.score_views, self.score_fraction = score_views, score_fraction
-        self._cache: dict[tuple[int, bool], EncodedSong] = {}
+        self.stretches = np.geomspace(1 / (1 + stretch), 1 + stretch, STRETCH_LEVELS) if stretch else np.ones(1)
+        self._cache: dict[tuple[int, bool, float], EncodedSong] = {}
         self._scores: dict[int, EncodedSong | None] = {}
 
-    def _encoded(self, i: int, aligned: bool) -> EncodedSong:
-        key = (i, aligned)
+    def _encoded(self, i: int, aligned: bool, stretch: float = 1.0) -> EncodedSong:
+        key = (i, aligned, stretch)
         if key not in self._cache:
-            self._cache[key] = encode_song(self.songs[i], aligned, self.sustain, self.centre)
+            self._cache[key] = encode_song(self.songs[i], aligned, self.sustain, self.centre, stretch)
         return self._cache[key]
+
+    def _file_view(self, i: int, rng: np.random.Generator) -> EncodedSong:
+        return self._encoded(i, False, float(rng.choice(self.stretches)))
 
     def _score_encoded(self, i: int) -> EncodedSong | None:
         """Song ``i`` seen through its score MIDI, or None when it has no usable score."""
@@ -87,12 +96,12 @@ class WindowSampler:
 
     def _pick_view(self, i: int, rng: np.random.Generator) -> EncodedSong:
         if not self.songs[i].aligned:
-            return self._encoded(i, False)
+            return self._file_view(i, rng)
         if self.score_fraction and rng.random() < self.score_fraction:
             es = self._score_encoded(i)
             if es is not None:
                 return es
-        return self._encoded(i, rng.random() < self.aligned_fraction)
+        return self._encoded(i, True) if rng.random() < self.aligned_fraction else self._file_view(i, rng)
 
     def batch(self, rng: np.random.Generator, size: int,
               one_song: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

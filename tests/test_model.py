@@ -248,6 +248,24 @@ def test_one_song_batches_take_every_window_from_the_same_song():
     assert len({int(np.rint(y[b][m[b]].mean() * 127)) for b in range(4)}) == 4  # distinct songs by default
 
 
+def test_stretched_windows_play_the_same_notes_at_other_tempi():
+    from models.windows import STRETCH_LEVELS, WindowSampler
+
+    n = 32
+    song = Song("s", np.arange(40, 40 + n), np.full(n, 64), np.arange(n) * 0.25, np.arange(n) * 0.25 + 0.2,
+                np.full(n, np.nan), np.full(n, np.nan))
+    sampler = WindowSampler([song], window=80, aligned_fraction=0.0, stretch=0.25)
+    assert len(sampler.stretches) == STRETCH_LEVELS and np.isclose(sampler.stretches[[0, -1]], [0.8, 1.25]).all()
+    rng = np.random.default_rng(0)
+    spans = set()
+    for _ in range(40):
+        x, _, m = sampler.batch(rng, 1)
+        onsets = np.flatnonzero(x[0, :, :88].any(axis=1))
+        assert m[0].sum() == n  # every note kept, whatever the tempo
+        spans.add(int(onsets[-1] - onsets[0]))
+    assert len(spans) == STRETCH_LEVELS and min(spans) < 31 < max(spans)  # 31 steps at the performed tempo
+
+
 TINY = ["--hidden", "16", "--genre-layers", "1", "--window", "64", "--val-every", "3", "--threads", "1"]
 
 
