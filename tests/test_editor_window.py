@@ -184,6 +184,18 @@ def test_cancel_and_worker_errors_never_crash(qtbot, settings, monkeypatch, fail
     assert (shown and "GPU fell off" in shown[0][1]) if fail else ("cancelled" in win.panel.info.text())
 
 
+def test_closing_while_the_model_still_loads_waits_for_the_loader(qtbot, settings):
+    import threading
+
+    release = threading.Event()
+    threading.Timer(0.5, release.set).start()  # a load that outlasts the click on close
+    win = MainWindow(settings, loader=lambda: (release.wait(10), SlowPredictor())[1])
+    qtbot.addWidget(win)
+    assert not release.is_set()
+    win.close()  # a QThread destroyed while running would abort the process
+    assert release.is_set() and all(thread.isFinished() for thread in win.threads)
+
+
 def test_no_checkpoint_disables_humanise_with_reason(qtbot, settings, tmp_path):
     from models.inference import StyleNetPredictor
 

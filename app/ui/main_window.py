@@ -515,8 +515,11 @@ class MainWindow(QMainWindow):
             return
         self.cancel_humanise()
         self.transport.shutdown()
+        self.settings.set("geometry", self.saveGeometry())
+        self.hide()
+        # A QThread destroyed while running aborts the process, so wait for every job however long: a model
+        # load cannot be interrupted (seconds on a busy machine) and a cancelled Humanise stops at its next window.
         for thread in self.threads:
             thread.quit()
-            thread.wait(5000)
-        self.settings.set("geometry", self.saveGeometry())
+            thread.wait()
         event.accept()
