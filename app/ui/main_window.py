@@ -41,7 +41,7 @@ from app.ui.panels import HumanisePanel, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.settings import Settings
 from app.ui.transport import Transport
-from app.ui.worker import HumaniseJob, HumaniseSnapshot, PredictorHolder, start_job
+from app.ui.worker import HumaniseJob, HumaniseSnapshot, PredictorHolder, finish_threads, start_job
 
 
 class StateCommand(QUndoCommand):
@@ -516,10 +516,6 @@ class MainWindow(QMainWindow):
         self.cancel_humanise()
         self.transport.shutdown()
         self.settings.set("geometry", self.saveGeometry())
-        self.hide()
-        # A QThread destroyed while running aborts the process, so wait for every job however long: a model
-        # load cannot be interrupted (seconds on a busy machine) and a cancelled Humanise stops at its next window.
-        for thread in self.threads:
-            thread.quit()
-            thread.wait()
+        self.hide()  # closed at once for the user, while a model load or a cancelled Humanise winds down
+        finish_threads(self.threads)
         event.accept()

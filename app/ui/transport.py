@@ -16,7 +16,7 @@ from app.core.editor import Version
 from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
 from app.playback.player import Player
 from app.playback.versions import export_wavs, loudness_gains, schedules_for
-from app.ui.worker import start_job
+from app.ui.worker import finish_threads, start_job
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -325,10 +325,9 @@ class Transport(QObject):
         return job
 
     def shutdown(self) -> None:
-        for thread, job in self.jobs:
+        for _, job in self.jobs:
             job.cancelled = True
-            thread.quit()
-            thread.wait(5000)
+        finish_threads(thread for thread, _ in self.jobs)
         if self.player is not None:
             self.player.close()
             self.player = None

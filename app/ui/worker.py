@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,3 +89,11 @@ def start_job(job: QObject, *end_signals: SignalInstance) -> QThread:
     thread.finished.connect(job.deleteLater)
     thread.start()
     return thread
+
+
+def finish_threads(threads: Iterable[QThread]) -> None:
+    """Stop and join job threads, however long that takes: a QThread destroyed while running aborts the
+    process. Callers cancel their jobs first; a model load cannot be interrupted (seconds on a busy machine)."""
+    for thread in threads:
+        thread.quit()
+        thread.wait()
