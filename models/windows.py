@@ -85,7 +85,9 @@ class WindowSampler:
         return self._cache[key]
 
     def _file_view(self, i: int, rng: np.random.Generator) -> EncodedSong:
-        return self._encoded(i, False, float(rng.choice(self.stretches)))
+        # No draw without stretching: the random stream (and so a seeded run) stays what it was before --stretch.
+        stretch = float(rng.choice(self.stretches)) if len(self.stretches) > 1 else 1.0
+        return self._encoded(i, False, stretch)
 
     def _score_encoded(self, i: int) -> EncodedSong | None:
         """Song ``i`` seen through its score MIDI, or None when it has no usable score."""
