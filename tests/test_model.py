@@ -249,6 +249,7 @@ def test_one_song_batches_take_every_window_from_the_same_song():
 
 
 def test_stretched_windows_play_the_same_notes_at_other_tempi():
+    from app.core.encoding import N_KEYS
     from models.windows import STRETCH_LEVELS, WindowSampler
 
     n = 32
@@ -260,7 +261,7 @@ def test_stretched_windows_play_the_same_notes_at_other_tempi():
     spans = set()
     for _ in range(40):
         x, _, m = sampler.batch(rng, 1)
-        onsets = np.flatnonzero(x[0, :, :88].any(axis=1))
+        onsets = np.flatnonzero(x[0, :, :N_KEYS].any(axis=1))  # the onset block
         assert m[0].sum() == n  # every note kept, whatever the tempo
         spans.add(int(onsets[-1] - onsets[0]))
     assert len(spans) == STRETCH_LEVELS and min(spans) < 31 < max(spans)  # 31 steps at the performed tempo
