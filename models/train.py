@@ -28,7 +28,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from app.core.encoding import ENCODING_VERSION
 from models.consensus import consensus_songs
-from models.data import build_cache, load_songs, read_splits
+from models.data import Song, build_cache, load_songs, read_splits
 from models.score_view import ScoreViews
 from models.scoring import note_velocities, run_songs
 from models.stylenet import (
@@ -184,19 +184,142 @@ def plot_losses(log_path: Path, png: Path) -> None:
     plt.close(fig)
 
 
+def start_processes(args: argparse.Namespace) -> tuple[torch.device, bool, int]:
+    """(device, distributed, rank). Under torchrun (WORLD_SIZE > 1) every process joins one group:
+    nccl on CUDA, each process on its LOCAL_RANK's GPU; gloo on CPU."""
+    device = pick_device(args.device)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if not distributed:
+        return device, False, 0
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return device, True, dist.get_rank()
+
+
+def training_data(args: argparse.Namespace, cache: Path, styles: tuple[str, ...],
+                  lead: bool) -> tuple[dict[str, WindowSampler], dict[str, list[Song]]]:
+    """Per style, a window sampler over the training songs and the validation songs."""
+    views = ScoreViews(args.data) if args.score_fraction or args.consensus else None
+    train_songs = {s: load_songs(cache, s, "train") for s in styles}
+    if views is not None and args.consensus:
+        for s in styles:
+            train_songs[s], changed = consensus_songs(train_songs[s], views, 1.0 - args.consensus)
+            if lead:
+                print(f"{s}: consensus targets for {changed}/{len(train_songs[s])} training performances")
+    samplers = {s: WindowSampler(train_songs[s], args.window, args.aligned_fraction, args.loss == "all",
+                                 args.centre, args.phase, args.transpose, views, args.score_fraction,
+                                 args.stretch)
+                for s in styles}
+    val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
+    return samplers, val
+
+
+def describe(args: argparse.Namespace, samplers: dict[str, WindowSampler],
+             val: dict[str, list[Song]]) -> dict[str, object]:
+    """What every saved checkpoint says about its data and targets (besides its step and figures)."""
+    data_summary = {s: {"train_songs": len(w.songs), "val_songs": len(val[s]),
+                        "train_notes": int(sum(len(x.pitch) for x in w.songs))} for s, w in samplers.items()}
+    # Centred models predict dynamics around CENTRE; the app/evaluation then choose the level.
+    target = {"centred": bool(args.centre), "centre": CENTRE,
+              "style_level": {s: float(np.mean([x.velocity.mean() for x in w.songs])) for s, w in samplers.items()}}
+    return {"encoding_version": ENCODING_VERSION, "data_summary": data_summary, "target": target,
+            "train_args": {k: str(v) for k, v in vars(args).items()}}
+
+
+class Run:
+    """The state a run saves and resumes: model, optimizer, weight average, step and best validation score.
+
+    ``last.pt`` holds it all (resumable); ``best.pt`` is the shipped model (the averaged weights when
+    ``--ema``) at its best mean validation r over the styles."""
+
+    def __init__(self, args: argparse.Namespace, model: StyleNet, device: torch.device, distributed: bool) -> None:
+        self.args, self.model, self.out = args, model, Path(args.out)
+        self.opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        self.step, self.best = 0, -1.0
+        self.ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
+                    if args.ema else None)
+        self.net: nn.Module = (nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+                               if distributed else model)
+        self.device = device
+
+    @property
+    def last(self) -> Path:
+        return self.out / "last.pt"
+
+    @property
+    def shipped(self) -> StyleNet:
+        """The weights that are validated and saved as best.pt."""
+        return cast(StyleNet, self.ema.module) if self.ema is not None else self.model
+
+    def resume(self) -> None:
+        state = torch.load(self.last, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["state_dict"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.step, self.best = int(state["step"]), float(state["best"])
+        if self.ema is not None:
+            if "ema" in state:
+                self.ema.load_state_dict(state["ema"])
+            else:  # a run that turns averaging on starts it from the resumed weights
+                self.ema.module.load_state_dict(self.model.state_dict())
+
+    def train_step(self, style: str, batch: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+        """One optimizer step on a batch (x, y, mask), each (B, T, ...) of one style; returns the loss."""
+        x, y, m = (torch.from_numpy(a).to(self.device) for a in batch)
+        self.net.train()
+        loss = masked_mse(self.net(x, style), y, m, self.args.loss, self.args.level_weight)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for group in self.opt.param_groups:
+            group["lr"] = learning_rate(self.args, self.step)
+        nn.utils.clip_grad_norm_(self.model.parameters(), self.args.clip)
+        self.opt.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+        self.step += 1
+        return float(loss.item())
+
+    def save(self, figures: dict[str, dict[str, float]], meta: dict[str, object]) -> None:
+        """best.pt when the mean validation r beats the best so far, then last.pt (atomically)."""
+        score = float(np.mean([f["r"] for f in figures.values()]))
+        if score > self.best:
+            self.best = score
+            save_checkpoint(self.out / "best.pt", self.shipped, **meta, step=self.step, val=figures)
+        config = asdict(self.model.cfg) | {"styles": list(self.model.cfg.styles)}
+        torch.save({"state_dict": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+                    "best": self.best, "config": config,
+                    **({"ema": self.ema.state_dict()} if self.ema is not None else {})}, self.out / ".last.tmp")
+        os.replace(self.out / ".last.tmp", self.last)
+
+
+class TrainingLog:
+    """log.csv (one row per validation), its loss-curve PNG and a printed summary."""
+
+    def __init__(self, out: Path, styles: tuple[str, ...], create: bool) -> None:
+        self.path, self.png = out / "log.csv", out / "loss.png"
+        self.fields = ["step", "minutes", "train_loss",
+                       *[f"val_{k}_{s}" for s in styles for k in ("r", "level_mae", "spread")]]
+        if create and not self.path.exists():
+            self.path.write_text(",".join(self.fields) + "\n")
+
+    def write(self, step: int, minutes: float, loss: float, figures: dict[str, dict[str, float]]) -> None:
+        row: dict[str, object] = {"step": step, "minutes": round(minutes, 2), "train_loss": loss}
+        for s, summary in figures.items():
+            row.update({f"val_{k}_{s}": summary[k] for k in ("r", "level_mae", "spread")})
+        with self.path.open("a") as fh:
+            fh.write(",".join(f"{row[k]:.5g}" if isinstance(row[k], float) else str(row[k])
+                              for k in self.fields) + "\n")
+        plot_losses(self.path, self.png)
+        rounded = {s: {k: round(v, 3) for k, v in f.items()} for s, f in figures.items()}
+        print(f"\nstep {step}: {json.dumps(rounded)}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    device = pick_device(args.device)
-    if distributed:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    rank = dist.get_rank() if distributed else 0
+    device, distributed, rank = start_processes(args)
     lead = rank == 0
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed + 1000 * rank)
 
     out: Path = args.out
     cache = args.cache or out.parent / "data_cache"
@@ -206,24 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     if distributed:
         dist.barrier()
     styles = tuple(read_splits(args.data))
-    sustain = args.loss == "all"
-    views = ScoreViews(args.data) if args.score_fraction or args.consensus else None
-    train_songs = {s: load_songs(cache, s, "train") for s in styles}
-    if views is not None and args.consensus:
-        for s in styles:
-            train_songs[s], changed = consensus_songs(train_songs[s], views, 1.0 - args.consensus)
-            if lead:
-                print(f"{s}: consensus targets for {changed}/{len(train_songs[s])} training performances")
-    samplers = {s: WindowSampler(train_songs[s], args.window, args.aligned_fraction, sustain,
-                                 args.centre, args.phase, args.transpose, views, args.score_fraction,
-                                 args.stretch)
-                for s in styles}
-    val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
-
+    samplers, val = training_data(args, cache, styles, lead)
     cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)
     model = StyleNet(cfg).to(device)
-    last = out / "last.pt"
-    if args.init is not None and not last.exists():  # a resumed run keeps its own weights
+    if args.init is not None and not (out / "last.pt").exists():  # a resumed run keeps its own weights
         try:
             message = init_from(model, args.init)
         except CheckpointError as exc:
@@ -231,83 +340,32 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if lead:
             print(message)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    step, best, ema_state = 0, -1.0, None
-    if last.exists():  # resume
-        state = torch.load(last, map_location=device, weights_only=True)
-        model.load_state_dict(state["state_dict"])
-        opt.load_state_dict(state["optimizer"])
-        step, best = int(state["step"]), float(state["best"])
-        ema_state = state.get("ema")
-        rng = np.random.default_rng(args.seed + 1000 * rank + step)
+    run = Run(args, model, device, distributed)
+    if run.last.exists():
+        run.resume()
         if lead:
-            print(f"resumed from {last} at step {step}")
-    # Averaged weights generalise better than the last noisy step; a run without them starts them here.
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True) if args.ema else None
-    if ema is not None and ema_state is not None:
-        ema.load_state_dict(ema_state)
-    net: nn.Module = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if distributed else model
-
-    data_summary = {s: {"train_songs": len(samplers[s].songs), "val_songs": len(val[s]),
-                        "train_notes": int(sum(len(x.pitch) for x in samplers[s].songs))} for s in styles}
-    # Centred models predict dynamics around CENTRE; the app/evaluation then choose the level.
-    target_info = {"centred": bool(args.centre), "centre": CENTRE,
-                   "style_level": {s: float(np.mean([x.velocity.mean() for x in samplers[s].songs])) for s in styles}}
-    log_path = out / "log.csv"
-    fields = ["step", "minutes", "train_loss", *[f"val_{k}_{s}" for s in styles for k in ("r", "level_mae", "spread")]]
-    if lead and not log_path.exists():
-        log_path.write_text(",".join(fields) + "\n")
+            print(f"resumed from {run.last} at step {run.step}")
+    # A resumed run draws fresh windows, not the ones it began with.
+    rng = np.random.default_rng(args.seed + 1000 * rank + run.step)
+    meta = describe(args, samplers, val)
+    log = TrainingLog(out, styles, create=lead)
     progress = Progress(args.steps, lead and sys.stderr.isatty())
     t0, losses = time.time(), []
     one_song = args.loss == "song-shape"  # its level is one song's: every window of a batch from the same song
-    while step < args.steps:
-        style = styles[step % len(styles)]  # alternate styles; every rank takes the same one
-        x, y, m = (torch.from_numpy(a).to(device) for a in samplers[style].batch(rng, args.batch, one_song))
-        net.train()
-        pred = net(x, style)
-        loss = masked_mse(pred, y, m, args.loss, args.level_weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(args, step)
-        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-        opt.step()
-        if ema is not None:
-            ema.update_parameters(model)
-        step += 1
-        losses.append(loss.item())
-        progress.update(step, float(np.mean(losses[-50:])))
+    while run.step < args.steps:
+        style = styles[run.step % len(styles)]  # alternate styles; every rank takes the same one
+        losses.append(run.train_step(style, samplers[style].batch(rng, args.batch, one_song)))
+        progress.update(run.step, float(np.mean(losses[-50:])))
         stop = args.minutes is not None and (time.time() - t0) / 60 >= args.minutes
         if distributed:
             flag = torch.tensor([float(stop)], device=device)
             dist.all_reduce(flag)
             stop = bool(flag.item())
-        if step % args.val_every and step < args.steps and not stop:
-            continue
-        if lead:
-            row = {"step": step, "minutes": round((time.time() - t0) / 60, 2), "train_loss": np.mean(losses)}
-            shipped = cast(StyleNet, ema.module) if ema is not None else model  # scored and saved as best.pt
-            figures = validate(shipped, val, device, args.val_grid == "score")
-            for s, summary in figures.items():
-                row.update({f"val_r_{s}": summary["r"], f"val_level_mae_{s}": summary["level_mae"],
-                            f"val_spread_{s}": summary["spread"]})
+        if lead and (run.step % args.val_every == 0 or run.step == args.steps or stop):
+            figures = validate(run.shipped, val, device, args.val_grid == "score")
+            log.write(run.step, (time.time() - t0) / 60, float(np.mean(losses)), figures)
             losses = []
-            with log_path.open("a") as fh:
-                fh.write(",".join(f"{row[k]:.5g}" if isinstance(row[k], float) else str(row[k]) for k in fields) + "\n")
-            score = float(np.mean([figures[s]["r"] for s in styles]))
-            meta = {"encoding_version": ENCODING_VERSION, "data_summary": data_summary, "target": target_info,
-                    "train_args":
-                    {k: str(v) for k, v in vars(args).items()}, "step": step, "val": figures}
-            if score > best:
-                best = score
-                save_checkpoint(out / "best.pt", shipped, **meta)
-            torch.save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                        "best": best, "config": asdict(cfg) | {"styles": list(styles)},
-                        **({"ema": ema.state_dict()} if ema is not None else {})}, out / ".last.tmp")
-            os.replace(out / ".last.tmp", last)
-            plot_losses(log_path, out / "loss.png")
-            rounded = {s: {k: round(v, 3) for k, v in f.items()} for s, f in figures.items()}
-            print(f"\nstep {step}: {json.dumps(rounded)}", flush=True)
+            run.save(figures, meta)
         if stop:
             break
     if distributed:
