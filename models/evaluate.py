@@ -176,7 +176,7 @@ def plot_piece(loaded: LoadedModel, song: Song, style: str, png: Path, aligned: 
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     p.add_argument("--data", type=Path, required=True)
@@ -193,7 +193,27 @@ def main(argv: list[str] | None = None) -> int:
                    help="weight of a score's written dynamics (default: the checkpoint's; --calibrate fits it on val)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--limit", type=int, default=0, help="only the first N songs per style (quick checks)")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def store_calibration(loaded: LoadedModel, args: argparse.Namespace, val_cases: dict[str, list[ScoreCase]]) -> None:
+    """Fit each head's spread and (unless given) the written-dynamics weight on validation, and save them
+    into the checkpoint file beside its weights and metadata."""
+    print("calibration:", calibrate(loaded, args.cache))
+    if args.written is None:
+        fns = predictors(loaded, args.seed)
+        fitted = [fit_written_weight(fns[f"stylenet:{s}"], val_cases[s]) for s in loaded.styles if val_cases[s]]
+        written = float(np.mean(fitted)) if fitted else 0.0
+        loaded.meta["inference"] = replace(loaded.inference, written=written).as_meta()
+        print("written-dynamics weight (val score input):", written)
+    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    meta = {k: v for k, v in ckpt.items() if k not in ("format", "model_args", "styles", "state_dict")}
+    save_checkpoint(args.checkpoint, loaded.model,
+                    **{**meta, "calibration": loaded.calibration, "inference": loaded.inference.as_meta()})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     build_cache(args.data, args.cache)
     loaded = load_checkpoint(args.checkpoint, "cpu")
@@ -204,17 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     views = ScoreViews(args.data)
     val_cases = {s: score_cases(views, load_songs(args.cache, s, "val"))[0] for s in loaded.styles}
     if args.calibrate:
-        print("calibration:", calibrate(loaded, args.cache))
-        if args.written is None:
-            fns = predictors(loaded, args.seed)
-            fitted = [fit_written_weight(fns[f"stylenet:{s}"], val_cases[s]) for s in loaded.styles if val_cases[s]]
-            written = float(np.mean(fitted)) if fitted else 0.0
-            loaded.meta["inference"] = replace(loaded.inference, written=written).as_meta()
-            print("written-dynamics weight (val score input):", written)
-        ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-        meta = {k: v for k, v in ckpt.items() if k not in ("format", "model_args", "styles", "state_dict")}
-        save_checkpoint(args.checkpoint, loaded.model,
-                        **{**meta, "calibration": loaded.calibration, "inference": loaded.inference.as_meta()})
+        store_calibration(loaded, args, val_cases)
     figures: dict[str, object] = {"split": args.split, "calibration": loaded.calibration,
                                   "inference": loaded.inference.as_meta()}
     for style in loaded.styles:

@@ -95,19 +95,32 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, settings: Inference
     -------
     (T, 88) float32; windows are blended with triangular weights so seams do not show.
     """
-    from app.core.humanise import Cancelled
-
     if style not in model.heads:
         raise KeyError(f"unknown style {style!r}; this checkpoint has {', '.join(model.heads)}")
-    steps = inputs.shape[0]
     settings = settings or InferenceSettings()
-    hop, shifts = settings.hop, settings.shifts
+    starts, windows = _windows(inputs, window, settings.hop)  # (W, window, 176)
+    runs = np.concatenate([shift_keys(windows, k) for k in settings.shifts])  # (S*W, window, 176)
+    out = _run_in_chunks(model, runs, style, device, progress, chunk)  # (S*W, window, 88)
+    pred = _average_shifts(np.split(out, len(settings.shifts)), settings.shifts)  # (W, window, 88)
+    return _blend_windows(pred, starts, inputs.shape[0])
+
+
+def _windows(inputs: np.ndarray, window: int, hop: int) -> tuple[list[int], np.ndarray]:
+    """Start steps and (W, window, 176) windows every ``hop`` steps; the piece is zero-padded to a whole
+    number of hops, so every step is covered and a piece shorter than a window is one window."""
+    steps = inputs.shape[0]
     length = window + -(-max(steps - window, 0) // hop) * hop
     starts = list(range(0, length - window + 1, hop))
     padded = np.zeros((length, inputs.shape[1]), dtype=np.float32)
     padded[:steps] = inputs
-    windows = np.stack([padded[s:s + window] for s in starts])  # (W, window, 176)
-    runs = np.concatenate([shift_keys(windows, k) for k in shifts])  # (S*W, window, 176)
+    return starts, np.stack([padded[s:s + window] for s in starts])
+
+
+def _run_in_chunks(model: StyleNet, runs: np.ndarray, style: str, device: torch.device | str,
+                   progress: Callable[[float], bool] | None, chunk: int) -> np.ndarray:
+    """(N, window, 88) model outputs, ``chunk`` windows at a time, reporting progress after each chunk."""
+    from app.core.humanise import Cancelled
+
     model.eval()
     parts = []
     for c in range(0, len(runs), chunk):
@@ -115,16 +128,27 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, settings: Inference
         parts.append(model(batch, style).float().cpu().numpy())  # (chunk, window, 88)
         if progress is not None and progress(min(1.0, (c + chunk) / len(runs))) is False:
             raise Cancelled()
-    per_shift = np.split(np.concatenate(parts), len(shifts))  # S x (W, window, 88)
+    return np.concatenate(parts)
+
+
+def _average_shifts(per_shift: list[np.ndarray], shifts: tuple[int, ...]) -> np.ndarray:
+    """Each transposition's (W, window, 88) output moved back to its keys, averaged per key over the
+    shifts that kept that key on the keyboard."""
     summed = np.zeros_like(per_shift[0])
-    count = np.zeros(per_shift[0].shape[2], np.float32)  # (88,) shifts that kept each key on the keyboard
+    count = np.zeros(per_shift[0].shape[2], np.float32)  # (88,)
     for k, p in zip(shifts, per_shift):
         summed += shift_keys(p, -k)
         count += shift_keys(np.ones((1, 1, p.shape[2]), np.float32), -k)[0, 0]
-    pred = summed / np.maximum(count, 1.0)  # (W, window, 88)
+    return summed / np.maximum(count, 1.0)
+
+
+def _blend_windows(pred: np.ndarray, starts: list[int], steps: int) -> np.ndarray:
+    """(steps, 88): overlapping (W, window, 88) windows blended with triangular weights (no seams)."""
+    window = pred.shape[1]
     weight = np.minimum(np.arange(1, window + 1), np.arange(window, 0, -1)).astype(np.float32)  # (window,)
-    total = np.zeros((padded.shape[0], pred.shape[2]), dtype=np.float32)
-    norm = np.zeros((padded.shape[0], 1), dtype=np.float32)
+    length = starts[-1] + window
+    total = np.zeros((length, pred.shape[2]), dtype=np.float32)
+    norm = np.zeros((length, 1), dtype=np.float32)
     for s, p in zip(starts, pred):
         total[s:s + window] += p * weight[:, None]
         norm[s:s + window, 0] += weight
