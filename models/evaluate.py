@@ -28,9 +28,17 @@ import torch
 from app.core.humanise import with_written_dynamics
 from models.baselines import chord_rule
 from models.data import Song, build_cache, load_songs
-from models.metrics import PieceScore, score_piece, summarise
+from models.metrics import PieceScore, piece_intervals, score_piece, summarise
 from models.score_view import ScoreViews
-from models.scoring import Predictor, Predictors, note_velocities, run_songs, spread_about_mean
+from models.scoring import (
+    Predictor,
+    Predictors,
+    note_velocities,
+    piece_of,
+    run_songs,
+    score_songs,
+    spread_about_mean,
+)
 from models.stylenet import (
     DEFAULT_CHECKPOINT,
     InferenceSettings,
@@ -155,6 +163,15 @@ def calibrate(loaded: LoadedModel, cache: Path) -> dict[str, dict[str, float]]:
     return calibration
 
 
+def quantised_figures(songs: list[Song], fns: Predictors, style: str) -> dict[str, object]:
+    """The paper's setting: per predictor, figures over ``songs`` on their own grid; ``intervals``: 95%
+    intervals of the style's head over resampled pieces (how far the figures could move with other pieces)."""
+    scores = score_songs(songs, fns, aligned=False)
+    out: dict[str, object] = {name: summarise(s) for name, s in scores.items()}
+    out["intervals"] = piece_intervals(scores[f"stylenet:{style}"], scores["constant"], [piece_of(s) for s in songs])
+    return out
+
+
 def plot_piece(loaded: LoadedModel, song: Song, style: str, png: Path, aligned: bool) -> None:
     import matplotlib
 
@@ -230,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     for style in loaded.styles:
         songs = load_songs(args.cache, style, args.split)[: args.limit or None]
         fns = predictors(loaded, args.seed)
-        section: dict[str, object] = {"quantised_performance": run_songs(songs, fns, aligned=False)}
+        section: dict[str, object] = {"quantised_performance": quantised_figures(songs, fns, style)}
         if any(s.aligned for s in songs):
             section["score_grid_performance"] = run_songs(songs, fns, aligned=True)
             cases, matched, total = score_cases(views, songs)

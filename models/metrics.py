@@ -43,3 +43,22 @@ def summarise(scores: list[PieceScore]) -> dict[str, float]:
 def _nanmean(values: list[float]) -> float:
     finite = [v for v in values if not np.isnan(v)]
     return float(np.mean(finite)) if finite else float("nan")
+
+
+def piece_intervals(model: list[PieceScore], constant: list[PieceScore], groups: list[str],
+                    resamples: int = 2000, seed: int = 0) -> dict[str, list[float] | int]:
+    """95% intervals of the mean r and of the level-matched MAE as a share of the constant's, by resampling
+    whole pieces (``groups``: one label per performance; performances of one piece move together, since
+    pianists playing the same notes err alike) with replacement."""
+    labels = sorted(set(groups))
+    members = [np.flatnonzero(np.asarray(groups) == g) for g in labels]
+    r = np.array([s.r for s in model])
+    mae, base = np.array([s.level_mae for s in model]), np.array([s.level_mae for s in constant])
+    rng = np.random.default_rng(seed)
+    rs, shares = [], []
+    for _ in range(resamples):
+        idx = np.concatenate([members[i] for i in rng.integers(0, len(labels), len(labels))])
+        rs.append(np.nanmean(r[idx]))
+        shares.append(mae[idx].mean() / base[idx].mean())
+    return {"r": [float(v) for v in np.percentile(rs, [2.5, 97.5])],
+            "level_mae_share": [float(v) for v in np.percentile(shares, [2.5, 97.5])], "pieces": len(labels)}

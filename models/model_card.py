@@ -23,14 +23,23 @@ def _table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _interval(q: dict[str, Any], key: str, fmt: str) -> str:
+    """The head's 95% interval over resampled test pieces, when the figures have one."""
+    if "intervals" not in q:
+        return ""
+    lo, hi = q["intervals"][key]
+    return f", 95% interval over resampled pieces {lo:{fmt}}–{hi:{fmt}}"
+
+
 def _bars(style: str, section: dict[str, Any]) -> list[str]:
     q = section["quantised_performance"]
     mine = f"stylenet:{style}"
     own, other = q[mine], [v for k, v in q.items() if k.startswith("stylenet:") and k != mine]
     checks = [
-        ("r ≥ 0.5", own["r"] >= 0.5),
+        (f"r ≥ 0.5{_interval(q, 'r', '.3f')}", own["r"] >= 0.5),
         (f"r above the rule's ({q['rule']['r']:.3f})", own["r"] > q["rule"]["r"]),
-        (f"level-matched MAE ≤ 80% of constant's ({0.8 * q['constant']['level_mae']:.2f})",
+        (f"level-matched MAE ≤ 80% of constant's ({0.8 * q['constant']['level_mae']:.2f}; measured "
+         f"{own['level_mae'] / q['constant']['level_mae']:.1%}{_interval(q, 'level_mae_share', '.1%')})",
          own["level_mae"] <= 0.8 * q["constant"]["level_mae"]),
         (f"level-matched MAE below the rule's ({q['rule']['level_mae']:.2f})",
          own["level_mae"] < q["rule"]["level_mae"]),

@@ -34,12 +34,22 @@ Predictor = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarra
 Predictors = dict[str, Predictor]
 
 
-def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, dict[str, float]]:
-    """Per predictor, figures averaged over pieces; ``aligned`` uses the score grid where a song has one."""
+def score_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, list[PieceScore]]:
+    """Per predictor, one score per song; ``aligned`` uses the score grid where a song has one."""
     scores: dict[str, list[PieceScore]] = {name: [] for name in fns}
     for song in songs:
         es = encode_song(song, aligned and song.aligned)
         human = song.velocity.astype(float)
         for name, fn in fns.items():
             scores[name].append(score_piece(fn(es.inputs, es.encoded.onset_step, es.encoded.key, human), human))
-    return {name: summarise(s) for name, s in scores.items()}
+    return scores
+
+
+def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, dict[str, float]]:
+    """Per predictor, figures averaged over songs (see :func:`score_songs`)."""
+    return {name: summarise(s) for name, s in score_songs(songs, fns, aligned).items()}
+
+
+def piece_of(song: Song) -> str:
+    """The piece a performance plays: its ASAP folder (one score, several pianists), else the file itself."""
+    return song.name.rsplit("/", 1)[0] if song.aligned else song.name
