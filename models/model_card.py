@@ -67,10 +67,17 @@ def _inference(figures: dict[str, Any]) -> str:
     return f"200-step windows every {settings['hop']} steps{averaged}{kept}"
 
 
+def _trained(meta: dict[str, Any]) -> str:
+    if "soup" not in meta:
+        return f"trained {meta.get('step', '?')} steps"
+    parts = [f"`{Path(i['path']).parent.name}` step {i['step']}" for i in meta["soup"]]
+    return f"the weight average of {len(parts)} checkpoints ({', '.join(parts)})"
+
+
 def render(figures: dict[str, Any], loaded: LoadedModel) -> str:
     meta = loaded.meta
-    out = [START, "", f"Checkpoint: `{loaded.path.name if loaded.path else '?'}`, trained {meta.get('step', '?')} "
-           f"steps; split evaluated: `{figures['split']}`. Spread calibration (fitted on val): "
+    out = [START, "", f"Checkpoint: `{loaded.path.name if loaded.path else '?'}`, {_trained(meta)}; "
+           f"split evaluated: `{figures['split']}`. Spread calibration (fitted on val): "
            f"{figures['calibration'] or 'none'}. Inference (chosen on val): {_inference(figures)}.", ""]
     for style in loaded.styles:
         section = figures[style]

@@ -1,0 +1,63 @@
+"""Average the weights of checkpoints: ``python -m models.soup OUT.pt A.pt B.pt ...``.
+
+Checkpoints fine-tuned from one model stay in one basin of the loss, so the uniform average of their
+weights (a "model soup", Wortsman et al., ICML 2022) is a model of the same size and speed that is
+usually at least as good as each of them: an ensemble's gain without an ensemble's inference cost.
+Averaging unrelated runs (trained from different starts) does not work; this tool cannot tell, so
+validate the result (``python -m models.evaluate --split val``). The soup's spread calibration and
+written-dynamics weight must be fitted again: run ``python -m models.evaluate --calibrate`` on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.stylenet import CheckpointError, StyleNet, load_checkpoint, save_checkpoint
+
+KEPT = ("encoding_version", "data_summary", "target", "inference")  # what the ingredients share
+
+
+def soup(paths: list[Path]) -> tuple[StyleNet, dict[str, Any]]:
+    """The averaged model and its checkpoint metadata (``soup``: each ingredient's path, step and settings)."""
+    if len(paths) < 2:
+        raise CheckpointError("a soup needs at least two checkpoints")
+    loaded = [load_checkpoint(p, "cpu") for p in paths]
+    model = loaded[0].model
+    for other in loaded[1:]:
+        if other.model.cfg != model.cfg:
+            raise CheckpointError(f"{other.path}: its model ({other.model.cfg}) differs from {paths[0]}'s "
+                                  f"({model.cfg}); only checkpoints of one architecture can be averaged")
+    states = [m.model.state_dict() for m in loaded]
+    model.load_state_dict({k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]})
+    meta = {k: loaded[0].meta[k] for k in KEPT if k in loaded[0].meta}
+    meta["soup"] = [{"path": str(p), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {})}
+                    for p, m in zip(paths, loaded)]
+    return model, meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.soup", description=__doc__.split("\n")[0])
+    p.add_argument("out", type=Path, help="the averaged checkpoint to write (never one of the inputs)")
+    p.add_argument("checkpoints", type=Path, nargs="+")
+    args = p.parse_args(argv)
+    if any(args.out.resolve() == c.resolve() for c in args.checkpoints):
+        print(f"error: {args.out} is one of the inputs; write the soup to a new file", file=sys.stderr)
+        return 2
+    try:
+        model, meta = soup(args.checkpoints)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    save_checkpoint(args.out, model, **meta)
+    print(f"{args.out}: the average of {len(args.checkpoints)} checkpoints; "
+          f"fit its calibration with python -m models.evaluate --checkpoint {args.out} --calibrate")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
