@@ -163,12 +163,13 @@ def calibrate(loaded: LoadedModel, cache: Path) -> dict[str, dict[str, float]]:
     return calibration
 
 
-def quantised_figures(songs: list[Song], fns: Predictors, style: str) -> dict[str, object]:
+def quantised_figures(songs: list[Song], fns: Predictors, style: str, data: Path) -> dict[str, object]:
     """The paper's setting: per predictor, figures over ``songs`` on their own grid; ``intervals``: 95%
     intervals of the style's head over resampled pieces (how far the figures could move with other pieces)."""
     scores = score_songs(songs, fns, aligned=False)
     out: dict[str, object] = {name: summarise(s) for name, s in scores.items()}
-    out["intervals"] = piece_intervals(scores[f"stylenet:{style}"], scores["constant"], [piece_of(s) for s in songs])
+    pieces = [piece_of(s, data) for s in songs]
+    out["intervals"] = piece_intervals(scores[f"stylenet:{style}"], scores["constant"], pieces)
     return out
 
 
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     for style in loaded.styles:
         songs = load_songs(args.cache, style, args.split)[: args.limit or None]
         fns = predictors(loaded, args.seed)
-        section: dict[str, object] = {"quantised_performance": quantised_figures(songs, fns, style)}
+        section: dict[str, object] = {"quantised_performance": quantised_figures(songs, fns, style, args.data)}
         if any(s.aligned for s in songs):
             section["score_grid_performance"] = run_songs(songs, fns, aligned=True)
             cases, matched, total = score_cases(views, songs)

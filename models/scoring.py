@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -50,6 +51,8 @@ def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, di
     return {name: summarise(s) for name, s in score_songs(songs, fns, aligned).items()}
 
 
-def piece_of(song: Song) -> str:
-    """The piece a performance plays: its ASAP folder (one score, several pianists), else the file itself."""
-    return song.name.rsplit("/", 1)[0] if song.aligned else song.name
+def piece_of(song: Song, data: Path) -> str:
+    """The piece a performance plays: its folder when the folder holds a score (ASAP's layout: one score,
+    several pianists), else the file itself."""
+    folder = song.name.rsplit("/", 1)[0]
+    return folder if (Path(data) / folder / "midi_score.mid").exists() else song.name
