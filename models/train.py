@@ -234,14 +234,24 @@ class Run:
     ``--ema``) at its best mean validation r over the styles."""
 
     def __init__(self, args: argparse.Namespace, model: StyleNet, device: torch.device, distributed: bool) -> None:
-        self.args, self.model, self.out = args, model, Path(args.out)
+        """Resumes from ``last.pt`` when the run folder has one (``resumed`` says so)."""
+        self.args, self.model, self.device, self.out = args, model, device, Path(args.out)
         self.opt = torch.optim.Adam(model.parameters(), lr=args.lr)
         self.step, self.best = 0, -1.0
+        state = torch.load(self.last, map_location=device, weights_only=True) if self.last.exists() else None
+        if state is not None:
+            model.load_state_dict(state["state_dict"])
+            self.opt.load_state_dict(state["optimizer"])
+            self.step, self.best = int(state["step"]), float(state["best"])
+        self.resumed = state is not None
+        # Averaged weights generalise better than the last noisy step; a run without them starts them here,
+        # from the (resumed) weights.
         self.ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
                     if args.ema else None)
+        if self.ema is not None and state is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])
         self.net: nn.Module = (nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
                                if distributed else model)
-        self.device = device
 
     @property
     def last(self) -> Path:
@@ -251,17 +261,6 @@ class Run:
     def shipped(self) -> StyleNet:
         """The weights that are validated and saved as best.pt."""
         return cast(StyleNet, self.ema.module) if self.ema is not None else self.model
-
-    def resume(self) -> None:
-        state = torch.load(self.last, map_location=self.device, weights_only=True)
-        self.model.load_state_dict(state["state_dict"])
-        self.opt.load_state_dict(state["optimizer"])
-        self.step, self.best = int(state["step"]), float(state["best"])
-        if self.ema is not None:
-            if "ema" in state:
-                self.ema.load_state_dict(state["ema"])
-            else:  # a run that turns averaging on starts it from the resumed weights
-                self.ema.module.load_state_dict(self.model.state_dict())
 
     def train_step(self, style: str, batch: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
         """One optimizer step on a batch (x, y, mask), each (B, T, ...) of one style; returns the loss."""
@@ -341,10 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         if lead:
             print(message)
     run = Run(args, model, device, distributed)
-    if run.last.exists():
-        run.resume()
-        if lead:
-            print(f"resumed from {run.last} at step {run.step}")
+    if run.resumed and lead:
+        print(f"resumed from {run.last} at step {run.step}")
     # A resumed run draws fresh windows, not the ones it began with.
     rng = np.random.default_rng(args.seed + 1000 * rank + run.step)
     meta = describe(args, samplers, val)
