@@ -8,6 +8,7 @@ config entry and a training folder, not code.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from app.core.atomic import write_atomic
 
 CHECKPOINT_FORMAT = "stylenet-studio/1"
 DEFAULT_CHECKPOINT = Path(__file__).with_name("stylenet.pt")
@@ -202,11 +205,16 @@ def save_checkpoint(path: Path, model: StyleNet, **meta: Any) -> None:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": CHECKPOINT_FORMAT, "model_args": {**asdict(model.cfg), "styles": list(model.cfg.styles)},
                "styles": list(model.cfg.styles), "state_dict": state, **meta}
+    save_atomic(payload, path)
+
+
+def save_atomic(obj: object, path: Path) -> None:
+    """``torch.save`` through ``write_atomic``: a crash mid-save never leaves half a checkpoint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    write_atomic(path, buf.getvalue())
 
 
 def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = None) -> LoadedModel:

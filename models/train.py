@@ -37,6 +37,7 @@ from models.stylenet import (
     StyleNetConfig,
     load_checkpoint,
     pick_device,
+    save_atomic,
     save_checkpoint,
 )
 from models.windows import CENTRE, WindowSampler
@@ -285,10 +286,9 @@ class Run:
             self.best = score
             save_checkpoint(self.out / "best.pt", self.shipped, **meta, step=self.step, val=figures)
         config = asdict(self.model.cfg) | {"styles": list(self.model.cfg.styles)}
-        torch.save({"state_dict": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
-                    "best": self.best, "config": config,
-                    **({"ema": self.ema.state_dict()} if self.ema is not None else {})}, self.out / ".last.tmp")
-        os.replace(self.out / ".last.tmp", self.last)
+        save_atomic({"state_dict": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+                     "best": self.best, "config": config,
+                     **({"ema": self.ema.state_dict()} if self.ema is not None else {})}, self.last)
 
 
 class TrainingLog:

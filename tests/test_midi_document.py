@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 
 import mido
 import numpy as np
@@ -184,3 +186,19 @@ def test_failed_save_leaves_the_old_file_and_no_temp_files(tmp_path, monkeypatch
     with pytest.raises(MidiError, match="No space left"):
         doc.save(target)
     assert target.read_bytes() == b"precious" and [p.name for p in tmp_path.iterdir()] == ["out.mid"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_saved_files_get_plain_permissions_not_the_temp_files(tmp_path):
+    doc = MidiDocument.from_bytes(midi_bytes([track(note(60, 0, 480))]))
+    old_umask = os.umask(0o022)
+    try:
+        doc.save(tmp_path / "new.mid")
+        kept = tmp_path / "kept.mid"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        doc.save(kept)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((tmp_path / "new.mid").stat().st_mode) == 0o644  # as open() would make it
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640  # an existing file keeps its own

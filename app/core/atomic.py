@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` or leave ``path`` untouched; raises OSError on failure."""
+    """Write ``data`` to ``path`` or leave ``path`` untouched; raises OSError on failure.
+
+    The file gets the permissions a plain ``open(path, "wb")`` would give it: an existing
+    file keeps its own, a new one gets 0o666 less the umask (``mkstemp`` alone makes 0o600,
+    which would hide exports from other users and programs).
+    """
     path = Path(path)
+    mode = _permissions_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _permissions_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)  # the only portable way to read it is to set it and put it back
+        os.umask(umask)
+        return 0o666 & ~umask
