@@ -294,6 +294,17 @@ def test_screenshot_command_renders_the_window(tmp_path):
     assert (image.width(), image.height()) == (1000, 700)
 
 
+def test_screenshot_of_a_bad_file_says_why_instead_of_waiting_on_a_dialog(tmp_path):
+    bad = tmp_path / "notes.mid"
+    bad.write_text("not midi")
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(tmp_path / "shot.png"),
+                           str(bad)], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 2 and "notes.mid: not a MIDI file" in proc.stderr
+    assert "Traceback" not in proc.stderr and "QThread" not in proc.stderr
+    assert not (tmp_path / "shot.png").exists()
+
+
 def test_painting_does_not_corrupt_reference_counts(demo):
     """PySide6 6.12.0 decremented None's refcount on every QPainter call until Python aborted."""
     import sys
@@ -344,3 +355,31 @@ def test_keep_written_dynamics_is_a_remembered_choice(qtbot, settings, tmp_path)
     again = MainWindow(settings, loader=FlatPredictor)
     qtbot.addWidget(again)
     assert not again.panel.keep_written.isChecked()
+
+
+def test_opening_a_bad_file_at_launch_reports_it_and_keeps_the_editor(qtbot, settings, monkeypatch, tmp_path):
+    """A double-clicked broken file must not make the app vanish after its error dialog."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    import app.ui.main_window as main_window
+    from app.ui.launch import ICON, launch
+
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"MThd")
+    windows, warnings = [], []
+
+    def make_window():
+        windows.append(MainWindow(settings, loader=SlowPredictor))
+        windows[-1].confirm = lambda *args: True
+        qtbot.addWidget(windows[-1])
+        return windows[-1]
+
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(main_window, "MainWindow", make_window)
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
+    monkeypatch.setattr(QApplication, "exec", lambda *args: 0)
+    assert launch([str(bad)]) == 0
+    assert len(warnings) == 1 and "broken.mid" in warnings[0]
+    assert windows[0].isVisible() and windows[0].doc.midi.path is None  # the empty editor, ready for File > Open
+    assert ICON.is_file() and not QGuiApplication.windowIcon().isNull()

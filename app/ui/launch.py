@@ -7,6 +7,21 @@ import os
 import sys
 from pathlib import Path
 
+ICON = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
+# = packaging/install_desktop.APP_ID: docks and task bars match the window to its launcher by it
+DESKTOP_FILE_NAME = "stylenet-studio"
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """``"1400x860"`` -> (1400, 860), for ``--size``."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want WIDTHxHEIGHT in pixels, like 1400x860 (got {text!r})") from None
+    if not (200 <= width <= 8000 and 200 <= height <= 8000):
+        raise argparse.ArgumentTypeError(f"{text}: each side must lie between 200 and 8000 pixels")
+    return width, height
+
 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python main.py", description="StyleNet Studio editor. Commands: humanise, "
@@ -16,7 +31,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--version", choices=("original", "baseline", "stylised"), default="original",
                    help="with --screenshot: the version to show (stylised runs Humanise first)")
     p.add_argument("--style", default="classical", help="with --screenshot --version stylised")
-    p.add_argument("--size", default="1400x860", help="with --screenshot: window size WxH")
+    p.add_argument("--size", type=window_size, default="1400x860", help="with --screenshot: window size WxH")
     return p.parse_args(argv)
 
 
@@ -29,6 +44,7 @@ def launch(argv: list[str]) -> int:
         print("error: no display found. Run `python main.py demo` for the headless job, or "
               "`python main.py --screenshot out.png FILE.mid` to render the window.", file=sys.stderr)
         return 2
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from app.ui.main_window import MainWindow
@@ -36,12 +52,14 @@ def launch(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("StyleNet Studio")
     app.setOrganizationName("StyleNet")
+    QApplication.setDesktopFileName(DESKTOP_FILE_NAME)
+    QApplication.setWindowIcon(QIcon(str(ICON)))
     window = MainWindow()
-    if args.file and not window.open_path(args.file):
-        return 2
     if args.screenshot:
         from app.ui.screenshot import render_screenshot
 
-        return render_screenshot(window, Path(args.screenshot), args.version, args.style, args.size)
+        return render_screenshot(window, args.file, Path(args.screenshot), args.version, args.style, args.size)
+    if args.file:
+        window.open_path(args.file)  # a failure is reported in a dialog; the empty editor stays usable
     window.show()
     return int(app.exec())

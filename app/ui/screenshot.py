@@ -8,7 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.core.editor import Version
+from app.core.editor import EditorDocument, Version
+from app.core.midi_document import MidiError
 from app.ui.main_window import MainWindow
 
 
@@ -19,9 +20,24 @@ def wait_for(signal, timeout_ms: int = 120_000) -> None:
     loop.exec()
 
 
-def render_screenshot(window: MainWindow, out: Path, version: str, style: str, size: str) -> int:
-    width, height = (int(v) for v in size.lower().split("x"))
-    window.resize(width, height)
+def render_screenshot(window: MainWindow, file: str | None, out: Path, version: str, style: str,
+                      size: tuple[int, int]) -> int:
+    """Open ``file`` (no dialogs, no recent-files entry), show ``version`` and save the window to ``out``."""
+    try:
+        return _render(window, file, out, version, style, size)
+    finally:
+        window.doc.saved_state = window.doc.state  # nothing to ask about on close
+        window.close()  # also waits for the model-loading thread
+
+
+def _render(window: MainWindow, file: str | None, out: Path, version: str, style: str, size: tuple[int, int]) -> int:
+    if file:
+        try:
+            window.set_document(EditorDocument.open(file))
+        except MidiError as exc:
+            print(f"error: {exc}", file=sys.stderr)  # a message box would wait for a click nobody can give
+            return 2
+    window.resize(*size)
     window.show()
     QApplication.processEvents()
     window.fit_song()
@@ -48,6 +64,4 @@ def render_screenshot(window: MainWindow, out: Path, version: str, style: str, s
         print(f"error: cannot write {out}", file=sys.stderr)
         return 2
     print(f"wrote {out}")
-    window.doc.saved_state = window.doc.state  # nothing to ask about on close
-    window.close()
     return 0
