@@ -56,6 +56,7 @@ def desktop_entry(python: Path, main: Path) -> str:
         "MimeType=" + "".join(f"{t};" for t in MIDI_TYPES),
         "Keywords=MIDI;piano;velocity;dynamics;humanize;humanise;StyleNet;",
         "StartupNotify=true",
+        "StartupWMClass=StyleNet Studio",  # Qt's X11 WM_CLASS class is the application name (Wayland uses APP_ID)
         "",
     ])
 

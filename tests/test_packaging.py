@@ -58,6 +58,7 @@ def test_install_writes_a_valid_entry_for_midi_files_and_uninstall_removes_it(tm
     entry_path, icon_path = install_desktop.paths(prefix)
     entry = read_entry(entry_path)
     assert entry["Icon"] == install_desktop.APP_ID and icon_path.read_bytes() == install_desktop.ICON.read_bytes()
+    assert entry["StartupWMClass"] == "StyleNet Studio"  # QApplication.applicationName, as launch sets it
     assert "audio/midi;" in entry["MimeType"] and entry["Categories"].startswith("AudioVideo;Audio;")
     assert exec_argv(entry["Exec"]) == [str(Path(sys.executable).absolute()), str(ROOT / "main.py"), "%f"]
     if shutil.which("desktop-file-validate"):
