@@ -383,3 +383,15 @@ def test_opening_a_bad_file_at_launch_reports_it_and_keeps_the_editor(qtbot, set
     assert len(warnings) == 1 and "broken.mid" in warnings[0]
     assert windows[0].isVisible() and windows[0].doc.midi.path is None  # the empty editor, ready for File > Open
     assert ICON.is_file() and not QGuiApplication.windowIcon().isNull()
+
+
+def test_a_file_opened_before_the_window_shows_fills_the_roll_once_shown(qtbot, settings):
+    """`python main.py FILE` opens the file first; the song must then fit the real, larger roll."""
+    win = MainWindow(settings, loader=SlowPredictor)
+    win.confirm = lambda *args: True
+    qtbot.addWidget(win)
+    win.open_path(DEMO)
+    win.resize(1500, 900)
+    win.show()
+    end = int(win.doc.notes.end.max())
+    qtbot.waitUntil(lambda: 0.9 * win.roll.width() <= win.view.x_of(end) <= win.roll.width(), timeout=5000)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import mido
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
+    QShowEvent,
     QUndoCommand,
     QUndoStack,
 )
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self.transport = Transport(self)
         self._shown: tuple[EditorState | None, Version | None] = (None, None)
+        self._fit_on_first_show = True
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         geometry = self.settings.get("geometry")
@@ -508,6 +510,12 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:
         self.open_path(event.mimeData().urls()[0].toLocalFile())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._fit_on_first_show:  # a file opened before the window was on screen was fitted to a guessed size
+            self._fit_on_first_show = False
+            QTimer.singleShot(0, self.fit_song)  # after the layout has given the roll its real size
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_discard_changes():
