@@ -395,3 +395,17 @@ def test_a_file_opened_before_the_window_shows_fills_the_roll_once_shown(qtbot, 
     win.show()
     end = int(win.doc.notes.end.max())
     qtbot.waitUntil(lambda: 0.9 * win.roll.width() <= win.view.x_of(end) <= win.roll.width(), timeout=5000)
+
+
+def test_scrollbars_show_the_visible_share_and_reach_both_ends(window, demo):
+    window.fit_song()
+    h, v = window.hscroll, window.vscroll
+    assert h.pageStep() / (h.maximum() + h.pageStep()) > 0.8  # nearly the whole song is on screen
+    window.view.zoom_x(4.0)
+    assert h.pageStep() / (h.maximum() + h.pageStep()) < 0.3
+    h.setValue(h.maximum())  # the end of the song comes into view
+    assert window.view.x_of(int(window.doc.notes.end.max())) < window.roll.width()
+    v.setValue(v.maximum())  # the lowest key comes into view, not beyond
+    assert window.view.pitch_at(window.roll.height() - 1) <= 1
+    window.view.scroll_to(left_tick=window.view.left_tick * 3)  # the wheel went past the end
+    assert h.value() == int(window.view.left_tick)  # the range grew; the thumb did not jump back

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import mido
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiDocument, MidiError
-from app.ui.geometry import SNAP_CHOICES, ViewState
+from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
 from app.ui.panels import HumanisePanel, TracksPanel
 from app.ui.pianoroll import PianoRoll
@@ -130,10 +130,10 @@ class MainWindow(QMainWindow):
         self.lane.setFixedHeight(140)
         self.hscroll = QScrollBar(Qt.Orientation.Horizontal)
         self.vscroll = QScrollBar(Qt.Orientation.Vertical)
-        self.vscroll.setRange(0, 127)
         self.hscroll.valueChanged.connect(lambda v: self.view.scroll_to(left_tick=float(v)))
-        self.vscroll.valueChanged.connect(lambda v: self.view.scroll_to(top_pitch=127.0 - v))
+        self.vscroll.valueChanged.connect(lambda v: self.view.scroll_to(top_pitch=float(HIGHEST - v)))
         self.view.changed.connect(self._sync_scrollbars)
+        self.roll.installEventFilter(self)  # a resized roll shows more or less: thumbs follow
         lane_label = QLabel("Velocity")
         lane_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         grid = QGridLayout()
@@ -364,14 +364,20 @@ class MainWindow(QMainWindow):
                           max(self.roll.height(), 200))
 
     def _sync_scrollbars(self) -> None:
+        """Thumbs as large as the visible share of the song (plus a bar after it) and of the keyboard;
+        a range never stops short of where the view already is (the wheel may scroll past the end)."""
+        view, tpb = self.view, self.doc.midi.ticks_per_beat
         end = max(int(self.doc.midi.end_tick), int(self.doc.notes.end.max()) if len(self.doc.notes) else 0)
-        pairs = ((self.hscroll, self.view.left_tick, end), (self.vscroll, 127 - self.view.top_pitch, 127))
-        for bar, value, top in pairs:
+        ticks = self.roll.width() / view.px_per_tick
+        rows = self.roll.height() / view.key_height
+        pairs = ((self.hscroll, view.left_tick, end + 4 * tpb - ticks, ticks),
+                 (self.vscroll, HIGHEST - view.top_pitch, HIGHEST - LOWEST - rows, rows))
+        for bar, value, top, page in pairs:
             bar.blockSignals(True)
-            bar.setRange(0, max(top, 1))
+            bar.setRange(0, int(max(top, value, 0)))
+            bar.setPageStep(max(1, int(page)))
             bar.setValue(int(value))
             bar.blockSignals(False)
-        self.hscroll.setPageStep(max(1, int(self.roll.width() / self.view.px_per_tick)))
 
     def _document_changed(self) -> None:
         state, version = self._shown
@@ -510,6 +516,11 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:
         self.open_path(event.mimeData().urls()[0].toLocalFile())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.roll and event.type() == QEvent.Type.Resize:
+            self._sync_scrollbars()
+        return super().eventFilter(watched, event)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
