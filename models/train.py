@@ -235,16 +235,21 @@ class Run:
     ``--ema``) at its best mean validation r over the styles."""
 
     def __init__(self, args: argparse.Namespace, model: StyleNet, device: torch.device, distributed: bool) -> None:
-        """Resumes from ``last.pt`` when the run folder has one (``resumed`` says so)."""
+        """Resumes from ``last.pt`` when the run folder has one, else starts from ``--init`` if given
+        (``origin`` says which); raises CheckpointError for an ``--init`` that does not fit."""
         self.args, self.model, self.device, self.out = args, model, device, Path(args.out)
-        self.opt = torch.optim.Adam(model.parameters(), lr=args.lr)
         self.step, self.best = 0, -1.0
         state = torch.load(self.last, map_location=device, weights_only=True) if self.last.exists() else None
-        if state is not None:
+        self.origin = ""
+        if state is not None:  # a resumed run keeps its own weights, never the --init ones
             model.load_state_dict(state["state_dict"])
-            self.opt.load_state_dict(state["optimizer"])
             self.step, self.best = int(state["step"]), float(state["best"])
-        self.resumed = state is not None
+            self.origin = f"resumed from {self.last} at step {self.step}"
+        elif args.init is not None:
+            self.origin = init_from(model, args.init)
+        self.opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        if state is not None:
+            self.opt.load_state_dict(state["optimizer"])
         # Averaged weights generalise better than the last noisy step; a run without them starts them here,
         # from the (resumed) weights.
         self.ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
@@ -331,17 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     samplers, val = training_data(args, cache, styles, lead)
     cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)
     model = StyleNet(cfg).to(device)
-    if args.init is not None and not (out / "last.pt").exists():  # a resumed run keeps its own weights
-        try:
-            message = init_from(model, args.init)
-        except CheckpointError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if lead:
-            print(message)
-    run = Run(args, model, device, distributed)
-    if run.resumed and lead:
-        print(f"resumed from {run.last} at step {run.step}")
+    try:
+        run = Run(args, model, device, distributed)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if run.origin and lead:
+        print(run.origin)
     # A resumed run draws fresh windows, not the ones it began with.
     rng = np.random.default_rng(args.seed + 1000 * rank + run.step)
     meta = describe(args, samplers, val)

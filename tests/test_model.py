@@ -204,6 +204,34 @@ def test_fine_tuning_starts_from_a_checkpoint_and_gives_a_new_style_a_fresh_head
         init_from(StyleNet(StyleNetConfig(hidden=12, genre_layers=1)), tmp_path / "a.pt")
 
 
+def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path):
+    from models.train import Run, parse_args
+
+    def weights(model):
+        return {k: v.clone() for k, v in model.state_dict().items()}
+
+    size = ["--hidden", "8", "--genre-layers", "1"]
+    source = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
+    save_checkpoint(tmp_path / "a.pt", source, encoding_version=ENCODING_VERSION)
+    init = ["--init", str(tmp_path / "a.pt")]
+    args = parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "run"), *init, *size])
+    run = Run(args, StyleNet(StyleNetConfig(hidden=8, genre_layers=1)), torch.device("cpu"), False)
+    assert run.origin.startswith("initialised from") and all(
+        torch.equal(v, source.state_dict()[k]) for k, v in run.model.state_dict().items())
+    rng = np.random.default_rng(0)
+    batch = (rng.random((2, 16, 176), dtype=np.float32), rng.random((2, 16, 88), dtype=np.float32),
+             np.ones((2, 16, 88), np.float32))
+    run.train_step("classical", batch)
+    trained = weights(run.model)
+    run.save({"classical": {"r": 0.1}, "jazz": {"r": 0.1}}, {})
+    again = Run(args, StyleNet(StyleNetConfig(hidden=8, genre_layers=1)), torch.device("cpu"), False)
+    assert again.origin.endswith("at step 1")
+    assert all(torch.equal(v, trained[k]) for k, v in weights(again.model).items())  # not the --init weights
+    wrong = parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "r2"), *init, "--hidden", "12"])
+    with pytest.raises(CheckpointError, match="layer sizes differ"):
+        Run(wrong, StyleNet(StyleNetConfig(hidden=12, genre_layers=1)), torch.device("cpu"), False)
+
+
 def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
     from models.train import masked_mse
 
