@@ -35,15 +35,8 @@ def consensus_songs(songs: list[Song], views: ScoreViews, own_weight: float) -> 
     views : where the score MIDIs come from
     own_weight : 1 keeps each performance's own velocities, 0 uses the consensus alone
     """
-    by_score: dict[Path, list[tuple[int, ScoreView]]] = defaultdict(list)
-    for i, song in enumerate(songs):
-        view = views.view(song)
-        if view is not None and view.usable:
-            by_score[view.score.path].append((i, view))
     out, changed = list(songs), 0
-    for members in by_score.values():
-        if len(members) < 2:
-            continue
+    for members in _pieces_played_twice(songs, views):
         z = np.array([_score_z(view) for _, view in members])  # (P, S), NaN where unmatched
         played = (~np.isnan(z)).sum(axis=0)
         consensus = np.where(played >= 2, np.nansum(z, axis=0) / np.maximum(played, 1), np.nan)  # (S,)
@@ -51,6 +44,59 @@ def consensus_songs(songs: list[Song], views: ScoreViews, own_weight: float) -> 
             out[i] = _blend(songs[i], view, z_own, consensus, own_weight)
             changed += 1
     return out, changed
+
+
+def human_agreement(songs: list[Song], views: ScoreViews) -> dict[str, float]:
+    """How well other pianists predict one pianist, on the score notes both played: a reference for the
+    model's score-input r (what the score and shared taste determine), not a bar.
+
+    Per performance of a piece played at least twice: ``one_other_r``, its mean r with each other
+    performance; ``others_r``, its r with the mean z of all the others; ``others_level_mae_share``, the
+    level-matched MAE of that mean shape at the pianist's own level and SD (nothing fitted), as a share
+    of the constant's. Averaged over performances.
+    """
+    pieces = _pieces_played_twice(songs, views)
+    one, others, mae, const = [], [], [], []
+    for members in pieces:
+        z = np.array([_score_z(view) for _, view in members])  # (P, S), NaN where unmatched
+        for i, (_, view) in enumerate(members):
+            own = np.where(view.matched, view.velocity, np.nan).astype(float)  # (S,)
+            pairs = [_r(own, z[j]) for j in range(len(members)) if j != i]
+            mean_z = _nanmean(np.delete(z, i, axis=0))
+            ok = ~np.isnan(own) & ~np.isnan(mean_z)
+            if ok.sum() < 3:
+                continue
+            h = own[ok]
+            one.append(float(np.nanmean(pairs)))
+            others.append(_r(own, mean_z))
+            mae.append(float(np.abs(h.mean() + h.std() * mean_z[ok] - h).mean()))
+            const.append(float(np.abs(h - h.mean()).mean()))
+    return {"performances": len(others), "pieces": len(pieces),
+            "one_other_r": float(np.mean(one)) if one else float("nan"),
+            "others_r": float(np.mean(others)) if others else float("nan"),
+            "others_level_mae_share": float(np.mean(mae) / np.mean(const)) if mae else float("nan")}
+
+
+def _pieces_played_twice(songs: list[Song], views: ScoreViews) -> list[list[tuple[int, ScoreView]]]:
+    """(index in ``songs``, score view) of the usable performances, grouped by score; pieces played once left out."""
+    by_score: dict[Path, list[tuple[int, ScoreView]]] = defaultdict(list)
+    for i, song in enumerate(songs):
+        view = views.view(song)
+        if view is not None and view.usable:
+            by_score[view.score.path].append((i, view))
+    return [members for members in by_score.values() if len(members) >= 2]
+
+
+def _r(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r over the positions where both are known (NaN with fewer than three)."""
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    return float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() >= 3 else float("nan")
+
+
+def _nanmean(z: np.ndarray) -> np.ndarray:
+    """(S,) mean over the rows that are known at each position; NaN where none is (no warning)."""
+    known = (~np.isnan(z)).sum(axis=0)
+    return np.where(known > 0, np.nansum(z, axis=0) / np.maximum(known, 1), np.nan)
 
 
 def _score_z(view: ScoreView) -> np.ndarray:

@@ -27,6 +27,7 @@ import torch
 
 from app.core.humanise import with_written_dynamics
 from models.baselines import chord_rule
+from models.consensus import human_agreement
 from models.data import Song, build_cache, load_songs
 from models.metrics import PieceScore, piece_intervals, score_piece, summarise
 from models.score_view import ScoreViews
@@ -255,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             weights = {**{f"stylenet:{s}": loaded.inference.written for s in loaded.styles},
                        "rule": fit_written_weight(fns["rule"], val_cases[style])}  # the rule gets its best too
             section["score_input"] = run_score_input(cases, predictors(loaded, args.seed), weights, matched, total)
+            section["human_agreement"] = human_agreement(songs, views)
         figures[style] = section
         if args.write_card:
             PLOTS.mkdir(exist_ok=True)

@@ -58,6 +58,14 @@ def _bars(style: str, section: dict[str, Any]) -> list[str]:
             for i, (text, ok) in enumerate(checks)]
 
 
+def _agreement(a: dict[str, Any]) -> str:
+    return (f"**Human agreement** (a reference, not a bar): on the score notes, {a['performances']} performances of "
+            f"{a['pieces']} pieces played more than once. One other pianist predicts a pianist with r "
+            f"{a['one_other_r']:.3f} on average; the mean shape of all the others with r {a['others_r']:.3f}, and, "
+            f"at the pianist's own level and SD, a level-matched MAE of {a['others_level_mae_share']:.1%} of the "
+            "constant's. Pianists of a piece share this much; the bars ask for less (r ≥ 0.5, MAE ≤ 80%).")
+
+
 def _inference(figures: dict[str, Any]) -> str:
     settings = figures.get("inference", InferenceSettings().as_meta())
     shifts = [k for k in settings["shifts"] if k]
@@ -89,6 +97,8 @@ def render(figures: dict[str, Any], loaded: LoadedModel) -> str:
             if key in section:
                 extra = f" — match rate {section[key]['match_rate']:.1%}" if key == "score_input" else ""
                 out += [f"**{title}**{extra}", "", *_table(section[key]), ""]
+        if "human_agreement" in section:
+            out += [_agreement(section["human_agreement"]), ""]
     out.append(END)
     return "\n".join(out)
 

@@ -360,3 +360,20 @@ def test_consensus_targets_share_what_the_pianists_of_a_piece_agree_on(shared_da
     assert np.corrcoef(*z)[0, 1] > 0.95  # the same dynamics shape, up to each pianist's level and range
     own = [s.velocity[m[common]].astype(float) for s, m in zip(songs, both)]
     assert np.corrcoef(*own)[0, 1] < 0.9
+
+
+def test_human_agreement_measures_how_alike_pianists_of_one_piece_play(shared_data):
+    from models.consensus import human_agreement
+    from models.data import performance_notes
+    from models.score_view import ScoreViews
+
+    rels = ["classical/asap/Bach/Fugue/bwv_848/Lee01M.mid", "classical/asap/Bach/Fugue/bwv_848/Lin04M.mid",
+            FEW["classical"][0]]  # two performances of one fugue, and a piece played once
+    songs = [Song(rel, **performance_notes(shared_data / rel)) for rel in rels]
+    views = ScoreViews(shared_data)
+    two = human_agreement(songs, views)
+    assert (two["pieces"], two["performances"]) == (1, 2)  # the piece played once has nobody to agree with
+    assert abs(two["one_other_r"] - two["others_r"]) < 1e-9  # with two pianists the others are the one other
+    assert 0.2 < two["one_other_r"] < 0.95 and 0.3 < two["others_level_mae_share"] < 1.2
+    same = human_agreement([songs[0], songs[0]], views)  # a pianist who plays exactly alike twice
+    assert same["one_other_r"] > 0.999 and same["others_level_mae_share"] < 1e-9
