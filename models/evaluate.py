@@ -256,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
             weights = {**{f"stylenet:{s}": loaded.inference.written for s in loaded.styles},
                        "rule": fit_written_weight(fns["rule"], val_cases[style])}  # the rule gets its best too
             section["score_input"] = run_score_input(cases, predictors(loaded, args.seed), weights, matched, total)
-            section["human_agreement"] = human_agreement(songs, views)
+            agreement = human_agreement(songs, views)
+            if agreement["performances"]:  # only where some piece was played twice
+                section["human_agreement"] = agreement
         figures[style] = section
         if args.write_card:
             PLOTS.mkdir(exist_ok=True)
