@@ -123,8 +123,10 @@ class Transport(QObject):
             file_menu.insertAction(file_menu.actions()[-2], action)
 
     def set_message(self, text: str) -> None:
+        """In the toolbar, and in the status bar too: a narrow window folds the toolbar's end away."""
         self.status.setText(text)
         self.status.setToolTip(text)
+        self.window.statusBar().showMessage(text, 10_000)
 
     # -- player lifecycle ----------------------------------------------------------------
     def invalidate(self) -> None:
