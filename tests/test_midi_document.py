@@ -202,3 +202,14 @@ def test_saved_files_get_plain_permissions_not_the_temp_files(tmp_path):
         os.umask(old_umask)
     assert stat.S_IMODE((tmp_path / "new.mid").stat().st_mode) == 0o644  # as open() would make it
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640  # an existing file keeps its own
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_the_umask_is_read_without_changing_it(mask):
+    from app.core.atomic import _umask
+
+    old = os.umask(mask)
+    try:
+        assert _umask() == mask and os.umask(mask) == mask  # read right, and still in force
+    finally:
+        os.umask(old)

@@ -34,6 +34,19 @@ def _permissions_for(path: Path) -> int:
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
-        umask = os.umask(0)  # the only portable way to read it is to set it and put it back
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask. Linux shows it in /proc; elsewhere the portable way is to set it and put it
+    back, which for a moment changes it for other threads (an audio export runs in one)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
