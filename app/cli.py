@@ -93,8 +93,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except CliError as exc:
         print(f"note: {exc}; writing the original and the baseline only", file=sys.stderr)
         predictor = None
-    for path in write_demo(DEMO_SONG, out, predictor, seed=args.seed):
+    result = write_demo(DEMO_SONG, out, predictor, seed=args.seed, audio=not args.no_audio)
+    for path in result.files:
         print(f"wrote {path}")
+    for w in result.audio:
+        print(f"wrote {w.path}: loudness matched to the original ({w.gain_db:+.1f} dB), "
+              f"loudness range {w.range_db:.1f} dB")
+    if result.problem:
+        print(f"note: {result.problem}", file=sys.stderr)
     print(f"demo results are in {out.resolve()}")
     return EXIT_OK
 
@@ -132,7 +138,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_ERROR) from None
     for w in written:
         print(f"{w.path}: {w.version}, {w.seconds:.1f} s, loudness {w.loudness_db:.1f} dBFS"
-              + (f" (gain {w.gain_db:+.1f} dB to match the original)" if args.match_loudness else ""))
+              + (f" (gain {w.gain_db:+.1f} dB to match the original)" if args.match_loudness else "")
+              + f", loudness range {w.range_db:.1f} dB")
     return EXIT_OK
 
 
@@ -153,8 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     h.add_argument("--force", action="store_true", help="allow overwriting the input file")
     h.set_defaults(run=cmd_humanise)
-    d = sub.add_parser("demo", help="humanise the bundled demo song in every style, write MIDI and PNG plots")
+    d = sub.add_parser("demo", help="humanise the bundled demo song in every style; write MIDI, PNG plots and "
+                       "loudness-matched WAVs")
     d.add_argument("--out", default="output/demo")
+    d.add_argument("--no-audio", action="store_true", help="skip the WAV renders")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--checkpoint")
     d.add_argument("--device")

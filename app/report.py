@@ -1,13 +1,17 @@
-"""Headless results: humanise the demo in every version and plot piano roll + velocities to PNG."""
+"""Headless results: humanise the demo in every version, plot piano roll + velocities to PNG and render
+each version to WAV for listening side by side."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument
+from app.playback.outputs import PlaybackUnavailable
+from app.playback.versions import WrittenAudio, export_wavs, schedules_for
 
 
 def plot_versions(doc: MidiDocument, versions: dict[str, np.ndarray], png: Path, title: str) -> None:
@@ -42,8 +46,17 @@ def plot_versions(doc: MidiDocument, versions: dict[str, np.ndarray], png: Path,
     plt.close(fig)
 
 
-def write_demo(song: Path, out: Path, predictor: VelocityPredictor | None, seed: int = 0) -> list[Path]:
-    """MIDI + PNG for the original, the baseline and each style the predictor knows."""
+@dataclass(frozen=True)
+class DemoResult:
+    files: list[Path]  # MIDI and PNG
+    audio: list[WrittenAudio] = field(default_factory=list)
+    problem: str = ""  # why something is missing, e.g. no soundfont for the audio
+
+
+def write_demo(song: Path, out: Path, predictor: VelocityPredictor | None, seed: int = 0,
+               audio: bool = True) -> DemoResult:
+    """MIDI + PNG (and, with ``audio``, a loudness-matched WAV) for the original, the baseline and each
+    style the predictor knows."""
     doc = MidiDocument.load(song)
     mask = humanise_mask(doc.notes, doc.piano_mask)
     versions = {"original": np.array(doc.notes.velocity), "baseline": baseline_velocities(doc.notes, mask, seed)}
@@ -60,4 +73,13 @@ def write_demo(song: Path, out: Path, predictor: VelocityPredictor | None, seed:
     doc.notes = doc.loaded_notes
     compare = out / f"{song.stem}.compare.png"
     plot_versions(doc, versions, compare, f"{song.stem}: all versions")
-    return [*written, compare]
+    written.append(compare)
+    if not audio:
+        return DemoResult(written)
+    try:
+        # Each version at the original's loudness: a listener compares the dynamics' shape, not one
+        # version simply being louder.
+        wavs = export_wavs(schedules_for(doc, versions), list(versions), out / f"{song.stem}.wav", match_loudness=True)
+    except PlaybackUnavailable as exc:
+        return DemoResult(written, problem=f"no audio: {exc}")
+    return DemoResult(written, wavs)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,8 @@ from conftest import DEMO, ROOT
 
 from app.cli import EXIT_BAD_INPUT, EXIT_NO_MODEL, main
 from app.core.midi_document import MidiDocument
+from app.playback.outputs import PlaybackUnavailable
+from app.playback.render import loudness_db
 
 
 def same_notes_except_velocity(a: MidiDocument, b: MidiDocument) -> None:
@@ -72,6 +76,11 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, capsys, args, message)
     assert code == EXIT_BAD_INPUT and message in err and len(err.splitlines()) == 1
 
 
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768.0
+
+
 def test_demo_writes_midi_and_plots_for_every_version(tmp_path, tiny_checkpoint):
     proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "demo", "--out", str(tmp_path),
                            "--checkpoint", str(tiny_checkpoint)], capture_output=True, text=True, cwd=ROOT, timeout=300)
@@ -80,6 +89,18 @@ def test_demo_writes_midi_and_plots_for_every_version(tmp_path, tiny_checkpoint)
         assert (tmp_path / f"bach_prelude_c_major.{version}.mid").stat().st_size > 1000
         assert (tmp_path / f"bach_prelude_c_major.{version}.png").read_bytes()[:4] == b"\x89PNG"
     assert str(tmp_path) in proc.stdout
+    levels = [loudness_db(read_wav(tmp_path / f"bach_prelude_c_major.{v}.wav")) for v in ("original", "jazz")]
+    assert abs(levels[0] - levels[1]) < 0.5 and proc.stdout.count("loudness range") == 4  # side by side, same level
+
+
+def test_demo_without_a_soundfont_still_writes_midi_and_says_why(tmp_path, tiny_checkpoint, monkeypatch, capsys):
+    def no_soundfont(*args, **kwargs):
+        raise PlaybackUnavailable("no General MIDI soundfont found")
+
+    monkeypatch.setattr("app.playback.versions.render", no_soundfont)
+    assert main(["demo", "--out", str(tmp_path), "--checkpoint", str(tiny_checkpoint)]) == 0
+    assert "no audio: no General MIDI soundfont found" in capsys.readouterr().err
+    assert (tmp_path / "bach_prelude_c_major.jazz.mid").exists() and not list(tmp_path.glob("*.wav"))
 
 
 def test_written_dynamics_are_kept_unless_ignored(tmp_path):

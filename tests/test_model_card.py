@@ -53,3 +53,15 @@ def test_model_card_figures_are_reproduced_by_evaluate(shared_data, tmp_path):
     card_text = (ROOT / "models" / "MODEL_CARD.md").read_text()
     r = card["classical"]["quantised_performance"]["stylenet:classical"]["r"]
     assert f"{r:.3f}" in card_text
+
+
+def test_the_bundled_model_gives_the_flat_demo_audible_dynamics(tmp_path):
+    """Listen-proxy: rendered at the same loudness, the humanised demo moves further between soft and loud
+    than the flat-velocity score."""
+    from app.report import write_demo
+    from models.inference import StyleNetPredictor
+
+    result = write_demo(DEMO, tmp_path, StyleNetPredictor.from_checkpoint(), seed=0)
+    ranges = {w.version: w.range_db for w in result.audio}
+    assert not result.problem and ranges["classical"] > ranges["original"] + 1.0
+    assert ranges["jazz"] > ranges["original"] + 1.0

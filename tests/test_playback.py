@@ -15,7 +15,7 @@ from app.core.humanise import baseline_velocities, humanise_mask
 from app.core.midi_document import MidiDocument
 from app.playback.outputs import PlaybackUnavailable, PortOutput, find_soundfont, new_synth
 from app.playback.player import Player
-from app.playback.render import apply_gain, loudness_db, render
+from app.playback.render import SAMPLE_RATE, apply_gain, loudness_db, loudness_range_db, render
 from app.playback.schedule import build_schedule
 from app.playback.versions import schedules_for
 
@@ -221,3 +221,15 @@ def test_render_one_version_without_loudness_matching(tmp_path):
     out = tmp_path / "baseline.wav"
     assert main(["render", str(DEMO), "--version", "baseline", "-o", str(out)]) == 0
     assert out.stat().st_size > 44100 * 4 and not (tmp_path / "baseline.original.wav").exists()
+
+
+def test_loudness_range_measures_how_far_the_level_moves():
+    t = np.arange(20 * SAMPLE_RATE) / SAMPLE_RATE
+    tone = np.sin(2 * np.pi * 220 * t)
+    steady = 0.1 * tone
+    soft_then_loud = np.where(t < 10, 10 ** (-10 / 20), 1.0) * 0.1 * tone  # 10 s at -10 dB, then 10 s at 0 dB
+    assert loudness_range_db(steady) < 0.1
+    assert 9.5 < loudness_range_db(soft_then_loud) < 10.5
+    assert loudness_range_db(np.zeros(20 * SAMPLE_RATE)) == 0.0 and loudness_range_db(steady[:100]) == 0.0
+    with_pause = np.where((t > 5) & (t < 12), 0.0, 1.0) * steady
+    assert loudness_range_db(with_pause) < 6.0  # 7 s of silence is not "soft": only windows straddling it read lower

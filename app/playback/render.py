@@ -54,6 +54,23 @@ def loudness_db(audio: np.ndarray) -> float:
     return float(10 * np.log10(gated.mean() if len(gated) else power.mean() + 1e-12))
 
 
+def loudness_range_db(audio: np.ndarray, window_s: float = 3.0) -> float:
+    """How far the music moves between soft and loud: the spread (10th to 95th percentile) of its
+    loudness over 3-second windows, gated like EBU R128's loudness range (LRA) but without its
+    K-weighting filter. A flat-velocity part measures a few dB; human dynamics add to that."""
+    mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+    size, hop = int(window_s * SAMPLE_RATE), SAMPLE_RATE // 2
+    if len(mono) < size:
+        return 0.0
+    power = np.array([np.mean(mono[i:i + size] ** 2) for i in range(0, len(mono) - size + 1, hop)])
+    level = 10 * np.log10(power + 1e-12)
+    level = level[level > -70.0]  # silence
+    if not len(level):
+        return 0.0
+    level = level[level > 10 * np.log10(np.mean(10 ** (level / 10))) - 20.0]  # far below the music's level
+    return float(np.percentile(level, 95) - np.percentile(level, 10))
+
+
 def matching_gains(levels: dict[str, float], reference: str = "original") -> dict[str, float]:
     """Gain in dB per version that brings its loudness to the reference's."""
     return {name: levels[reference] - level for name, level in levels.items()}

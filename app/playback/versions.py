@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from app.core.midi_document import MidiDocument
-from app.playback.render import apply_gain, loudness_db, matching_gains, render, write_wav
+from app.playback.outputs import SAMPLE_RATE
+from app.playback.render import apply_gain, loudness_db, loudness_range_db, matching_gains, render, write_wav
 from app.playback.schedule import Schedule, build_schedule
 
 
@@ -49,6 +50,7 @@ class WrittenAudio:
     seconds: float
     loudness_db: float  # after the gain
     gain_db: float
+    range_db: float  # loudness range: how much the dynamics move (see loudness_range_db)
 
 
 def export_wavs(schedules: dict[str, Schedule], versions: list[str], path: Path, match_loudness: bool,
@@ -65,6 +67,8 @@ def export_wavs(schedules: dict[str, Schedule], versions: list[str], path: Path,
     for name in versions:
         gain = levels["original"] - levels[name] if match_loudness else 0.0
         target = Path(path) if len(versions) == 1 else Path(path).with_name(f"{Path(path).stem}.{name}.wav")
-        write_wav(target, apply_gain(audio[name], gain))
-        written.append(WrittenAudio(target, name, len(audio[name]) / 44100, levels[name] + gain, gain))
+        gained = apply_gain(audio[name], gain)
+        write_wav(target, gained)
+        written.append(WrittenAudio(target, name, len(gained) / SAMPLE_RATE, levels[name] + gain, gain,
+                                    loudness_range_db(gained)))
     return written
