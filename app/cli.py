@@ -143,44 +143,50 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", help="StyleNet checkpoint (default: models/stylenet.pt)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+
+
+def _style_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--style", default="classical", help="classical or jazz (the checkpoint's styles)")
+    p.add_argument("--strength", type=float, default=1.0, help="0..1 blend of original and predicted velocities")
+    p.add_argument("--ignore-written", action="store_true",
+                   help="do not keep the dynamics written in the file's velocities (e.g. p/f from a notation program)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python main.py", description="StyleNet Studio: human dynamics for MIDI piano.")
+    p = argparse.ArgumentParser(prog="python main.py", description="StyleNet Studio: human dynamics for MIDI piano.",
+                                epilog="Without a command: `python main.py [FILE.mid]` opens the editor, and "
+                                "`python main.py --screenshot OUT.png FILE.mid` renders it to a PNG (see "
+                                "`python main.py FILE.mid --help`). Exit codes: 0 ok, 1 unexpected error, "
+                                "2 bad input, 3 no usable checkpoint.")
     sub = p.add_subparsers(dest="command")
     h = sub.add_parser("humanise", help="humanise a MIDI file's piano part (headless)")
     h.add_argument("input")
     h.add_argument("--output", "-o", required=True)
-    h.add_argument("--style", default="classical", help="classical or jazz (the checkpoint's styles)")
-    h.add_argument("--strength", type=float, default=1.0, help="0..1 blend of original and predicted velocities")
-    h.add_argument("--ignore-written", action="store_true",
-                   help="do not keep the dynamics written in the file's velocities (e.g. p/f from a notation program)")
+    _style_options(h)
     h.add_argument("--baseline", action="store_true", help="random velocities instead of the model")
-    h.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
     h.add_argument("--piano-tracks", help="override the automatic piano part: track numbers, e.g. 2,3")
-    h.add_argument("--checkpoint", help="StyleNet checkpoint (default: models/stylenet.pt)")
-    h.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    _model_options(h)
     h.add_argument("--force", action="store_true", help="allow overwriting the input file")
     h.set_defaults(run=cmd_humanise)
     d = sub.add_parser("demo", help="humanise the bundled demo song in every style; write MIDI, PNG plots and "
                        "loudness-matched WAVs")
-    d.add_argument("--out", default="output/demo")
+    d.add_argument("--out", default="output/demo", help="folder for the results (default: output/demo)")
     d.add_argument("--no-audio", action="store_true", help="skip the WAV renders")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--checkpoint")
-    d.add_argument("--device")
+    d.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
+    _model_options(d)
     d.set_defaults(run=cmd_demo)
     r = sub.add_parser("render", help="render a version to WAV through FluidSynth (offline, faster than real time)")
     r.add_argument("input")
-    r.add_argument("--output", "-o", required=True)
+    r.add_argument("--output", "-o", required=True, help="OUT.wav; with --version all, OUT.VERSION.wav for each")
     r.add_argument("--version", choices=("original", "baseline", "stylised", "all"), default="stylised")
-    r.add_argument("--style", default="classical")
-    r.add_argument("--strength", type=float, default=1.0)
-    r.add_argument("--ignore-written", action="store_true",
-                   help="do not keep the dynamics written in the file's velocities (e.g. p/f from a notation program)")
-    r.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
+    _style_options(r)
     r.add_argument("--match-loudness", action="store_true", help="match each version's loudness to the original's")
     r.add_argument("--soundfont", help=".sf2/.sf3 file (default: an installed General MIDI soundfont)")
-    r.add_argument("--checkpoint")
-    r.add_argument("--device")
+    _model_options(r)
     r.set_defaults(run=cmd_render)
     return p
 

@@ -24,8 +24,8 @@ def window_size(text: str) -> tuple[int, int]:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python main.py", description="StyleNet Studio editor. Commands: humanise, "
-                                "demo (see `python main.py humanise --help`).")
+    p = argparse.ArgumentParser(prog="python main.py", description="StyleNet Studio editor. Headless commands: "
+                                "humanise, demo, render (see `python main.py --help`).")
     p.add_argument("file", nargs="?", help="MIDI file to open")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit (no display needed)")
     p.add_argument("--version", choices=("original", "baseline", "stylised"), default="original",
