@@ -54,5 +54,10 @@ def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, di
 def piece_of(song: Song, data: Path) -> str:
     """The piece a performance plays: its folder when the folder holds a score (ASAP's layout: one score,
     several pianists), else the file itself."""
-    folder = song.name.rsplit("/", 1)[0]
-    return folder if (Path(data) / folder / "midi_score.mid").exists() else song.name
+    return piece_named(song.name, data)
+
+
+def piece_named(name: str, data: Path) -> str:
+    """``piece_of`` for a performance's path relative to ``data``."""
+    folder = name.rsplit("/", 1)[0]
+    return folder if (Path(data) / folder / "midi_score.mid").exists() else name

@@ -377,3 +377,18 @@ def test_human_agreement_measures_how_alike_pianists_of_one_piece_play(shared_da
     assert 0.2 < two["one_other_r"] < 0.95 and 0.3 < two["others_level_mae_share"] < 1.2
     same = human_agreement([songs[0], songs[0]], views)  # a pianist who plays exactly alike twice
     assert same["one_other_r"] > 0.999 and same["others_level_mae_share"] < 1e-9
+
+
+def test_listening_check_renders_three_versions_of_one_performance(tiny_checkpoint, tmp_path):
+    from conftest import DEMO
+
+    from models.listen import one_per_piece, piece_ranges, summary
+
+    doc = MidiDocument.load(DEMO)  # a flat-velocity score: its own render and the flat one sound alike
+    ranges = piece_ranges(doc, StyleNetPredictor.from_checkpoint(tiny_checkpoint, "cpu"), "classical")
+    assert set(ranges) == {"human", "model", "flat"} and abs(ranges["human"] - ranges["flat"]) < 0.5
+    assert summary([ranges, ranges, ranges])["flat_abs_diff_db"] == abs(ranges["human"] - ranges["flat"])
+    (tmp_path / "a" / "p").mkdir(parents=True)
+    (tmp_path / "a" / "p" / "midi_score.mid").touch()  # a folder with a score is one piece
+    (tmp_path / "splits.json").write_text(json.dumps({"classical": {"test": ["a/p/x.mid", "a/p/y.mid", "a/q.mid"]}}))
+    assert one_per_piece(tmp_path, "classical", "test") == ["a/p/x.mid", "a/q.mid"]
