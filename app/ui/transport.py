@@ -107,9 +107,9 @@ class Transport(QObject):
         self.match_box.toggled.connect(self._match_changed)
         bar.addWidget(self.match_box)
         self.gain_label = QLabel("")
-        self.status = QLabel("")
         bar.addWidget(self.gain_label)
-        bar.addWidget(self.status)
+        self.status = QLabel("")  # in the status bar: a toolbar folds its end away in a narrow window
+        w.statusBar().addWidget(self.status, 1)
         file_menu = w.file_menu
         export_audio = QAction("Export &Audio (WAV)…", w)
         export_audio.triggered.connect(self.export_audio_dialog)
@@ -123,10 +123,9 @@ class Transport(QObject):
             file_menu.insertAction(file_menu.actions()[-2], action)
 
     def set_message(self, text: str) -> None:
-        """In the toolbar, and in the status bar too: a narrow window folds the toolbar's end away."""
+        self.window.statusBar().clearMessage()  # a passing message would hide it
         self.status.setText(text)
         self.status.setToolTip(text)
-        self.window.statusBar().showMessage(text, 10_000)
 
     # -- player lifecycle ----------------------------------------------------------------
     def invalidate(self) -> None:
