@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from app.core.atomic import write_atomic
 from app.playback.outputs import SAMPLE_RATE, new_synth, send_to_synth
@@ -42,14 +43,21 @@ def render(schedule: Schedule, soundfont: str | None = None,
     return audio
 
 
+def _mono(audio: np.ndarray) -> np.ndarray:
+    return audio.mean(axis=1) if audio.ndim == 2 else audio
+
+
+def _window_power(audio: np.ndarray, size: int, hop: int) -> np.ndarray:
+    """(W,) mean power of the mono mix over windows of ``size`` frames every ``hop`` frames."""
+    return sliding_window_view(_mono(audio) ** 2, size)[::hop].mean(axis=1)
+
+
 def loudness_db(audio: np.ndarray) -> float:
     """RMS level in dBFS over the parts that sound (gated at -60 dBFS per 400 ms block, like LUFS gating)."""
-    mono = audio.mean(axis=1) if audio.ndim == 2 else audio
     block = int(0.4 * SAMPLE_RATE)
-    n = len(mono) // block
-    if n == 0:
-        return float(20 * np.log10(np.sqrt(np.mean(mono ** 2)) + 1e-12))
-    power = (mono[: n * block].reshape(n, block) ** 2).mean(axis=1)
+    if len(audio) < block:
+        return float(20 * np.log10(np.sqrt(np.mean(_mono(audio) ** 2)) + 1e-12))
+    power = _window_power(audio, block, block)
     gated = power[power > 10 ** (-60 / 10)]
     return float(10 * np.log10(gated.mean() if len(gated) else power.mean() + 1e-12))
 
@@ -58,12 +66,10 @@ def loudness_range_db(audio: np.ndarray, window_s: float = 3.0) -> float:
     """How far the music moves between soft and loud: the spread (10th to 95th percentile) of its
     loudness over 3-second windows, gated like EBU R128's loudness range (LRA) but without its
     K-weighting filter. A flat-velocity part measures a few dB; human dynamics add to that."""
-    mono = audio.mean(axis=1) if audio.ndim == 2 else audio
-    size, hop = int(window_s * SAMPLE_RATE), SAMPLE_RATE // 2
-    if len(mono) < size:
+    size = int(window_s * SAMPLE_RATE)
+    if len(audio) < size:
         return 0.0
-    power = np.array([np.mean(mono[i:i + size] ** 2) for i in range(0, len(mono) - size + 1, hop)])
-    level = 10 * np.log10(power + 1e-12)
+    level = 10 * np.log10(_window_power(audio, size, SAMPLE_RATE // 2) + 1e-12)
     level = level[level > -70.0]  # silence
     if not len(level):
         return 0.0
