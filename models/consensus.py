@@ -38,8 +38,7 @@ def consensus_songs(songs: list[Song], views: ScoreViews, own_weight: float) -> 
     out, changed = list(songs), 0
     for members in _pieces_played_twice(songs, views):
         z = np.array([_score_z(view) for _, view in members])  # (P, S), NaN where unmatched
-        played = (~np.isnan(z)).sum(axis=0)
-        consensus = np.where(played >= 2, np.nansum(z, axis=0) / np.maximum(played, 1), np.nan)  # (S,)
+        consensus = _nanmean(z, min_known=2)  # (S,)
         for (i, view), z_own in zip(members, z):
             out[i] = _blend(songs[i], view, z_own, consensus, own_weight)
             changed += 1
@@ -93,10 +92,11 @@ def _r(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() >= 3 else float("nan")
 
 
-def _nanmean(z: np.ndarray) -> np.ndarray:
-    """(S,) mean over the rows that are known at each position; NaN where none is (no warning)."""
+def _nanmean(z: np.ndarray, min_known: int = 1) -> np.ndarray:
+    """(S,) mean over the rows that are known at each position; NaN where fewer than ``min_known`` are
+    (without numpy's empty-slice warning)."""
     known = (~np.isnan(z)).sum(axis=0)
-    return np.where(known > 0, np.nansum(z, axis=0) / np.maximum(known, 1), np.nan)
+    return np.where(known >= min_known, np.nansum(z, axis=0) / np.maximum(known, 1), np.nan)
 
 
 def _score_z(view: ScoreView) -> np.ndarray:
