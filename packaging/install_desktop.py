@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.core.atomic import write_atomic  # noqa: E402  (needs ROOT on the path)
+from app.ui.launch import DESKTOP_FILE_NAME, ICON  # noqa: E402  (Qt-free at import)
 
-APP_ID = "stylenet-studio"  # also app.ui.launch.DESKTOP_FILE_NAME: docks match windows to launchers by it
-ICON = ROOT / "resources" / "icon.svg"
+APP_ID = DESKTOP_FILE_NAME  # the window's own: docks match windows to launchers by it
 MIDI_TYPES = ("audio/midi", "audio/x-midi")
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
-# = packaging/install_desktop.APP_ID: docks and task bars match the window to its launcher by it
+# also the launcher's name (packaging/install_desktop.py): docks and task bars match the window to it
 DESKTOP_FILE_NAME = "stylenet-studio"
 
 
