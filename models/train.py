@@ -60,12 +60,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="cosine: the rate falls from --lr to --min-lr over --steps (the paper keeps it constant)")
     p.add_argument("--min-lr", type=float, default=1e-5, help="with --schedule cosine: the rate at the last step")
     p.add_argument("--clip", type=float, default=10.0)
-    p.add_argument("--loss", choices=("onset", "all", "shape", "song-shape"), default="onset",
+    p.add_argument("--loss", choices=("onset", "all", "shape", "song-shape", "corr"), default="onset",
                    help="onset: MSE on note-onset cells; all: the paper's MSE on every cell; "
                         "shape: onset MSE after removing each window's mean error, plus --level-weight x onset MSE; "
                         "song-shape: like shape, but each batch is windows of one song and its mean error is "
-                        "removed once, so louder and softer passages of a piece count")
-    p.add_argument("--level-weight", type=float, default=0.1, help="weight of the plain onset MSE in --loss shape")
+                        "removed once, so louder and softer passages of a piece count; "
+                        "corr: 1 - Pearson r of each window's onsets, plus --level-weight x onset error")
+    p.add_argument("--level-weight", type=float, default=0.1,
+                   help="weight of the plain onset error in --loss shape, song-shape and corr")
+    p.add_argument("--penalty", choices=("squared", "absolute"), default="squared",
+                   help="squared (MSE, the paper's) or absolute (MAE) errors in --loss onset, shape, song-shape")
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep an exponential moving average of the weights with this decay (e.g. 0.999); "
                         "validation and best.pt then use the averaged weights")
@@ -112,21 +116,39 @@ class Progress:
 
 
 def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: str,
-               level_weight: float = 0.1) -> torch.Tensor:
+               level_weight: float = 0.1, penalty: str = "squared") -> torch.Tensor:
     """pred, y, mask: (B, T, 88). ``shape`` scores dynamics within each window apart from its overall
-    level (pianos and recordings differ in level by tens of units, which no score can predict)."""
+    level (pianos and recordings differ in level by tens of units, which no score can predict); ``corr``
+    scores only how the window's dynamics go up and down (1 - Pearson r over its notes), leaving their
+    width to the spread calibration. ``penalty``: squared errors (MSE) or absolute ones (MAE, which the
+    evaluation reports; a model trained on it predicts the median rather than the mean)."""
     if mode == "all":
         return ((pred - y) ** 2).mean()
     m = mask.float()
     err = (pred - y) * m
-    plain = (err**2).sum() / m.sum().clamp(min=1.0)
+    cost = torch.square if penalty == "squared" else torch.abs
+    plain = cost(err).sum() / m.sum().clamp(min=1.0)
     if mode == "onset":
         return plain
+    if mode == "corr":
+        return _one_minus_r(pred, y, m) + level_weight * plain
     dims = (0, 1, 2) if mode == "song-shape" else (1, 2)  # the batch's (one song's) or each window's level
     count = m.sum(dim=dims, keepdim=True).clamp(min=1.0)  # (B or 1, 1, 1)
     offset = err.sum(dim=dims, keepdim=True) / count  # mean error
-    shape = (((err - offset) * m) ** 2).sum() / m.sum().clamp(min=1.0)
+    shape = cost((err - offset) * m).sum() / m.sum().clamp(min=1.0)
     return shape + level_weight * plain
+
+
+def _one_minus_r(pred: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Mean over windows with at least 3 notes of 1 - Pearson r between predicted and target onsets."""
+    count = m.sum(dim=(1, 2))  # (B,)
+    n = count.clamp(min=1.0)[:, None, None]
+    dp = (pred - (pred * m).sum(dim=(1, 2), keepdim=True) / n) * m
+    dy = (y - (y * m).sum(dim=(1, 2), keepdim=True) / n) * m
+    cov = (dp * dy).sum(dim=(1, 2))
+    r = cov / torch.sqrt((dp**2).sum(dim=(1, 2)) * (dy**2).sum(dim=(1, 2)) + 1e-8)  # (B,)
+    used = (count >= 3).float()
+    return ((1.0 - r) * used).sum() / used.sum().clamp(min=1.0)
 
 
 def learning_rate(args: argparse.Namespace, step: int) -> float:
@@ -272,7 +294,7 @@ class Run:
         """One optimizer step on a batch (x, y, mask), each (B, T, ...) of one style; returns the loss."""
         x, y, m = (torch.from_numpy(a).to(self.device) for a in batch)
         self.net.train()
-        loss = masked_mse(self.net(x, style), y, m, self.args.loss, self.args.level_weight)
+        loss = masked_mse(self.net(x, style), y, m, self.args.loss, self.args.level_weight, self.args.penalty)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         for group in self.opt.param_groups:

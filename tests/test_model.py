@@ -250,6 +250,25 @@ def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
     assert masked_mse(y + offsets, y, mask, "song-shape", level_weight=0.0) > 1e-3
 
 
+def test_absolute_penalty_is_the_mean_absolute_error_and_corr_ignores_level_and_width():
+    from models.train import masked_mse
+
+    torch.manual_seed(1)
+    y = torch.rand(2, 30, 88)
+    mask = torch.rand(2, 30, 88) < 0.1
+    pred = y + torch.randn_like(y) * 0.1
+    m = mask.float()
+    mae = ((pred - y).abs() * m).sum() / m.sum()
+    assert torch.isclose(masked_mse(pred, y, mask, "onset", penalty="absolute"), mae)
+    assert torch.isclose(masked_mse(pred, y, mask, "onset"), (((pred - y) ** 2) * m).sum() / m.sum())
+    # corr: louder, softer, wider or narrower dynamics that go the same way score perfectly...
+    assert masked_mse(0.3 * y + 0.4, y, mask, "corr", level_weight=0.0) < 1e-6
+    # ...opposite ones score worst, unrelated ones in between.
+    assert masked_mse(1.0 - y, y, mask, "corr", level_weight=0.0) > 1.99
+    assert 0.5 < masked_mse(torch.rand_like(y), y, mask, "corr", level_weight=0.0) < 1.5
+    empty = torch.zeros_like(mask)  # windows without notes contribute nothing, not nan
+    assert masked_mse(pred, y, empty, "corr", level_weight=1.0) == 0.0
+
 def test_cosine_schedule_falls_from_the_peak_to_the_floor_and_constant_stays_put():
     from models.train import learning_rate, parse_args
 
