@@ -17,7 +17,7 @@ from app.core.humanise import humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument
 from models.inference import StyleNetPredictor
 from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, StyleNet, StyleNetConfig, predict
-from models.train import masked_mse
+from models.train import masked_loss
 
 
 def five_minute_piece() -> tuple[str, bytes]:
@@ -72,7 +72,7 @@ def main() -> None:
     x, y, m = torch.rand(4, 200, 176).round(), torch.rand(4, 200, 88), torch.rand(4, 200, 88) > 0.9
 
     def step() -> None:
-        loss = masked_mse(model(x, "classical"), y, m, "onset")
+        loss = masked_loss(model(x, "classical"), y, m, "onset")
         opt.zero_grad()
         loss.backward()
         opt.step()

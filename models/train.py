@@ -115,7 +115,7 @@ class Progress:
         sys.stderr.flush()
 
 
-def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: str,
+def masked_loss(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: str,
                level_weight: float = 0.1, penalty: str = "squared") -> torch.Tensor:
     """pred, y, mask: (B, T, 88). ``shape`` scores dynamics within each window apart from its overall
     level (pianos and recordings differ in level by tens of units, which no score can predict); ``corr``
@@ -294,7 +294,7 @@ class Run:
         """One optimizer step on a batch (x, y, mask), each (B, T, ...) of one style; returns the loss."""
         x, y, m = (torch.from_numpy(a).to(self.device) for a in batch)
         self.net.train()
-        loss = masked_mse(self.net(x, style), y, m, self.args.loss, self.args.level_weight, self.args.penalty)
+        loss = masked_loss(self.net(x, style), y, m, self.args.loss, self.args.level_weight, self.args.penalty)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         for group in self.opt.param_groups:

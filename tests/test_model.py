@@ -233,25 +233,25 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
 
 
 def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
-    from models.train import masked_mse
+    from models.train import masked_loss
 
     torch.manual_seed(0)
     y = torch.rand(3, 20, 88)
     mask = torch.rand(3, 20, 88) < 0.1
     offsets = torch.tensor([0.2, -0.1, 0.05]).view(3, 1, 1)  # a different level per window, same dynamics
-    assert masked_mse(y + offsets, y, mask, "shape", level_weight=0.0) < 1e-10
-    assert masked_mse(y + offsets, y, mask, "onset") > 1e-3
+    assert masked_loss(y + offsets, y, mask, "shape", level_weight=0.0) < 1e-10
+    assert masked_loss(y + offsets, y, mask, "onset") > 1e-3
     flattened = torch.full_like(y, 0.5)  # right level on average, no dynamics
-    assert masked_mse(flattened, y, mask, "shape", level_weight=0.0) > 1e-3
-    level_only = masked_mse(y + offsets, y, mask, "shape", level_weight=1.0)
-    assert torch.isclose(level_only, masked_mse(y + offsets, y, mask, "onset"))
+    assert masked_loss(flattened, y, mask, "shape", level_weight=0.0) > 1e-3
+    level_only = masked_loss(y + offsets, y, mask, "shape", level_weight=1.0)
+    assert torch.isclose(level_only, masked_loss(y + offsets, y, mask, "onset"))
     # One song per batch: one level for the whole batch, so passages louder than others must be learnt.
-    assert masked_mse(y + 0.2, y, mask, "song-shape", level_weight=0.0) < 1e-10
-    assert masked_mse(y + offsets, y, mask, "song-shape", level_weight=0.0) > 1e-3
+    assert masked_loss(y + 0.2, y, mask, "song-shape", level_weight=0.0) < 1e-10
+    assert masked_loss(y + offsets, y, mask, "song-shape", level_weight=0.0) > 1e-3
 
 
 def test_absolute_penalty_is_the_mean_absolute_error_and_corr_ignores_level_and_width():
-    from models.train import masked_mse
+    from models.train import masked_loss
 
     torch.manual_seed(1)
     y = torch.rand(2, 30, 88)
@@ -259,15 +259,15 @@ def test_absolute_penalty_is_the_mean_absolute_error_and_corr_ignores_level_and_
     pred = y + torch.randn_like(y) * 0.1
     m = mask.float()
     mae = ((pred - y).abs() * m).sum() / m.sum()
-    assert torch.isclose(masked_mse(pred, y, mask, "onset", penalty="absolute"), mae)
-    assert torch.isclose(masked_mse(pred, y, mask, "onset"), (((pred - y) ** 2) * m).sum() / m.sum())
+    assert torch.isclose(masked_loss(pred, y, mask, "onset", penalty="absolute"), mae)
+    assert torch.isclose(masked_loss(pred, y, mask, "onset"), (((pred - y) ** 2) * m).sum() / m.sum())
     # corr: louder, softer, wider or narrower dynamics that go the same way score perfectly...
-    assert masked_mse(0.3 * y + 0.4, y, mask, "corr", level_weight=0.0) < 1e-6
+    assert masked_loss(0.3 * y + 0.4, y, mask, "corr", level_weight=0.0) < 1e-6
     # ...opposite ones score worst, unrelated ones in between.
-    assert masked_mse(1.0 - y, y, mask, "corr", level_weight=0.0) > 1.99
-    assert 0.5 < masked_mse(torch.rand_like(y), y, mask, "corr", level_weight=0.0) < 1.5
+    assert masked_loss(1.0 - y, y, mask, "corr", level_weight=0.0) > 1.99
+    assert 0.5 < masked_loss(torch.rand_like(y), y, mask, "corr", level_weight=0.0) < 1.5
     empty = torch.zeros_like(mask)  # windows without notes contribute nothing, not nan
-    assert masked_mse(pred, y, empty, "corr", level_weight=1.0) == 0.0
+    assert masked_loss(pred, y, empty, "corr", level_weight=1.0) == 0.0
 
 def test_cosine_schedule_falls_from_the_peak_to_the_floor_and_constant_stays_put():
     from models.train import learning_rate, parse_args
