@@ -77,7 +77,10 @@ def _inference(figures: dict[str, Any]) -> str:
 
 def _trained(meta: dict[str, Any]) -> str:
     if "soup" not in meta:
-        return f"trained {meta.get('step', '?')} steps"
+        args = meta.get("train_args", {})
+        run = f"`{Path(args['out']).name}` " if "out" in args else ""
+        start = f", fine-tuned from `{args['init']}`" if args.get("init", "None") != "None" else ""
+        return f"{run}trained {meta.get('step', '?')} steps{start}"
     parts = [f"`{Path(i['path']).parent.name}` step {i['step']}" for i in meta["soup"]]
     return f"the weight average of {len(parts)} checkpoints ({', '.join(parts)})"
 

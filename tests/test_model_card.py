@@ -65,3 +65,13 @@ def test_the_bundled_model_gives_the_flat_demo_audible_dynamics(tmp_path):
     ranges = {w.version: w.range_db for w in result.audio}
     assert not result.problem and ranges["classical"] > ranges["original"] + 1.0
     assert ranges["jazz"] > ranges["original"] + 1.0
+
+
+def test_card_says_where_the_checkpoint_came_from():
+    from models.model_card import _trained
+
+    fine_tune = {"step": 7000, "train_args": {"out": "runs/K1", "init": "models/stylenet.pt"}}
+    assert _trained(fine_tune) == "`K1` trained 7000 steps, fine-tuned from `models/stylenet.pt`"
+    assert _trained({"step": 5, "train_args": {"out": "runs/x", "init": "None"}}) == "`x` trained 5 steps"
+    soup = {"soup": [{"path": "runs/F1/best.pt", "step": 16000}, {"path": "runs/F2/best.pt", "step": 9}]}
+    assert _trained(soup) == "the weight average of 2 checkpoints (`F1` step 16000, `F2` step 9)"
