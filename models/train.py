@@ -69,7 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--level-weight", type=float, default=0.1,
                    help="weight of the plain onset error in --loss shape, song-shape and corr")
     p.add_argument("--penalty", choices=("squared", "absolute"), default="squared",
-                   help="squared (MSE, the paper's) or absolute (MAE) errors in --loss onset, shape, song-shape")
+                   help="squared (MSE, the paper's) or absolute (MAE) errors in --loss onset, shape and song-shape "
+                        "(and in corr's level term)")
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep an exponential moving average of the weights with this decay (e.g. 0.999); "
                         "validation and best.pt then use the averaged weights")
@@ -116,7 +117,7 @@ class Progress:
 
 
 def masked_loss(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, mode: str,
-               level_weight: float = 0.1, penalty: str = "squared") -> torch.Tensor:
+                level_weight: float = 0.1, penalty: str = "squared") -> torch.Tensor:
     """pred, y, mask: (B, T, 88). ``shape`` scores dynamics within each window apart from its overall
     level (pianos and recordings differ in level by tens of units, which no score can predict); ``corr``
     scores only how the window's dynamics go up and down (1 - Pearson r over its notes), leaving their
