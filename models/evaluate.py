@@ -169,7 +169,7 @@ def quantised_figures(songs: list[Song], fns: Predictors, style: str, data: Path
     intervals of the style's head over resampled pieces (how far the figures could move with other pieces)."""
     scores = score_songs(songs, fns, aligned=False)
     out: dict[str, object] = {name: summarise(s) for name, s in scores.items()}
-    pieces = [piece_of(s, data) for s in songs]
+    pieces = [piece_of(s.name, data) for s in songs]
     out["intervals"] = piece_intervals(scores[f"stylenet:{style}"], scores["constant"], pieces)
     return out
 

@@ -21,7 +21,7 @@ from app.core.humanise import VelocityPredictor, humanise_mask, stylised_velocit
 from app.core.midi_document import MidiDocument
 from app.playback.render import loudness_range_db, render
 from app.playback.versions import schedules_for
-from models.scoring import piece_named
+from models.scoring import piece_of
 
 FLAT = 64  # any constant: a flat part carries no written dynamics, so the model sees only its notes
 
@@ -41,7 +41,7 @@ def one_per_piece(data: Path, style: str, split: str) -> list[str]:
     files = json.loads((data / "splits.json").read_text())[style][split]
     firsts: dict[str, str] = {}
     for rel in files:
-        firsts.setdefault(piece_named(rel, data), rel)
+        firsts.setdefault(piece_of(rel, data), rel)
     return list(firsts.values())
 
 

@@ -51,13 +51,8 @@ def run_songs(songs: list[Song], fns: Predictors, aligned: bool) -> dict[str, di
     return {name: summarise(s) for name, s in score_songs(songs, fns, aligned).items()}
 
 
-def piece_of(song: Song, data: Path) -> str:
-    """The piece a performance plays: its folder when the folder holds a score (ASAP's layout: one score,
-    several pianists), else the file itself."""
-    return piece_named(song.name, data)
-
-
-def piece_named(name: str, data: Path) -> str:
-    """``piece_of`` for a performance's path relative to ``data``."""
+def piece_of(name: str, data: Path) -> str:
+    """The piece a performance (its path relative to ``data``) plays: its folder when the folder holds a
+    score (ASAP's layout: one score, several pianists), else the file itself."""
     folder = name.rsplit("/", 1)[0]
     return folder if (Path(data) / folder / "midi_score.mid").exists() else name
