@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ def soup(paths: list[Path]) -> tuple[StyleNet, dict[str, Any]]:
     loaded = [load_checkpoint(p, "cpu") for p in paths]
     model = loaded[0].model
     for other in loaded[1:]:
-        if other.model.cfg != model.cfg:
+        # Dropout is how a run was trained, not what its weights are: runs that differ only there mix.
+        if replace(other.model.cfg, dropout=model.cfg.dropout) != model.cfg:
             raise CheckpointError(f"{other.path}: its model ({other.model.cfg}) differs from {paths[0]}'s "
                                   f"({model.cfg}); only checkpoints of one architecture can be averaged")
     states = [m.model.state_dict() for m in loaded]

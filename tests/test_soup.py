@@ -9,15 +9,16 @@ from models.soup import main
 from models.stylenet import StyleNet, StyleNetConfig, load_checkpoint, save_checkpoint
 
 
-def tiny(path, seed: int, hidden: int = 8) -> StyleNet:
+def tiny(path, seed: int, hidden: int = 8, dropout: float = 0.2) -> StyleNet:
     torch.manual_seed(seed)
-    model = StyleNet(StyleNetConfig(styles=("a", "b"), hidden=hidden, genre_layers=1))
+    model = StyleNet(StyleNetConfig(styles=("a", "b"), hidden=hidden, genre_layers=1, dropout=dropout))
     save_checkpoint(path, model, encoding_version=ENCODING_VERSION, step=100 * seed, calibration={"a": {"spread": 2}})
     return model
 
 
 def test_the_soup_is_the_mean_of_its_ingredients_weights_and_must_be_calibrated_again(tmp_path):
-    models = [tiny(tmp_path / f"{i}.pt", i) for i in (1, 2, 3)]
+    # Runs trained with different dropout have the same weights' shapes and meaning: they mix.
+    models = [tiny(tmp_path / f"{i}.pt", i, dropout=0.1 * i) for i in (1, 2, 3)]
     assert main([str(tmp_path / "soup.pt"), *(str(tmp_path / f"{i}.pt") for i in (1, 2, 3))]) == 0
     soup = load_checkpoint(tmp_path / "soup.pt", "cpu")
     for name, value in soup.model.state_dict().items():
