@@ -12,7 +12,8 @@ Baselines: constant (the piece's mean human velocity), random (uniform over the
 piece's human range, fixed seed), and a melody-on-top chord rule.
 
 ``--calibrate`` first fits each head's spread factor and the weight of written dynamics
-on the *validation* split and stores them in the checkpoint; ``--write-card`` puts the figures in MODEL_CARD.md.
+on the *validation* split and stores them in the checkpoint; ``--write-card`` puts the figures in MODEL_CARD.md
+and each head's own figures in the checkpoint (``evaluation``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from models.stylenet import (
     InferenceSettings,
     LoadedModel,
     load_checkpoint,
+    save_atomic,
     save_checkpoint,
 )
 from models.windows import encode_song
@@ -231,6 +233,24 @@ def store_calibration(loaded: LoadedModel, args: argparse.Namespace, val_cases: 
                     **{**meta, "calibration": loaded.calibration, "inference": loaded.inference.as_meta()})
 
 
+def head_summary(figures: dict[str, object], styles: tuple[str, ...]) -> dict[str, object]:
+    """Each head on its own style, per input setting, beside the constant baseline's level-matched MAE: the
+    figures a checkpoint carries so that the file itself says how good it is (``checkpoint['evaluation']``)."""
+    out: dict[str, object] = {"split": figures["split"]}
+    for style in styles:
+        section = figures[style]
+        assert isinstance(section, dict)
+        out[style] = {setting: {"model": results[f"stylenet:{style}"],
+                                "constant_level_mae": results["constant"]["level_mae"]}
+                      for setting, results in section.items() if f"stylenet:{style}" in results}
+    return out
+
+
+def store_figures(checkpoint: Path, figures: dict[str, object], styles: tuple[str, ...]) -> None:
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    save_atomic({**ckpt, "evaluation": head_summary(figures, styles)}, checkpoint)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -271,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
 
         write_card(CARD, figures, loaded)
         FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True))
+        store_figures(args.checkpoint, figures, loaded.styles)
     return 0
 
 

@@ -24,6 +24,14 @@ def test_bundled_checkpoint_is_small_valid_and_calibrated():
     assert all(loaded.calibration[s]["spread"] >= 1.0 for s in loaded.styles)
 
 
+def test_bundled_checkpoint_carries_the_cards_figures():
+    from models.evaluate import head_summary
+
+    carried = load_checkpoint(DEFAULT_CHECKPOINT, "cpu").meta["evaluation"]
+    assert carried == head_summary(json.loads(FIGURES.read_text()), ("classical", "jazz"))
+    assert carried["split"] == "test" and carried["classical"]["score_input"]["model"]["r"] > 0.5
+
+
 def test_humanise_uses_the_bundled_checkpoint_by_default(tmp_path):
     out = tmp_path / "out.mid"
     assert main(["humanise", str(DEMO), "--style", "classical", "-o", str(out)]) == 0
