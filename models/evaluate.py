@@ -228,7 +228,9 @@ def store_calibration(loaded: LoadedModel, args: argparse.Namespace, val_cases: 
         loaded.meta["inference"] = replace(loaded.inference, written=written).as_meta()
         print("written-dynamics weight (val score input):", written)
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-    meta = {k: v for k, v in ckpt.items() if k not in ("format", "model_args", "styles", "state_dict")}
+    # A new calibration changes the figures: the stored ones go until --write-card measures them again.
+    dropped = ("format", "model_args", "styles", "state_dict", "evaluation")
+    meta = {k: v for k, v in ckpt.items() if k not in dropped}
     save_checkpoint(args.checkpoint, loaded.model,
                     **{**meta, "calibration": loaded.calibration, "inference": loaded.inference.as_meta()})
 

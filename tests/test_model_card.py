@@ -83,3 +83,18 @@ def test_card_says_where_the_checkpoint_came_from():
     assert _trained({"step": 5, "train_args": {"out": "runs/x", "init": "None"}}) == "`x` trained 5 steps"
     soup = {"soup": [{"path": "runs/F1/best.pt", "step": 16000}, {"path": "runs/F2/best.pt", "step": 9}]}
     assert _trained(soup) == "the weight average of 2 checkpoints (`F1` step 16000, `F2` step 9)"
+
+
+@pytest.mark.timeout(900)
+def test_calibrating_a_checkpoint_drops_its_stale_figures(shared_data, tmp_path):
+    from app.core.encoding import ENCODING_VERSION
+    from models.evaluate import main as evaluate
+    from models.stylenet import StyleNet, StyleNetConfig, save_checkpoint
+
+    ckpt = tmp_path / "tiny.pt"
+    save_checkpoint(ckpt, StyleNet(StyleNetConfig(hidden=8, genre_layers=1)), encoding_version=ENCODING_VERSION,
+                    evaluation={"split": "test"})
+    assert evaluate(["--data", str(shared_data), "--cache", str(ROOT / "data_cache"), "--checkpoint", str(ckpt),
+                     "--calibrate", "--limit", "1", "--threads", "1"]) == 0
+    loaded = load_checkpoint(ckpt, "cpu")
+    assert "evaluation" not in loaded.meta and set(loaded.calibration) == {"classical", "jazz"}
