@@ -46,8 +46,7 @@ from models.stylenet import (
     InferenceSettings,
     LoadedModel,
     load_checkpoint,
-    save_atomic,
-    save_checkpoint,
+    update_checkpoint,
 )
 from models.windows import encode_song
 
@@ -227,12 +226,9 @@ def store_calibration(loaded: LoadedModel, args: argparse.Namespace, val_cases: 
         written = float(np.mean(fitted)) if fitted else 0.0
         loaded.meta["inference"] = replace(loaded.inference, written=written).as_meta()
         print("written-dynamics weight (val score input):", written)
-    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     # A new calibration changes the figures: the stored ones go until --write-card measures them again.
-    dropped = ("format", "model_args", "styles", "state_dict", "evaluation")
-    meta = {k: v for k, v in ckpt.items() if k not in dropped}
-    save_checkpoint(args.checkpoint, loaded.model,
-                    **{**meta, "calibration": loaded.calibration, "inference": loaded.inference.as_meta()})
+    update_checkpoint(args.checkpoint, drop=("evaluation",), calibration=loaded.calibration,
+                      inference=loaded.inference.as_meta())
 
 
 def head_summary(figures: dict[str, object], styles: tuple[str, ...]) -> dict[str, object]:
@@ -246,11 +242,6 @@ def head_summary(figures: dict[str, object], styles: tuple[str, ...]) -> dict[st
                                 "constant_level_mae": results["constant"]["level_mae"]}
                       for setting, results in section.items() if f"stylenet:{style}" in results}
     return out
-
-
-def store_figures(checkpoint: Path, figures: dict[str, object], styles: tuple[str, ...]) -> None:
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    save_atomic({**ckpt, "evaluation": head_summary(figures, styles)}, checkpoint)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
 
         write_card(CARD, figures, loaded)
         FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True))
-        store_figures(args.checkpoint, figures, loaded.styles)
+        update_checkpoint(args.checkpoint, evaluation=head_summary(figures, loaded.styles))
     return 0
 
 

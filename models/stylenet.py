@@ -208,6 +208,13 @@ def save_checkpoint(path: Path, model: StyleNet, **meta: Any) -> None:
     save_atomic(payload, path)
 
 
+def update_checkpoint(path: Path, drop: tuple[str, ...] = (), **meta: Any) -> None:
+    """Rewrite a checkpoint file's metadata in place (atomically): add or replace ``meta``, remove ``drop``;
+    the weights and ``model_args`` are kept as they are."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    save_atomic({**{k: v for k, v in ckpt.items() if k not in drop}, **meta}, path)
+
+
 def save_atomic(obj: object, path: Path) -> None:
     """``torch.save`` through ``write_atomic``: a crash mid-save never leaves half a checkpoint."""
     path = Path(path)
