@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from app.core.encoding import ENCODING_VERSION
@@ -71,6 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--penalty", choices=("squared", "absolute"), default="squared",
                    help="squared (MSE, the paper's) or absolute (MAE) errors in --loss onset, shape and song-shape "
                         "(and in corr's level term)")
+    p.add_argument("--slow-weight", type=float, default=0.0,
+                   help="add this x (1 - Pearson r) of each window's slow dynamics: the onset velocities "
+                        "smoothed over --slow-sigma steps, i.e. passages getting louder and softer")
+    p.add_argument("--slow-sigma", type=float, default=16.0, help="smoothing of --slow-weight, in steps")
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep an exponential moving average of the weights with this decay (e.g. 0.999); "
                         "validation and best.pt then use the averaged weights")
@@ -150,6 +155,24 @@ def _one_minus_r(pred: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> torch.
     r = cov / torch.sqrt((dp**2).sum(dim=(1, 2)) * (dy**2).sum(dim=(1, 2)) + 1e-8)  # (B,)
     used = (count >= 3).float()
     return ((1.0 - r) * used).sum() / used.sum().clamp(min=1.0)
+
+
+def slow_curve(v: torch.Tensor, m: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B, T, 88) values and onset mask -> (B, T): at each step, the Gaussian-weighted mean (SD ``sigma``
+    steps) of the onset values around it; the passage-level part of a velocity curve."""
+    radius = int(3 * sigma)
+    taps = torch.arange(-radius, radius + 1, dtype=v.dtype, device=v.device)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)[None, None, :]  # (1, 1, K)
+    sums = torch.stack(((v * m).sum(dim=2), m.sum(dim=2)), dim=1).reshape(-1, 1, v.shape[1])  # (2B, 1, T)
+    smooth = F.conv1d(sums, kernel, padding=radius).reshape(v.shape[0], 2, v.shape[1])  # (B, 2, T)
+    return smooth[:, 0] / smooth[:, 1].clamp(min=1e-6)
+
+
+def slow_loss(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, sigma: float) -> torch.Tensor:
+    """1 - Pearson r between the slow curves of prediction and target, over each window's onsets."""
+    m = mask.float()
+    slow_p, slow_y = (slow_curve(v, m, sigma)[:, :, None].expand_as(v) for v in (pred, y))
+    return _one_minus_r(slow_p, slow_y, m)
 
 
 def learning_rate(args: argparse.Namespace, step: int) -> float:
@@ -295,7 +318,10 @@ class Run:
         """One optimizer step on a batch (x, y, mask), each (B, T, ...) of one style; returns the loss."""
         x, y, m = (torch.from_numpy(a).to(self.device) for a in batch)
         self.net.train()
-        loss = masked_loss(self.net(x, style), y, m, self.args.loss, self.args.level_weight, self.args.penalty)
+        pred = self.net(x, style)
+        loss = masked_loss(pred, y, m, self.args.loss, self.args.level_weight, self.args.penalty)
+        if self.args.slow_weight:
+            loss = loss + self.args.slow_weight * slow_loss(pred, y, m, self.args.slow_sigma)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         for group in self.opt.param_groups:

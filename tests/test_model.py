@@ -269,6 +269,24 @@ def test_absolute_penalty_is_the_mean_absolute_error_and_corr_ignores_level_and_
     empty = torch.zeros_like(mask)  # windows without notes contribute nothing, not nan
     assert masked_loss(pred, y, empty, "corr", level_weight=1.0) == 0.0
 
+
+def test_slow_loss_scores_passage_dynamics_and_ignores_note_to_note_detail():
+    from models.train import slow_curve, slow_loss
+
+    torch.manual_seed(2)
+    steps = torch.arange(200.0)
+    passages = (0.5 + 0.2 * torch.sin(steps / 30))[None, :, None].expand(2, 200, 88)  # a slow swell
+    mask = torch.rand(2, 200, 88) < 0.05
+    y = passages + 0.1 * torch.randn(2, 200, 88)  # plus note-to-note detail
+    curve = slow_curve(y, mask.float(), 16.0)
+    assert curve.shape == (2, 200)
+    assert torch.corrcoef(torch.stack((curve[0], passages[0, :, 0])))[0, 1] > 0.95
+    other_detail = passages + 0.1 * torch.randn_like(y)  # same passages, unrelated note-to-note detail
+    assert slow_loss(other_detail, y, mask, 16.0) < 0.05
+    assert slow_loss(1.0 - other_detail, y, mask, 16.0) > 1.9  # passages the wrong way round
+    assert slow_loss(0.5 + 0.1 * torch.randn_like(y), y, mask, 16.0) > 0.5  # detail without passages
+
+
 def test_cosine_schedule_falls_from_the_peak_to_the_floor_and_constant_stays_put():
     from models.train import learning_rate, parse_args
 
