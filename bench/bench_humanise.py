@@ -16,8 +16,8 @@ from app.core.encoding import encode
 from app.core.humanise import humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument
 from models.inference import StyleNetPredictor
+from models.losses import masked_loss
 from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, StyleNet, StyleNetConfig, predict
-from models.train import masked_loss
 
 
 def five_minute_piece() -> tuple[str, bytes]:

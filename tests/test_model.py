@@ -233,7 +233,7 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
 
 
 def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
-    from models.train import masked_loss
+    from models.losses import masked_loss
 
     torch.manual_seed(0)
     y = torch.rand(3, 20, 88)
@@ -251,7 +251,7 @@ def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
 
 
 def test_absolute_penalty_is_the_mean_absolute_error_and_corr_ignores_level_and_width():
-    from models.train import masked_loss
+    from models.losses import masked_loss
 
     torch.manual_seed(1)
     y = torch.rand(2, 30, 88)
@@ -271,7 +271,7 @@ def test_absolute_penalty_is_the_mean_absolute_error_and_corr_ignores_level_and_
 
 
 def test_slow_loss_scores_passage_dynamics_and_ignores_note_to_note_detail():
-    from models.train import slow_curve, slow_loss
+    from models.losses import slow_curve, slow_loss
 
     torch.manual_seed(2)
     steps = torch.arange(200.0)
