@@ -81,8 +81,15 @@ def _trained(meta: dict[str, Any]) -> str:
         run = f"`{Path(args['out']).name}` " if "out" in args else ""
         start = f", fine-tuned from `{args['init']}`" if args.get("init", "None") != "None" else ""
         return f"{run}trained {meta.get('step', '?')} steps{start}"
-    parts = [f"`{Path(i['path']).parent.name}` step {i['step']}" for i in meta["soup"]]
-    return f"the weight average of {len(parts)} checkpoints ({', '.join(parts)})"
+    parts = [f"`{_run_name(Path(i['path']))}`" + (f" step {i['step']}" if i["step"] is not None else "")
+             for i in meta["soup"]]
+    kind = "an ensemble (outputs averaged)" if meta.get("ensemble") else "the weight average"
+    return f"{kind} of {len(parts)} checkpoints ({', '.join(parts)})"
+
+
+def _run_name(path: Path) -> str:
+    """A training run's folder name for its best.pt / last.pt, else the file's own name."""
+    return path.parent.name if path.stem in ("best", "last") else path.stem
 
 
 def render(figures: dict[str, Any], loaded: LoadedModel) -> str:

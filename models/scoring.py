@@ -10,11 +10,11 @@ import torch
 
 from models.data import Song
 from models.metrics import PieceScore, score_piece, summarise
-from models.stylenet import InferenceSettings, StyleNet, predict
+from models.stylenet import InferenceSettings, Net, predict
 from models.windows import encode_song
 
 
-def note_velocities(model: StyleNet, inputs: np.ndarray, onset_step: np.ndarray, key: np.ndarray, style: str,
+def note_velocities(model: Net, inputs: np.ndarray, onset_step: np.ndarray, key: np.ndarray, style: str,
                     device: torch.device | str = "cpu", settings: InferenceSettings | None = None) -> np.ndarray:
     """(M,) predicted velocities (1..127, float) at the given onset cells."""
     y = predict(model, inputs.astype(np.float32), style, settings, device=device)  # (T, 88)

@@ -1,10 +1,12 @@
-"""Average the weights of checkpoints: ``python -m models.soup OUT.pt A.pt B.pt ...``.
+"""Combine checkpoints: ``python -m models.soup OUT.pt A.pt B.pt ...`` averages their weights;
+``--ensemble`` keeps them all and averages their outputs.
 
 Checkpoints fine-tuned from one model stay in one basin of the loss, so the uniform average of their
 weights (a "model soup", Wortsman et al., ICML 2022) is a model of the same size and speed that is
 usually at least as good as each of them: an ensemble's gain without an ensemble's inference cost.
 Averaging unrelated runs (trained from different starts) does not work; this tool cannot tell, so
-validate the result (``python -m models.evaluate --split val``). The soup's spread calibration and
+validate the result (``python -m models.evaluate --split val``). Such runs make an ensemble instead:
+their errors differ most, at one model time per member. Either way the result's spread calibration and
 written-dynamics weight must be fitted again: run ``python -m models.evaluate --calibrate`` on it.
 """
 
@@ -18,24 +20,40 @@ from typing import Any
 
 import torch
 
-from models.stylenet import CheckpointError, StyleNet, load_checkpoint, save_checkpoint
+from models.stylenet import CheckpointError, Ensemble, LoadedModel, Net, StyleNet, load_checkpoint, save_checkpoint
 
 KEPT = ("encoding_version", "data_summary", "target", "inference")  # what the ingredients share
 
 
-def soup(paths: list[Path]) -> tuple[StyleNet, dict[str, Any]]:
-    """The averaged model and its checkpoint metadata (``soup``: each ingredient's path, step and settings)."""
+def ingredients(paths: list[Path]) -> list[LoadedModel]:
+    """The checkpoints, loaded on the CPU; CheckpointError unless they are single StyleNets of one
+    architecture."""
     if len(paths) < 2:
-        raise CheckpointError("a soup needs at least two checkpoints")
+        raise CheckpointError("combining needs at least two checkpoints")
     loaded = [load_checkpoint(p, "cpu") for p in paths]
-    model = loaded[0].model
-    for other in loaded[1:]:
+    cfg = loaded[0].model.cfg
+    for path, other in zip(paths, loaded):
+        if isinstance(other.model, Ensemble):
+            raise CheckpointError(f"{path} is already an ensemble; combine its members' checkpoints instead")
         # Dropout is how a run was trained, not what its weights are: runs that differ only there mix.
-        if replace(other.model.cfg, dropout=model.cfg.dropout) != model.cfg:
-            raise CheckpointError(f"{other.path}: its model ({other.model.cfg}) differs from {paths[0]}'s "
-                                  f"({model.cfg}); only checkpoints of one architecture can be averaged")
+        if replace(other.model.cfg, dropout=cfg.dropout) != cfg:
+            raise CheckpointError(f"{path}: its model ({other.model.cfg}) differs from {paths[0]}'s "
+                                  f"({cfg}); only checkpoints of one architecture can be combined")
+    return loaded
+
+
+def soup(paths: list[Path], ensemble: bool = False) -> tuple[Net, dict[str, Any]]:
+    """The combined model and its checkpoint metadata (``soup``: each ingredient's path, step and settings)."""
+    loaded = ingredients(paths)
     states = [m.model.state_dict() for m in loaded]
-    model.load_state_dict({k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]})
+    model: Net
+    if ensemble:
+        model = Ensemble(loaded[0].model.cfg, len(loaded))
+        for member, state in zip(model.members, states):
+            member.load_state_dict(state)
+    else:
+        model = StyleNet(loaded[0].model.cfg)
+        model.load_state_dict({k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]})
     meta = {k: loaded[0].meta[k] for k in KEPT if k in loaded[0].meta}
     meta["soup"] = [{"path": str(p), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {})}
                     for p, m in zip(paths, loaded)]
@@ -44,19 +62,22 @@ def soup(paths: list[Path]) -> tuple[StyleNet, dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.soup", description=__doc__.split("\n")[0])
-    p.add_argument("out", type=Path, help="the averaged checkpoint to write (never one of the inputs)")
+    p.add_argument("out", type=Path, help="the combined checkpoint to write (never one of the inputs)")
     p.add_argument("checkpoints", type=Path, nargs="+")
+    p.add_argument("--ensemble", action="store_true",
+                   help="keep every model and average their outputs (for runs from different starts)")
     args = p.parse_args(argv)
     if any(args.out.resolve() == c.resolve() for c in args.checkpoints):
-        print(f"error: {args.out} is one of the inputs; write the soup to a new file", file=sys.stderr)
+        print(f"error: {args.out} is one of the inputs; write the result to a new file", file=sys.stderr)
         return 2
     try:
-        model, meta = soup(args.checkpoints)
+        model, meta = soup(args.checkpoints, args.ensemble)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     save_checkpoint(args.out, model, **meta)
-    print(f"{args.out}: the average of {len(args.checkpoints)} checkpoints; "
+    kind = "an ensemble" if args.ensemble else "the average"
+    print(f"{args.out}: {kind} of {len(args.checkpoints)} checkpoints; "
           f"fit its calibration with python -m models.evaluate --checkpoint {args.out} --calibrate")
     return 0
 

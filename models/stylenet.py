@@ -67,6 +67,23 @@ class StyleNet(nn.Module):
         return self.heads[style](self.in_drop(h))  # (B, T, 88)
 
 
+class Ensemble(nn.Module):
+    """StyleNets of one architecture, trained separately, whose outputs are averaged. Unlike a weight
+    average (``models.soup``) the members may come from different starts, where their errors differ
+    most; each member costs its own model time."""
+
+    def __init__(self, cfg: StyleNetConfig, size: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.members = nn.ModuleList([StyleNet(cfg) for _ in range(size)])
+
+    def forward(self, x: torch.Tensor, style: str) -> torch.Tensor:
+        return torch.stack([m(x, style) for m in self.members]).mean(dim=0)  # (B, T, 88)
+
+
+Net = StyleNet | Ensemble  # what a checkpoint holds
+
+
 @dataclass(frozen=True)
 class InferenceSettings:
     """How a piece is run (see :func:`predict`); chosen on validation by ``models.evaluate``,
@@ -81,7 +98,7 @@ class InferenceSettings:
 
 
 @torch.no_grad()
-def predict(model: StyleNet, inputs: np.ndarray, style: str, settings: InferenceSettings | None = None,
+def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSettings | None = None,
             window: int = 200, device: torch.device | str = "cpu",
             progress: Callable[[float], bool] | None = None, chunk: int = 64) -> np.ndarray:
     """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
@@ -98,8 +115,8 @@ def predict(model: StyleNet, inputs: np.ndarray, style: str, settings: Inference
     -------
     (T, 88) float32; windows are blended with triangular weights so seams do not show.
     """
-    if style not in model.heads:
-        raise KeyError(f"unknown style {style!r}; this checkpoint has {', '.join(model.heads)}")
+    if style not in model.cfg.styles:
+        raise KeyError(f"unknown style {style!r}; this checkpoint has {', '.join(model.cfg.styles)}")
     settings = settings or InferenceSettings()
     starts, windows = _windows(inputs, window, settings.hop)  # (W, window, 176)
     runs = np.concatenate([shift_keys(windows, k) for k in settings.shifts])  # (S*W, window, 176)
@@ -119,7 +136,7 @@ def _windows(inputs: np.ndarray, window: int, hop: int) -> tuple[list[int], np.n
     return starts, np.stack([padded[s:s + window] for s in starts])
 
 
-def _run_in_chunks(model: StyleNet, runs: np.ndarray, style: str, device: torch.device | str,
+def _run_in_chunks(model: Net, runs: np.ndarray, style: str, device: torch.device | str,
                    progress: Callable[[float], bool] | None, chunk: int) -> np.ndarray:
     """(N, window, 88) model outputs, ``chunk`` windows at a time, reporting progress after each chunk."""
     from app.core.humanise import Cancelled
@@ -185,7 +202,7 @@ def pick_device(preference: str | None = None) -> torch.device:
 
 @dataclass
 class LoadedModel:
-    model: StyleNet
+    model: Net
     device: torch.device
     styles: tuple[str, ...]
     calibration: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -200,11 +217,16 @@ class LoadedModel:
                                  float(stored.get("written", default.written)))
 
 
-def save_checkpoint(path: Path, model: StyleNet, **meta: Any) -> None:
-    """Write ``{'format', 'model_args', 'styles', 'state_dict', ...meta}`` atomically."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+def save_checkpoint(path: Path, model: Net, **meta: Any) -> None:
+    """Write ``{'format', 'model_args', 'styles', 'state_dict', ...meta}`` atomically; an :class:`Ensemble`
+    adds ``ensemble`` (its size) and keeps its weights in float16, so two members fit where one did
+    (outputs move by under 1e-3 velocity/127)."""
+    size = len(model.members) if isinstance(model, Ensemble) else 0
+    state = {k: (v.half() if size and v.is_floating_point() else v).detach().cpu()
+             for k, v in model.state_dict().items()}
     payload = {"format": CHECKPOINT_FORMAT, "model_args": {**asdict(model.cfg), "styles": list(model.cfg.styles)},
-               "styles": list(model.cfg.styles), "state_dict": state, **meta}
+               "styles": list(model.cfg.styles), "state_dict": state,
+               **({"ensemble": size} if size else {}), **meta}
     save_atomic(payload, path)
 
 
@@ -243,8 +265,9 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
     try:
         args = dict(ckpt["model_args"])
         args["styles"] = tuple(args["styles"])
-        model = StyleNet(StyleNetConfig(**args))
-        model.load_state_dict(ckpt["state_dict"])
+        cfg = StyleNetConfig(**args)
+        model: Net = Ensemble(cfg, int(ckpt["ensemble"])) if ckpt.get("ensemble") else StyleNet(cfg)
+        model.load_state_dict(ckpt["state_dict"])  # float16 weights are widened to the model's float32
     except Exception as exc:
         raise CheckpointError(f"{path.name}: weights do not match the model ({exc})") from None
     dev = pick_device(device)

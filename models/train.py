@@ -132,7 +132,10 @@ def learning_rate(args: argparse.Namespace, step: int) -> float:
 def init_from(model: StyleNet, path: Path) -> str:
     """Start from a trained checkpoint's weights (fine-tuning): every tensor whose name and shape match
     is copied, so a new style's head starts fresh while the shared layers and known heads carry over."""
-    source = load_checkpoint(path, "cpu").model.state_dict()
+    loaded = load_checkpoint(path, "cpu")
+    if not isinstance(loaded.model, StyleNet):
+        raise CheckpointError(f"{path} is an ensemble; fine-tune one of its members' checkpoints instead")
+    source = loaded.model.state_dict()
     own = model.state_dict()
     taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
     if not any(k.startswith("interpretation.") for k in taken):

@@ -1,12 +1,22 @@
-"""Weight averages of checkpoints (``python -m models.soup``)."""
+"""Weight averages and ensembles of checkpoints (``python -m models.soup``)."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 
 from app.core.encoding import ENCODING_VERSION
 from models.soup import main
-from models.stylenet import StyleNet, StyleNetConfig, load_checkpoint, save_checkpoint
+from models.stylenet import (
+    CheckpointError,
+    Ensemble,
+    StyleNet,
+    StyleNetConfig,
+    load_checkpoint,
+    predict,
+    save_checkpoint,
+)
 
 
 def tiny(path, seed: int, hidden: int = 8, dropout: float = 0.2) -> StyleNet:
@@ -38,3 +48,31 @@ def test_different_models_and_overwriting_an_ingredient_are_refused(tmp_path, ca
     assert "one of the inputs" in capsys.readouterr().err and (tmp_path / "a.pt").read_bytes() == before
     assert main([str(tmp_path / "s.pt"), str(tmp_path / "a.pt")]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_an_ensemble_averages_its_members_outputs_in_half_the_bytes_per_weight(tmp_path):
+    models = [tiny(tmp_path / f"{i}.pt", i, hidden=32) for i in (1, 2)]
+    assert main([str(tmp_path / "ens.pt"), str(tmp_path / "1.pt"), str(tmp_path / "2.pt"), "--ensemble"]) == 0
+    ens = load_checkpoint(tmp_path / "ens.pt", "cpu")
+    assert isinstance(ens.model, Ensemble) and len(ens.model.members) == 2 and ens.calibration == {}
+    stored = torch.load(tmp_path / "ens.pt", weights_only=True)
+    assert stored["ensemble"] == 2 and {v.dtype for v in stored["state_dict"].values()} == {torch.float16}
+    # float16 storage: two members take about the bytes of one float32 model
+    assert (tmp_path / "ens.pt").stat().st_size < 1.2 * (tmp_path / "1.pt").stat().st_size
+    x = (np.random.default_rng(0).random((300, 176)) < 0.05).astype(np.float32)
+    members = [predict(m, x, "a") for m in models]
+    together = predict(ens.model, x, "a")
+    assert np.abs(together - (members[0] + members[1]) / 2).max() < 1e-3
+    assert np.abs(members[0] - members[1]).max() > 1e-2  # the members differ, so the test can fail
+
+
+def test_ensembles_are_neither_averaged_again_nor_fine_tuned(tmp_path, capsys):
+    from models.train import init_from
+
+    for i in (1, 2):
+        tiny(tmp_path / f"{i}.pt", i)
+    assert main([str(tmp_path / "ens.pt"), str(tmp_path / "1.pt"), str(tmp_path / "2.pt"), "--ensemble"]) == 0
+    assert main([str(tmp_path / "s.pt"), str(tmp_path / "ens.pt"), str(tmp_path / "1.pt")]) == 2
+    assert "already an ensemble" in capsys.readouterr().err
+    with pytest.raises(CheckpointError, match="is an ensemble"):
+        init_from(StyleNet(StyleNetConfig(styles=("a", "b"), hidden=8, genre_layers=1)), tmp_path / "ens.pt")
