@@ -93,9 +93,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except CliError as exc:
         print(f"note: {exc}; writing the original and the baseline only", file=sys.stderr)
         predictor = None
-    result = write_demo(DEMO_SONG, out, predictor, seed=args.seed, audio=not args.no_audio)
+    result = write_demo(DEMO_SONG, out, predictor, seed=args.seed, audio=not args.no_audio, soundfont=args.soundfont)
     for path in result.files:
         print(f"wrote {path}")
+    if result.soundfont:
+        print(f"audio rendered with {result.soundfont} (loudness ranges differ between soundfonts)")
     for w in result.audio:
         print(f"wrote {w.path}: loudness matched to the original ({w.gain_db:+.1f} dB), "
               f"loudness range {w.range_db:.1f} dB")
@@ -121,7 +123,7 @@ def version_velocities(doc: MidiDocument, args: argparse.Namespace, versions: li
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from app.playback.outputs import PlaybackUnavailable
+    from app.playback.outputs import PlaybackUnavailable, find_soundfont
     from app.playback.versions import export_wavs, schedules_for
 
     inp, out = Path(args.input), Path(args.output)
@@ -133,9 +135,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     versions = ["original", "baseline", "stylised"] if args.version == "all" else [args.version]
     schedules = schedules_for(doc, version_velocities(doc, args, versions))
     try:
-        written = export_wavs(schedules, versions, out, args.match_loudness, args.soundfont)
+        font = find_soundfont(args.soundfont)
+        written = export_wavs(schedules, versions, out, args.match_loudness, str(font))
     except PlaybackUnavailable as exc:
         raise CliError(str(exc), EXIT_ERROR) from None
+    print(f"rendered with {font}")
     for w in written:
         print(f"{w.path}: {w.version}, {w.seconds:.1f} s, loudness {w.loudness_db:.1f} dBFS"
               + (f" (gain {w.gain_db:+.1f} dB to match the original)" if args.match_loudness else "")
@@ -146,6 +150,10 @@ def cmd_render(args: argparse.Namespace) -> int:
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", help="StyleNet checkpoint (default: models/stylenet.pt)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+
+
+def _soundfont_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--soundfont", help=".sf2/.sf3 file (default: an installed General MIDI soundfont)")
 
 
 def _style_options(p: argparse.ArgumentParser) -> None:
@@ -177,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="output/demo", help="folder for the results (default: output/demo)")
     d.add_argument("--no-audio", action="store_true", help="skip the WAV renders")
     d.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
+    _soundfont_option(d)
     _model_options(d)
     d.set_defaults(run=cmd_demo)
     r = sub.add_parser("render", help="render a version to WAV through FluidSynth (offline, faster than real time)")
@@ -185,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--version", choices=("original", "baseline", "stylised", "all"), default="stylised")
     _style_options(r)
     r.add_argument("--match-loudness", action="store_true", help="match each version's loudness to the original's")
-    r.add_argument("--soundfont", help=".sf2/.sf3 file (default: an installed General MIDI soundfont)")
+    _soundfont_option(r)
     _model_options(r)
     r.set_defaults(run=cmd_render)
     return p

@@ -10,7 +10,7 @@ import numpy as np
 
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument
-from app.playback.outputs import PlaybackUnavailable
+from app.playback.outputs import PlaybackUnavailable, find_soundfont
 from app.playback.versions import WrittenAudio, export_wavs, schedules_for
 
 
@@ -51,12 +51,13 @@ class DemoResult:
     files: list[Path]  # MIDI and PNG
     audio: list[WrittenAudio] = field(default_factory=list)
     problem: str = ""  # why something is missing, e.g. no soundfont for the audio
+    soundfont: Path | None = None  # what the audio was rendered with: loudness ranges depend on it
 
 
 def write_demo(song: Path, out: Path, predictor: VelocityPredictor | None, seed: int = 0,
-               audio: bool = True) -> DemoResult:
-    """MIDI + PNG (and, with ``audio``, a loudness-matched WAV) for the original, the baseline and each
-    style the predictor knows."""
+               audio: bool = True, soundfont: str | None = None) -> DemoResult:
+    """MIDI + PNG (and, with ``audio``, a loudness-matched WAV rendered with ``soundfont``, default
+    ``find_soundfont()``) for the original, the baseline and each style the predictor knows."""
     doc = MidiDocument.load(song)
     mask = humanise_mask(doc.notes, doc.piano_mask)
     versions = {"original": np.array(doc.notes.velocity), "baseline": baseline_velocities(doc.notes, mask, seed)}
@@ -79,7 +80,8 @@ def write_demo(song: Path, out: Path, predictor: VelocityPredictor | None, seed:
     try:
         # Each version at the original's loudness: a listener compares the dynamics' shape, not one
         # version simply being louder.
-        wavs = export_wavs(schedules_for(doc, versions), list(versions), out / f"{song.stem}.wav", match_loudness=True)
+        font = find_soundfont(soundfont)
+        wavs = export_wavs(schedules_for(doc, versions), list(versions), out / f"{song.stem}.wav", True, str(font))
     except PlaybackUnavailable as exc:
         return DemoResult(written, problem=f"no audio: {exc}")
-    return DemoResult(written, wavs)
+    return DemoResult(written, wavs, soundfont=font)

@@ -19,6 +19,7 @@ import numpy as np
 
 from app.core.humanise import VelocityPredictor, humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument
+from app.playback.outputs import PlaybackUnavailable, find_soundfont
 from app.playback.render import loudness_range_db, render
 from app.playback.versions import schedules_for
 from models.scoring import piece_of
@@ -26,14 +27,15 @@ from models.scoring import piece_of
 FLAT = 64  # any constant: a flat part carries no written dynamics, so the model sees only its notes
 
 
-def piece_ranges(doc: MidiDocument, predictor: VelocityPredictor, style: str) -> dict[str, float]:
+def piece_ranges(doc: MidiDocument, predictor: VelocityPredictor, style: str,
+                 soundfont: str | None = None) -> dict[str, float]:
     """Loudness range in dB of ``doc`` rendered with its own (``human``), the model's and flat velocities."""
     mask = humanise_mask(doc.notes, doc.piano_mask)
     human = np.array(doc.notes.velocity)
     flat = np.where(mask, FLAT, human)
     model = stylised_velocities(doc.notes.with_velocities(flat), doc.ticks_per_beat, mask, predictor, style)
     schedules = schedules_for(doc, {"human": human, "model": model, "flat": flat})
-    return {name: loudness_range_db(render(schedule)) for name, schedule in schedules.items()}
+    return {name: loudness_range_db(render(schedule, soundfont)) for name, schedule in schedules.items()}
 
 
 def one_per_piece(data: Path, style: str, split: str) -> list[str]:
@@ -64,12 +66,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", default="test")
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--limit", type=int, default=0, help="pieces per style (0 = all)")
+    p.add_argument("--soundfont", help=".sf2/.sf3 file (default: an installed General MIDI soundfont); the "
+                   "ranges depend on its velocity response, so the card names the one it was measured with")
     args = p.parse_args(argv)
     predictor = StyleNetPredictor.from_checkpoint(args.checkpoint, "cpu")
+    try:
+        soundfont = str(find_soundfont(args.soundfont))
+    except PlaybackUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"rendering with {soundfont}", flush=True)
     for style in predictor.styles:
         rows = []
         for rel in one_per_piece(args.data, style, args.split)[: args.limit or None]:
-            rows.append(piece_ranges(MidiDocument.load(args.data / rel), predictor, style))
+            rows.append(piece_ranges(MidiDocument.load(args.data / rel), predictor, style, soundfont))
             print(f"{rel}: " + ", ".join(f"{k} {v:.1f} dB" for k, v in rows[-1].items()), flush=True)
         print(f"{style}: {len(rows)} pieces " + json.dumps({k: round(v, 2) for k, v in summary(rows).items()}),
               flush=True)

@@ -90,7 +90,8 @@ def test_demo_writes_midi_and_plots_for_every_version(tmp_path, tiny_checkpoint)
         assert (tmp_path / f"bach_prelude_c_major.{version}.png").read_bytes()[:4] == b"\x89PNG"
     assert str(tmp_path) in proc.stdout
     levels = [loudness_db(read_wav(tmp_path / f"bach_prelude_c_major.{v}.wav")) for v in ("original", "jazz")]
-    assert abs(levels[0] - levels[1]) < 0.5 and proc.stdout.count("loudness range") == 4  # side by side, same level
+    assert abs(levels[0] - levels[1]) < 0.5 and proc.stdout.count(", loudness range ") == 4  # side by side, same level
+    assert "audio rendered with " in proc.stdout  # loudness ranges depend on the soundfont, so it is named
 
 
 def test_demo_without_a_soundfont_still_writes_midi_and_says_why(tmp_path, tiny_checkpoint, monkeypatch, capsys):
@@ -101,6 +102,15 @@ def test_demo_without_a_soundfont_still_writes_midi_and_says_why(tmp_path, tiny_
     assert main(["demo", "--out", str(tmp_path), "--checkpoint", str(tiny_checkpoint)]) == 0
     assert "no audio: no General MIDI soundfont found" in capsys.readouterr().err
     assert (tmp_path / "bach_prelude_c_major.jazz.mid").exists() and not list(tmp_path.glob("*.wav"))
+
+
+def test_demo_with_a_missing_soundfont_names_it_and_keeps_the_midi(tmp_path, tiny_checkpoint, capsys):
+    missing = tmp_path / "grand.sf2"
+    args = ["demo", "--out", str(tmp_path), "--checkpoint", str(tiny_checkpoint), "--soundfont", str(missing)]
+    assert main(args) == 0
+    assert f"no audio: soundfont {missing} not found" in capsys.readouterr().err
+    assert (tmp_path / "bach_prelude_c_major.classical.mid").exists()
+    assert not list(tmp_path.glob("*.wav"))
 
 
 def test_written_dynamics_are_kept_unless_ignored(tmp_path):

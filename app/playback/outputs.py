@@ -43,7 +43,7 @@ def find_soundfont(preferred: str | None = None) -> Path:
         return path
     for candidate in SYSTEM_SOUNDFONTS:
         if os.path.isfile(candidate):
-            return Path(candidate)
+            return Path(candidate).resolve()  # default-GM.sf2 is a link; name the real file
     try:
         import pretty_midi
 
