@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 SYSTEM_PACKAGES=(libfluidsynth3 fluid-soundfont-gm libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  # "ii" = installed; a removed package keeps "rc" (its config files), which dpkg -s would count as there
+  [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" = "ii " ] || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
