@@ -81,7 +81,8 @@ def write_demo(song: Path, out: Path, predictor: VelocityPredictor | None, seed:
         # Each version at the original's loudness: a listener compares the dynamics' shape, not one
         # version simply being louder.
         font = find_soundfont(soundfont)
-        wavs = export_wavs(schedules_for(doc, versions), list(versions), out / f"{song.stem}.wav", True, str(font))
+        wavs = export_wavs(schedules_for(doc, versions), list(versions), out / f"{song.stem}.wav",
+                           match_loudness=True, soundfont=str(font))
     except PlaybackUnavailable as exc:
         return DemoResult(written, problem=f"no audio: {exc}")
     return DemoResult(written, wavs, soundfont=font)
