@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--limit", type=int, default=0, help="pieces per style (0 = all)")
     p.add_argument("--soundfont", help=".sf2/.sf3 file (default: an installed General MIDI soundfont); the "
-                   "ranges depend on its velocity response, so the card names the one it was measured with")
+                   "ranges differ between soundfonts' piano samples, so the card names the one it used")
     args = p.parse_args(argv)
     predictor = StyleNetPredictor.from_checkpoint(args.checkpoint, "cpu")
     try:
