@@ -99,8 +99,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if result.soundfont:
         print(f"audio rendered with {result.soundfont} (loudness ranges differ between soundfonts)")
     for w in result.audio:
-        print(f"wrote {w.path}: loudness matched to the original ({w.gain_db:+.1f} dB), "
-              f"loudness range {w.range_db:.1f} dB")
+        print(f"wrote {w.path}: loudness matched to the original, normalised together "
+              f"({w.gain_db:+.1f} dB, peak {w.peak_db:.1f} dBFS), loudness range {w.range_db:.1f} dB")
     if result.problem:
         print(f"note: {result.problem}", file=sys.stderr)
     print(f"demo results are in {out.resolve()}")
@@ -136,14 +136,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     schedules = schedules_for(doc, version_velocities(doc, args, versions))
     try:
         font = find_soundfont(args.soundfont)
-        written = export_wavs(schedules, versions, out, args.match_loudness, str(font))
+        written = export_wavs(schedules, versions, out, args.match_loudness, str(font), normalize=args.normalize)
     except PlaybackUnavailable as exc:
         raise CliError(str(exc), EXIT_ERROR) from None
     print(f"rendered with {font}")
     for w in written:
         print(f"{w.path}: {w.version}, {w.seconds:.1f} s, loudness {w.loudness_db:.1f} dBFS"
-              + (f" (gain {w.gain_db:+.1f} dB to match the original)" if args.match_loudness else "")
-              + f", loudness range {w.range_db:.1f} dB")
+              + f", peak {w.peak_db:.1f} dBFS (gain {w.gain_db:+.1f} dB), loudness range {w.range_db:.1f} dB")
     return EXIT_OK
 
 
@@ -194,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--version", choices=("original", "baseline", "stylised", "all"), default="stylised")
     _style_options(r)
     r.add_argument("--match-loudness", action="store_true", help="match each version's loudness to the original's")
+    r.add_argument("--normalize", action="store_true",
+                   help="one gain for all versions that brings the loudest peak to -1 dBFS (exports never peak "
+                        "above -1 dBFS in any case)")
     _soundfont_option(r)
     _model_options(r)
     r.set_defaults(run=cmd_render)

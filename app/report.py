@@ -79,10 +79,10 @@ def write_demo(song: Path, out: Path, predictor: VelocityPredictor | None, seed:
         return DemoResult(written)
     try:
         # Each version at the original's loudness: a listener compares the dynamics' shape, not one
-        # version simply being louder.
+        # version simply being louder. Normalised together, so they keep that match and play at a usual level.
         font = find_soundfont(soundfont)
         wavs = export_wavs(schedules_for(doc, versions), list(versions), out / f"{song.stem}.wav",
-                           match_loudness=True, soundfont=str(font))
+                           match_loudness=True, soundfont=str(font), normalize=True)
     except PlaybackUnavailable as exc:
         return DemoResult(written, problem=f"no audio: {exc}")
     return DemoResult(written, wavs, soundfont=font)

@@ -17,7 +17,7 @@ from app.playback.outputs import PlaybackUnavailable, PortOutput, find_soundfont
 from app.playback.player import Player
 from app.playback.render import SAMPLE_RATE, apply_gain, loudness_db, loudness_range_db, render
 from app.playback.schedule import build_schedule
-from app.playback.versions import schedules_for
+from app.playback.versions import PEAK_CEILING_DB, export_gains, schedules_for
 
 
 class FakePort(mido.ports.BaseOutput):
@@ -169,20 +169,13 @@ def test_port_output_without_midi_backend_is_unavailable_not_a_crash(monkeypatch
 
 
 def test_render_command_writes_matched_wavs(tmp_path, tiny_checkpoint):
-    import wave
-
     from app.cli import main
 
     out = tmp_path / "demo.wav"
     code = main(["render", str(DEMO), "--version", "all", "--match-loudness", "-o", str(out),
                  "--checkpoint", str(tiny_checkpoint)])
     assert code == 0
-    levels = {}
-    for name in ("original", "baseline", "stylised"):
-        with wave.open(str(tmp_path / f"demo.{name}.wav")) as w:
-            assert w.getnchannels() == 2 and w.getframerate() == 44100
-            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768.0
-        levels[name] = loudness_db(pcm)
+    levels = {n: loudness_db(read_wav(tmp_path / f"demo.{n}.wav")) for n in ("original", "baseline", "stylised")}
     assert max(levels.values()) - min(levels.values()) < 1.0
 
 
@@ -213,6 +206,46 @@ def test_program_changes_and_sustain_pedal_are_heard_in_renders():
     assert np.abs(piano[:n] - violin[:n]).mean() > 0.1 * np.abs(piano[:n]).mean()
     after_release = slice(int(0.3 * 44100), int(0.45 * 44100))  # C4 released at 0.25 s: the pedal holds it
     assert loudness_db(pedal[after_release]) > loudness_db(piano[after_release]) + 3
+
+
+def read_wav(path) -> np.ndarray:
+    import wave
+
+    with wave.open(str(path)) as w:
+        assert w.getnchannels() == 2 and w.getframerate() == 44100
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768.0
+
+
+def test_export_gains_keep_relative_levels_and_never_clip():
+    levels = {"original": -30.0, "baseline": -27.0, "stylised": -33.0}
+    peaks = {"original": -12.0, "baseline": -10.0, "stylised": -2.0}
+    versions = ["original", "baseline", "stylised"]
+    plain = export_gains(levels, peaks, versions, match_loudness=False, normalize=False)
+    assert plain == {"original": 0.0, "baseline": 0.0, "stylised": 0.0}
+    # matching lifts the stylised version by 3 dB, to a +1 dBFS peak: everything comes down 2 dB together
+    matched = export_gains(levels, peaks, versions, match_loudness=True, normalize=False)
+    assert matched == pytest.approx({"original": -2.0, "baseline": -5.0, "stylised": 1.0})
+    assert max(peaks[n] + g for n, g in matched.items()) == pytest.approx(PEAK_CEILING_DB)
+    # normalising lifts the loudest peak to the ceiling; the others follow by the same gain
+    quiet = {n: p - 20 for n, p in peaks.items()}
+    normalised = export_gains(levels, quiet, versions, match_loudness=False, normalize=True)
+    assert len(set(normalised.values())) == 1 and normalised["stylised"] == pytest.approx(21.0)
+    silent = export_gains(levels, {n: -240.0 for n in peaks}, versions, match_loudness=False, normalize=True)
+    assert silent == plain  # no gain of 239 dB for an empty part
+
+
+def test_render_command_normalises_together(tmp_path, tiny_checkpoint):
+    from app.cli import main
+
+    out = tmp_path / "demo.wav"
+    args = ["render", str(DEMO), "--version", "all", "-o", str(out), "--checkpoint", str(tiny_checkpoint)]
+    assert main(args) == 0
+    before = {n: read_wav(tmp_path / f"demo.{n}.wav") for n in ("original", "baseline", "stylised")}
+    assert main([*args, "--normalize"]) == 0
+    after = {n: read_wav(tmp_path / f"demo.{n}.wav") for n in before}
+    assert max(np.abs(a).max() for a in after.values()) == pytest.approx(10 ** (PEAK_CEILING_DB / 20), rel=1e-3)
+    lifts = [loudness_db(after[n]) - loudness_db(before[n]) for n in before]
+    assert min(lifts) > 3.0 and max(lifts) - min(lifts) < 0.05  # one gain for all three
 
 
 def test_render_one_version_without_loudness_matching(tmp_path):

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from conftest import DEMO
 from PySide6.QtCore import QPointF
 from qt_helpers import click
-from test_playback import FakePort
+from test_playback import FakePort, read_wav
 
 from app.core.editor import Version
 from app.playback.outputs import PlaybackUnavailable, PortOutput
 from app.playback.render import loudness_db
+from app.playback.versions import PEAK_CEILING_DB
 
 
 def test_no_audio_device_says_why_where_it_is_seen_and_editing_goes_on(window, monkeypatch):
@@ -62,8 +64,6 @@ def test_ruler_click_seeks(window):
 
 
 def test_loudness_gains_and_export_all_three(window, qtbot, tmp_path):
-    import wave
-
     window.open_path(DEMO)
     window.make_baseline()
     with qtbot.waitSignal(window.humanise_finished, timeout=60_000):
@@ -71,12 +71,10 @@ def test_loudness_gains_and_export_all_three(window, qtbot, tmp_path):
     done = []
     window.transport.export_audio(tmp_path / "piece.wav", window.doc.available_versions(), True, done.append)
     qtbot.waitUntil(lambda: bool(done), timeout=120_000)
-    levels = []
-    for name in ("original", "baseline", "stylised"):
-        with wave.open(str(tmp_path / f"piece.{name}.wav")) as w:
-            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768.0
-        levels.append(loudness_db(pcm))
-    assert max(levels) - min(levels) < 1.0
+    audio = [read_wav(tmp_path / f"piece.{name}.wav") for name in ("original", "baseline", "stylised")]
+    assert max(loudness_db(a) for a in audio) - min(loudness_db(a) for a in audio) < 1.0
+    assert window.transport.normalize_action.isChecked()  # the default: the loudest peak at -1 dBFS
+    assert max(np.abs(a).max() for a in audio) == pytest.approx(10 ** (PEAK_CEILING_DB / 20), rel=1e-3)
     window.transport.compute_gains()
     qtbot.waitUntil(lambda: bool(window.transport.gains), timeout=60_000)
     assert window.transport.gains["original"] == 0.0 and "dB" in window.transport.gain_label.text()

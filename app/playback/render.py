@@ -62,6 +62,11 @@ def loudness_db(audio: np.ndarray) -> float:
     return float(10 * np.log10(gated.mean() if len(gated) else power.mean() + 1e-12))
 
 
+def peak_db(audio: np.ndarray) -> float:
+    """Sample peak in dBFS over both channels (-240 for silence)."""
+    return float(20 * np.log10(np.abs(audio).max(initial=0.0) + 1e-12))
+
+
 def loudness_range_db(audio: np.ndarray, window_s: float = 3.0) -> float:
     """How far the music moves between soft and loud: the spread (10th to 95th percentile) of its
     loudness over 3-second windows, gated like EBU R128's loudness range (LRA) but without its

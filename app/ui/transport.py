@@ -115,11 +115,14 @@ class Transport(QObject):
         export_audio.triggered.connect(self.export_audio_dialog)
         export_all = QAction("Export All Three Versions (WAV)…", w)
         export_all.triggered.connect(lambda: self.export_audio_dialog(all_versions=True))
+        self.normalize_action = QAction("&Normalise Exported Audio (peak −1 dBFS)", w, checkable=True)
+        self.normalize_action.setChecked(self.settings.get("normalize_export"))
+        self.normalize_action.toggled.connect(lambda on: self.settings.set("normalize_export", on))
         soundfont = QAction("Choose &Soundfont…", w)
         soundfont.triggered.connect(self.choose_soundfont)
         port = QAction("Choose MIDI Output &Port…", w)
         port.triggered.connect(self.choose_port)
-        for action in (export_audio, export_all, soundfont, port):
+        for action in (export_audio, export_all, self.normalize_action, soundfont, port):
             file_menu.insertAction(file_menu.actions()[-2], action)
 
     def set_message(self, text: str) -> None:
@@ -265,9 +268,10 @@ class Transport(QObject):
         schedules = schedules_for(doc.midi_for(Version.ORIGINAL), {k: v for k, v in self._velocities().items()
                                                                    if k in names or k == "original"})
         soundfont = self.settings.get("soundfont") or None
+        normalize = self.normalize_action.isChecked()
 
         def work(progress: Callable[[float], bool]) -> list[Path]:
-            return [w.path for w in export_wavs(schedules, names, path, match, soundfont, progress)]
+            return [w.path for w in export_wavs(schedules, names, path, match, soundfont, progress, normalize)]
 
         dialog = QProgressDialog("Rendering audio…", "Cancel", 0, 100, self.window)
         dialog.setMinimumDuration(300)
