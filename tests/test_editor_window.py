@@ -409,3 +409,25 @@ def test_scrollbars_show_the_visible_share_and_reach_both_ends(window, demo):
     assert window.view.pitch_at(window.roll.height() - 1) <= 1
     window.view.scroll_to(left_tick=window.view.left_tick * 3)  # the wheel went past the end
     assert h.value() == int(window.view.left_tick)  # the range grew; the thumb did not jump back
+
+
+def test_velocity_lane_shows_the_sustain_pedal(window, tmp_path):
+    import mido
+    from midi_factory import midi_bytes, note, track
+
+    from app.ui import style
+
+    def pedal(tick: int, value: int) -> tuple[int, mido.Message]:
+        return (tick, mido.Message("control_change", control=64, value=value))
+
+    path = tmp_path / "pedalled.mid"
+    path.write_bytes(midi_bytes([track([*note(60, 0, 1920), pedal(480, 127), pedal(960, 0)])]))
+    assert window.open_path(path)
+    v, lane = window.view, window.lane
+    v.px_per_tick, v.left_tick = 0.25, 0.0
+    v.changed.emit()
+    image = lane.grab().toImage()
+    strip_y = lane.height() - 3
+    assert image.pixelColor(int(v.x_of(720)), strip_y) == style.PEDAL  # pedal down from beat 2 to beat 3
+    for tick in (240, 1200):
+        assert image.pixelColor(int(v.x_of(tick)), strip_y) != style.PEDAL

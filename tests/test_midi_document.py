@@ -213,3 +213,35 @@ def test_the_umask_is_read_without_changing_it(mask):
         assert _umask() == mask and os.umask(mask) == mask  # read right, and still in force
     finally:
         os.umask(old)
+
+
+def pedal(tick: int, value: int, channel: int = 0) -> tuple[int, mido.Message]:
+    return (tick, mido.Message("control_change", control=64, value=value, channel=channel))
+
+
+def test_sustain_pedal_spans_of_the_piano_part():
+    piano = track([*note(60, 0, 1000), *note(64, 1000, 2400), pedal(0, 127), pedal(100, 100), pedal(480, 0),
+                   pedal(960, 90), pedal(1200, 20), pedal(1900, 64)])
+    strings = track([(0, mido.Message("program_change", program=48, channel=1)), *note(48, 0, 960, channel=1),
+                     pedal(0, 127, channel=1), pedal(3000, 0, channel=1)])
+    doc = MidiDocument.from_bytes(midi_bytes([piano, strings]))
+    assert doc.piano_parts == {(0, 0)}
+    # a second "down" changes nothing; never released: held to where the file ends (the strings' pedal, 3000)
+    assert doc.pedal_spans().tolist() == [[0, 480], [960, 1200], [1900, 3000]]
+    doc.set_piano_parts({(1, 1)})
+    assert doc.pedal_spans().tolist() == [[0, 3000]]
+    doc.set_piano_parts({(0, 0), (1, 1)})
+    assert doc.pedal_spans().tolist() == [[0, 3000]]  # the union of both parts' spans
+
+
+def test_pedal_on_a_controller_track_of_its_own_counts_for_its_channel():
+    notes_only = track(note(60, 0, 480) + note(62, 480, 960))
+    controllers = track([pedal(240, 127), pedal(720, 0)])
+    doc = MidiDocument.from_bytes(midi_bytes([notes_only, controllers]))
+    assert doc.pedal_spans().tolist() == [[240, 720]]
+    assert MidiDocument.from_bytes(midi_bytes([notes_only])).pedal_spans().shape == (0, 2)
+    # another part's pedal on the same channel is that part's own
+    other = track([(0, mido.Message("program_change", program=40)), *note(72, 0, 960), pedal(0, 127), pedal(900, 0)])
+    doc = MidiDocument.from_bytes(midi_bytes([notes_only, other]))
+    doc.set_piano_parts({(0, 0)})
+    assert doc.pedal_spans().shape == (0, 2)

@@ -22,6 +22,7 @@ from app.core.notes import NoteTable
 from app.core.timing import TempoMap, TimeSignature
 
 DRUM_CHANNEL = 9  # MIDI channel 10
+SUSTAIN_PEDAL = 64  # controller number; values of 64 and up hold the dampers off
 PIANO_PROGRAMS = range(0, 8)  # GM 1-8: acoustic/electric/honky-tonk pianos, clavinet...
 
 
@@ -83,6 +84,22 @@ class _Parsed:
     time_signatures: list[TimeSignature]
     parts: list[Part]
     end_tick: int
+    pedals: dict[tuple[int, int], np.ndarray]  # (track, channel) -> (K, 2) ticks the sustain pedal is down
+
+
+def _pedal_spans(events: list[tuple[int, int]], end_tick: int) -> np.ndarray:
+    """(K, 2) [down, up) tick spans from (tick, value) sustain events in time order."""
+    spans, down = [], None
+    for tick, value in events:
+        if value >= 64 and down is None:
+            down = tick
+        elif value < 64 and down is not None:
+            if tick > down:
+                spans.append((down, tick))
+            down = None
+    if down is not None and end_tick > down:  # never released: held to the end
+        spans.append((down, end_tick))
+    return np.array(spans, dtype=np.int64).reshape(-1, 2)
 
 
 def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
@@ -94,6 +111,7 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
     channel_programs: dict[int, int] = {}  # first per channel anywhere (format 1 may keep them apart)
     counts: dict[tuple[int, int], int] = defaultdict(int)
     names: dict[int, str] = {}
+    sustain: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     end_tick = 0
 
     def close(tr: int, ch: int, pitch: int, on_tick: int, vel: int, ref: int, off_tick: int) -> None:
@@ -115,6 +133,8 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
                 if queue:  # a note-off without a note-on is ignored (and kept in the file)
                     on_tick, vel, ref = queue.popleft()
                     close(tr, msg.channel, msg.note, on_tick, vel, ref, tick)
+            elif kind == "control_change" and msg.control == SUSTAIN_PEDAL:
+                sustain[(tr, msg.channel)].append((tick, msg.value))
             elif kind == "program_change":
                 track_programs.setdefault((tr, msg.channel), msg.program)
                 channel_programs.setdefault(msg.channel, msg.program)
@@ -138,7 +158,9 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
     parts = [Part(tr, ch, track_programs.get((tr, ch), channel_programs.get(ch, 0)), names.get(tr, ""), n)
              for (tr, ch), n in sorted(counts.items())]
     signatures.sort(key=lambda s: s.tick)
-    return _Parsed(table.take(order), TempoMap.from_changes(midi.ticks_per_beat, tempos), signatures, parts, end_tick)
+    pedals = {key: _pedal_spans(events, end_tick) for key, events in sustain.items()}
+    return _Parsed(table.take(order), TempoMap.from_changes(midi.ticks_per_beat, tempos), signatures, parts, end_tick,
+                   pedals)
 
 
 def auto_piano_parts(parts: list[Part]) -> frozenset[tuple[int, int]]:
@@ -161,6 +183,8 @@ class MidiDocument:
         self.loaded_notes = parsed.notes
         self.notes = parsed.notes
         self.piano_parts = auto_piano_parts(self.parts)
+        self._pedals = parsed.pedals
+        self._pedal_cache: dict[frozenset[tuple[int, int]], np.ndarray] = {}
 
     # -- loading -----------------------------------------------------------
     @classmethod
@@ -194,6 +218,36 @@ class MidiDocument:
         if any(ch == DRUM_CHANNEL for _, ch in keys):
             raise MidiError("drums (channel 10) cannot be the piano part.")
         self.piano_parts = frozenset(keys)
+
+    def pedal_spans(self) -> np.ndarray:
+        """(K, 2) sorted, non-overlapping [down, up) tick spans in which the piano part's sustain pedal is down.
+
+        A part's pedal is its own channel's controller 64 in its track or, where that track has none, in a
+        track with no notes on that channel (format-1 files may keep controllers on a track of their own)."""
+        if self.piano_parts not in self._pedal_cache:  # views ask on every repaint
+            self._pedal_cache[self.piano_parts] = self._merged_pedal_spans()
+        return self._pedal_cache[self.piano_parts]
+
+    def _merged_pedal_spans(self) -> np.ndarray:
+        spans = []
+        for tr, ch in self.piano_parts:
+            own = self._pedals.get((tr, ch))
+            if own is None:
+                with_notes = {p.key for p in self.parts}
+                own = next((v for key, v in self._pedals.items() if key[1] == ch and key not in with_notes), None)
+            if own is not None:
+                spans.append(own)
+        if not spans:
+            return np.zeros((0, 2), dtype=np.int64)
+        ordered = np.concatenate(spans)
+        ordered = ordered[np.argsort(ordered[:, 0], kind="stable")]
+        merged = [list(ordered[0])]
+        for down, up in ordered[1:]:
+            if down <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], up)
+            else:
+                merged.append([down, up])
+        return np.array(merged, dtype=np.int64)
 
     def seconds(self, ticks: np.ndarray) -> np.ndarray:
         return self.tempo_map.seconds(ticks)

@@ -12,7 +12,9 @@ from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
 
-LANE_PAD = 6  # px above 127 and below 0 in the velocity lane
+LANE_PAD = 6  # px above 127 in the velocity lane
+PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
+BOTTOM_PAD = PEDAL_STRIP + 3
 
 
 class Keyboard(QWidget):
@@ -93,7 +95,8 @@ class Ruler(QWidget):
 
 
 class VelocityLane(QWidget):
-    """One bar per piano note at its onset; other versions overlaid as thin lines.
+    """One bar per piano note at its onset; other versions overlaid as thin lines; the sustain pedal as
+    a strip along the bottom (it shapes how loud the piano sounds as much as the velocities do).
 
     Drag a bar up/down to set it; drag sideways to draw a straight ramp over the
     notes in between (the selection, if there is one). One undo step per drag.
@@ -109,10 +112,10 @@ class VelocityLane(QWidget):
 
     # -- geometry -------------------------------------------------------------
     def y_of(self, velocity: np.ndarray | float) -> np.ndarray:
-        return LANE_PAD + (127 - np.asarray(velocity, float)) * (self.height() - 2 * LANE_PAD) / 127
+        return LANE_PAD + (127 - np.asarray(velocity, float)) * (self.height() - LANE_PAD - BOTTOM_PAD) / 127
 
     def velocity_at(self, y: float) -> int:
-        v = 127 - (y - LANE_PAD) * 127 / max(1.0, self.height() - 2 * LANE_PAD)
+        v = 127 - (y - LANE_PAD) * 127 / max(1.0, self.height() - LANE_PAD - BOTTOM_PAD)
         return int(np.clip(round(v), 1, 127))
 
     def point_at(self, row: int, velocity: int | None = None) -> QPointF:
@@ -198,9 +201,20 @@ class VelocityLane(QWidget):
             p.setPen(QPen(colour, 2))
             pick = bucket == b
             p.drawLines([QLineF(a, base, a, c) for a, c in zip(x[pick].tolist(), y[pick].tolist())])
+        self.paint_pedal(p)
         if self.overlay:
             self.paint_overlays(p, rows, x)
         p.end()
+
+    def paint_pedal(self, p: QPainter) -> None:
+        """Sustain-pedal-down spans of the piano part, in the padding below velocity 0."""
+        spans = self.doc.midi.pedal_spans()
+        v = self.view
+        shown = spans[(spans[:, 1] >= v.tick_at(0)) & (spans[:, 0] <= v.tick_at(self.width()))]
+        top = self.height() - PEDAL_STRIP
+        for down, up in shown.tolist():
+            x0, x1 = v.x_of(down), v.x_of(up)
+            p.fillRect(QRectF(x0, top, max(1.0, x1 - x0 - 1), PEDAL_STRIP - 1), style.PEDAL)
 
     def paint_overlays(self, p: QPainter, rows: np.ndarray, x: np.ndarray) -> None:
         """Each other version as a thin tick across every bar at that version's velocity, with a legend."""

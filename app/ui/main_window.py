@@ -136,6 +136,9 @@ class MainWindow(QMainWindow):
         self.roll.installEventFilter(self)  # a resized roll shows more or less: thumbs follow
         lane_label = QLabel("Velocity")
         lane_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        pedal_label = QLabel("pedal")  # beside the lane's bottom strip
+        pedal_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
+        pedal_label.setStyleSheet("font-size: 8pt; color: #6f86b8; padding-right: 3px;")
         grid = QGridLayout()
         grid.setSpacing(0)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -144,6 +147,7 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.roll, 1, 1)
         grid.addWidget(self.vscroll, 1, 2)
         grid.addWidget(lane_label, 2, 0)
+        grid.addWidget(pedal_label, 2, 0, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight)
         grid.addWidget(self.lane, 2, 1)
         grid.addWidget(self.hscroll, 3, 1)
         central = QWidget()
