@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import DEMO
 
 from app.core.editor import EditorDocument, Version
+from app.core.humanise import scale_dynamics
 
 
 def test_edits_keep_versions_aligned_and_are_reversible():
@@ -55,3 +57,31 @@ def test_written_dynamics_shape_the_prediction_but_keep_its_level_and_spread():
     accents[::50] = 100  # a few accents in a flat part lift those notes without swamping the rest
     lifted = with_written_dynamics(predicted, accents, 0.5)
     assert (lifted[::50] > predicted[::50]).all() and np.corrcoef(lifted, predicted)[0, 1] > 0.8
+
+
+def test_scale_dynamics_about_the_mean_with_an_offset():
+    v = np.array([40, 60, 80])
+    assert scale_dynamics(v, 1.0, 0).tolist() == [40, 60, 80]
+    assert scale_dynamics(v, 1.5, 0).tolist() == [30, 60, 90]
+    assert scale_dynamics(v, 0.5, 10).tolist() == [60, 70, 80]
+    assert scale_dynamics(v, 0.0, 0).tolist() == [60, 60, 60]
+    assert scale_dynamics(np.array([10, 120]), 3.0, 0).tolist() == [1, 127]  # clipped to MIDI's range
+    with pytest.raises(ValueError, match="0 or more"):
+        scale_dynamics(v, -1.0, 0)
+
+
+def test_scale_velocities_changes_only_the_rows_of_the_shown_version_in_one_step():
+    doc = EditorDocument.open(DEMO)
+    history = []
+    doc.push = lambda text, before, after: (history.append((text, before)), doc.restore(after))
+    n = len(doc.notes)
+    ramp = np.arange(n) % 60 + 40
+    doc.set_version_velocities(Version.STYLISED, ramp, "Humanise")
+    rows = np.arange(10, 20)
+    doc.scale_velocities(rows, 2.0, -5)
+    after = doc.state.stylised.astype(int)
+    mean = ramp[rows].mean()
+    assert after[rows].tolist() == np.rint(mean + 2 * (ramp[rows] - mean) - 5).astype(int).tolist()
+    assert np.array_equal(np.delete(after, rows), np.delete(ramp, rows))
+    assert (doc.notes.velocity == 80).all()  # the Original is untouched
+    assert [t for t, _ in history] == ["Humanise", "Scale velocities"]

@@ -431,3 +431,36 @@ def test_velocity_lane_shows_the_sustain_pedal(window, tmp_path):
     assert image.pixelColor(int(v.x_of(720)), strip_y) == style.PEDAL  # pedal down from beat 2 to beat 3
     for tick in (240, 1200):
         assert image.pixelColor(int(v.x_of(tick)), strip_y) != style.PEDAL
+
+
+def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from app.ui.panels import ScaleVelocitiesDialog
+
+    doc = demo.doc
+    rows = np.array([row_of(doc, 60, 0), row_of(doc, 64, 120)])
+    doc.set_velocities(rows, np.array([60, 100]), "Set velocity")
+    selection = np.zeros(len(doc.notes), dtype=bool)
+    selection[rows] = True
+    doc.set_selection(selection)
+    seen = []
+
+    def answer(dialog: ScaleVelocitiesDialog) -> QDialog.DialogCode:
+        seen.append(dialog.target_label.text())
+        dialog.range_percent.setValue(50)
+        dialog.offset.setValue(10)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ScaleVelocitiesDialog, "exec", answer)
+    index = demo.undo_stack.index()
+    demo.scale_velocities_dialog()
+    assert "the 2 selected piano notes of the Original version" in seen[0]
+    assert doc.notes.velocity[rows].tolist() == [80, 100]  # mean 80, spread halved, +10
+    assert (np.delete(doc.notes.velocity, rows) == 80).all()
+    assert demo.undo_stack.index() == index + 1
+    demo.undo_stack.undo()
+    assert doc.notes.velocity[rows].tolist() == [60, 100]
+    monkeypatch.setattr(ScaleVelocitiesDialog, "exec", lambda dialog: QDialog.DialogCode.Rejected)
+    demo.scale_velocities_dialog()
+    assert demo.undo_stack.index() == index and doc.notes.velocity[rows].tolist() == [60, 100]

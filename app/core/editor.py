@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.humanise import scale_dynamics
 from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable
 
@@ -139,6 +140,12 @@ class EditorDocument:
         current = np.array(self.shown_velocities(), dtype=np.int16)
         current[np.asarray(rows, dtype=np.int64)] = np.clip(np.rint(values), 1, 127)
         self._edit(text, self.state.with_velocities(self.version, current))
+
+    def scale_velocities(self, rows: np.ndarray, range_factor: float, offset: float) -> None:
+        """Widen or narrow the dynamics of ``rows`` about their mean and shift their level: one undo step."""
+        rows = np.asarray(rows, dtype=np.int64)
+        values = scale_dynamics(self.shown_velocities()[rows], range_factor, offset)
+        self.set_velocities(rows, values, "Scale velocities")
 
     def set_version_velocities(self, version: Version, velocity: np.ndarray, text: str,
                                style: str | None = None) -> None:

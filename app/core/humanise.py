@@ -55,6 +55,18 @@ def blend(current: np.ndarray, predicted: np.ndarray, strength: float) -> np.nda
     return np.clip(np.rint(mixed), 1, 127).astype(np.int16)
 
 
+def scale_dynamics(velocity: np.ndarray, range_factor: float, offset: float) -> np.ndarray:
+    """(M,) velocities with their spread about their own mean times ``range_factor`` (1 keeps it, 0 flattens,
+    1.5 makes the dynamics half again as wide) and ``offset`` added to every one; rounded to 1..127."""
+    if range_factor < 0:
+        raise ValueError(f"range factor must be 0 or more, got {range_factor}")
+    v = np.asarray(velocity, float)
+    if not len(v):
+        return v.astype(np.int16)
+    scaled = v.mean() + range_factor * (v - v.mean()) + offset
+    return np.clip(np.rint(scaled), 1, 127).astype(np.int16)
+
+
 def uses_written_dynamics(written: np.ndarray, weight: float) -> bool:
     """Whether :func:`with_written_dynamics` changes anything: a positive weight, and velocities that vary
     enough to be dynamics someone wrote (not one value for every note)."""

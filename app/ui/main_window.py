@@ -22,6 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QGridLayout,
@@ -38,7 +39,7 @@ from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_m
 from app.core.midi_document import MidiDocument, MidiError
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
-from app.ui.panels import HumanisePanel, TracksPanel
+from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.settings import Settings
 from app.ui.transport import Transport
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         self._action(edit, "Select &All", self.select_all, QKeySequence.StandardKey.SelectAll)
         self._action(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
+        self._action(edit, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
         self.draw_action = self._action(edit, "&Draw Notes", self._toggle_draw, "D", checkable=True)
         view = bar.addMenu("&View")
         self._action(view, "Zoom &In", lambda: self.view.zoom_x(1.25, self.roll.width() / 2), "Ctrl+=")
@@ -339,6 +341,19 @@ class MainWindow(QMainWindow):
         rows = np.flatnonzero(self.doc.selection)
         if len(rows):
             self.doc.delete_notes(rows)
+
+    def scale_velocities_dialog(self) -> None:
+        """Widen/narrow the shown version's dynamics and shift its level: the selected piano notes, else all."""
+        piano = self.doc.piano_mask
+        chosen = piano & self.doc.selection
+        rows = np.flatnonzero(chosen if chosen.any() else piano)
+        if not len(rows):
+            self.statusBar().showMessage("No piano notes to scale.", 4000)
+            return
+        which = f"the {len(rows)} selected piano notes" if chosen.any() else f"all {len(rows)} piano notes"
+        dialog = ScaleVelocitiesDialog(f"{which} of the {self.doc.version.label} version", self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.doc.scale_velocities(rows, dialog.range_factor, dialog.offset.value())
 
     def _toggle_draw(self, on: bool) -> None:
         self.roll.draw_mode = on

@@ -1,4 +1,5 @@
-"""Side panels: Humanise (style, strength, written dynamics, selection, seed, progress) and the track/part list."""
+"""Side panels: Humanise (style, strength, written dynamics, selection, seed, progress) and the track/part list;
+the Scale Velocities dialog."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -133,3 +136,34 @@ class TracksPanel(QListWidget):
         keys = {tuple(self.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.count())
                 if self.item(i).checkState() == Qt.CheckState.Checked}
         self.piano_parts_changed.emit(keys)
+
+
+class ScaleVelocitiesDialog(QDialog):
+    """Dynamics range (% of the spread about the notes' mean) and a level offset, for Edit ▸ Scale Velocities."""
+
+    def __init__(self, target: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Scale Velocities")
+        self.range_percent = QSpinBox()
+        self.range_percent.setRange(0, 300)
+        self.range_percent.setSingleStep(10)
+        self.range_percent.setValue(100)
+        self.range_percent.setSuffix(" %")
+        self.range_percent.setToolTip("100 % keeps the dynamics as they are, 50 % halves their spread about the "
+                                      "mean, 150 % widens it by half; 0 % makes every note the mean")
+        self.offset = QSpinBox()
+        self.offset.setRange(-126, 126)
+        self.offset.setToolTip("Added to every velocity: the overall level, louder or softer")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.target_label = QLabel(f"Applies to {target}.")
+        form = QFormLayout(self)
+        form.addRow(self.target_label)
+        form.addRow("Dynamics range", self.range_percent)
+        form.addRow("Level", self.offset)
+        form.addRow(buttons)
+
+    @property
+    def range_factor(self) -> float:
+        return self.range_percent.value() / 100.0
