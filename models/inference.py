@@ -53,6 +53,30 @@ class StyleNetPredictor:
         out[enc.note_index] = spread_about_mean(out[enc.note_index].astype(float), spread, level)
         return out
 
+    def describe(self) -> list[str]:
+        """Plain-text lines for Help ▸ About: what the checkpoint is, what it learnt from, how it measured."""
+        meta, path = self.loaded.meta, self.loaded.path
+        size = int(meta.get("ensemble", 0))
+        kind = f"an ensemble of {size} StyleNet models" if size else "a StyleNet model"
+        styles = ", ".join(s.capitalize() for s in self.styles)
+        lines = [f"Model: {path.name if path else 'in memory'}, {kind} ({styles}), running on {self.device_name}."]
+        data = meta.get("data_summary", {})
+        if data:
+            counts = " and ".join(f"{d.get('train_songs', '?')} {s.capitalize()}" for s, d in data.items())
+            lines.append(f"Trained on {counts} performances.")
+        evaluation = meta.get("evaluation", {})
+        for style in self.styles:
+            q = evaluation.get(style, {}).get("quantised_performance")
+            if q:
+                model, split = q["model"], evaluation.get("split", "?")
+                share = model["level_mae"] / q["constant_level_mae"]
+                lines.append(f"{style.capitalize()} on the {split} split: r {model['r']:.3f} with the pianists' "
+                             f"velocities, level-matched error {share:.1%} of the constant baseline's.")
+        if path is not None and path.resolve() == DEFAULT_CHECKPOINT.resolve():
+            lines.append("The bundled model learnt from ASAP (CC BY-NC-SA 4.0) and Doug McKenzie's jazz recordings: "
+                         "for non-commercial use. See models/MODEL_CARD.md.")
+        return lines
+
     @property
     def centred(self) -> bool:
         return bool(self.loaded.meta.get("target", {}).get("centred"))

@@ -464,3 +464,38 @@ def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo,
     monkeypatch.setattr(ScaleVelocitiesDialog, "exec", lambda dialog: QDialog.DialogCode.Rejected)
     demo.scale_velocities_dialog()
     assert demo.undo_stack.index() == index and doc.notes.velocity[rows].tolist() == [60, 100]
+
+
+def test_help_about_names_the_model_and_its_figures(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    about = next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()[0]
+    about.trigger()
+    text = shown[0]
+    assert "StyleNet Studio" in text and "a StyleNet model (Classical, Jazz), running on cpu" in text
+    assert "non-commercial" not in text  # the tiny test checkpoint is not the bundled model
+
+
+def test_about_of_the_bundled_model_gives_its_test_figures_and_licence():
+    from models.inference import StyleNetPredictor
+
+    bundled = StyleNetPredictor.from_checkpoint()
+    lines = bundled.describe()
+    assert "ensemble of 2" in lines[0]
+    card = (ROOT / "models" / "MODEL_CARD.md").read_text()
+    r = bundled.loaded.meta["evaluation"]["classical"]["quantised_performance"]["model"]["r"]
+    assert f"r {r:.3f}" in " ".join(lines) and f"r {r:.3f}" in card  # the card's figure, from the checkpoint
+    assert any("non-commercial" in line for line in lines)
+
+
+def test_model_card_without_a_viewer_says_where_it_is(window, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or False)
+    card = next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()[1]
+    card.trigger()
+    assert opened and opened[0].endswith("MODEL_CARD.md")
+    assert "MODEL_CARD.md" in window.statusBar().currentMessage()

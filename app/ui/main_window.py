@@ -38,6 +38,7 @@ from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiDocument, MidiError
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
+from app.ui.help import open_model_card, show_about
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
 from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel
 from app.ui.pianoroll import PianoRoll
@@ -220,6 +221,9 @@ class MainWindow(QMainWindow):
         humanise = bar.addMenu("&Humanise")
         self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")
         self._action(humanise, "Random &Baseline", self.make_baseline, "Ctrl+B")
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About StyleNet Studio", lambda: show_about(self, self.holder))
+        self._action(help_menu, "&Model Card", lambda: open_model_card(self))
 
         tools = self.addToolBar("Main")
         tools.setObjectName("main_toolbar")
@@ -444,6 +448,7 @@ class MainWindow(QMainWindow):
         self.panel.info.setText(f"StyleNet ready on {device}.")
 
     def _model_failed(self, message: str) -> None:
+        self.holder.error = message
         self.panel.set_unavailable(f"Humanise is unavailable: {message}")
         self.status_labels["device"].setText("device: no model")
 
