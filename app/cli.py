@@ -9,7 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.humanise import NoCheckpointError, baseline_velocities, humanise_mask, stylised_velocities
+from app.core.humanise import (
+    NoCheckpointError,
+    VelocityPredictor,
+    baseline_velocities,
+    humanise_mask,
+    stylised_velocities,
+)
 from app.core.midi_document import MidiDocument, MidiError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +27,10 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
         super().__init__(message)
         self.code = code
+
+
+class WholeRunError(CliError):
+    """A problem no other input file would avoid (no usable model, a style it lacks): stops a batch."""
 
 
 def _piano_tracks(doc: MidiDocument, spec: str | None) -> None:
@@ -56,8 +66,8 @@ def load_predictor(checkpoint: str | None, device: str | None):  # -> StyleNetPr
         raise CliError(str(exc), EXIT_NO_MODEL) from None
 
 
-def cmd_humanise(args: argparse.Namespace) -> int:
-    inp, out = Path(args.input), Path(args.output)
+def _humanise_file(inp: Path, out: Path, args: argparse.Namespace, predictor_for) -> str:
+    """Humanise one file into ``out``; returns the line to print. Bad input raises CliError/MidiError."""
     _check_output(inp, out, args.force)
     doc = MidiDocument.load(inp)
     _piano_tracks(doc, args.piano_tracks)
@@ -68,9 +78,7 @@ def cmd_humanise(args: argparse.Namespace) -> int:
         velocity = baseline_velocities(doc.notes, mask, args.seed)
         what = f"random baseline (seed {args.seed})"
     else:
-        predictor = load_predictor(args.checkpoint, args.device)
-        if args.style not in predictor.styles:
-            raise CliError(f"unknown style {args.style!r}; this checkpoint has: {', '.join(predictor.styles)}")
+        predictor = predictor_for()
         keep = not args.ignore_written
         velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, args.style, args.strength,
                                        keep_written=keep)
@@ -79,8 +87,60 @@ def cmd_humanise(args: argparse.Namespace) -> int:
     doc.notes = doc.notes.with_velocities(velocity)
     doc.save(out)
     changed = int((velocity != doc.loaded_notes.velocity).sum())
-    print(f"{out}: {int(mask.sum())} piano notes humanised ({what}); {changed} velocities changed")
-    return EXIT_OK
+    return f"{out}: {int(mask.sum())} piano notes humanised ({what}); {changed} velocities changed"
+
+
+def _humanise_targets(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+    """(input, output) pairs: ``-o`` for one input, ``--out-dir`` (STEM.STYLE.mid in it) for any number."""
+    inputs = [Path(i) for i in args.input]
+    if args.output and args.out_dir:
+        raise CliError("give either --output or --out-dir, not both")
+    if args.output:
+        if len(inputs) > 1:
+            raise CliError(f"{len(inputs)} input files need --out-dir (--output names one file)")
+        return [(inputs[0], Path(args.output))]
+    if not args.out_dir:
+        raise CliError("say where to write: --output OUT.mid, or --out-dir DIR for one or more inputs")
+    tag = "baseline" if args.baseline else args.style
+    pairs = [(i, Path(args.out_dir) / f"{i.stem}.{tag}.mid") for i in inputs]
+    seen: dict[Path, Path] = {}
+    for inp, out in pairs:
+        if out in seen:
+            raise CliError(f"{seen[out]} and {inp} would both be written to {out}; humanise them separately")
+        seen[out] = inp
+    return pairs
+
+
+def cmd_humanise(args: argparse.Namespace) -> int:
+    pairs = _humanise_targets(args)
+    loaded: list[VelocityPredictor] = []
+
+    def predictor_for() -> VelocityPredictor:  # loaded once, on first need: a baseline run never touches torch
+        if not loaded:
+            try:
+                predictor = load_predictor(args.checkpoint, args.device)
+            except CliError as exc:
+                raise WholeRunError(str(exc), exc.code) from None
+            if args.style not in predictor.styles:
+                raise WholeRunError(f"unknown style {args.style!r}; this checkpoint has: {', '.join(predictor.styles)}")
+            loaded.append(predictor)
+        return loaded[0]
+
+    if len(pairs) == 1:
+        print(_humanise_file(*pairs[0], args, predictor_for))
+        return EXIT_OK
+    failed = 0
+    for inp, out in pairs:
+        try:
+            print(_humanise_file(inp, out, args, predictor_for))
+        except WholeRunError:
+            raise
+        except (CliError, MidiError) as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+    summary = f"humanised {len(pairs) - failed} of {len(pairs)} files"
+    print(summary + (f"; {failed} failed (see above)" if failed else ""))
+    return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -171,8 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "2 bad input, 3 no usable checkpoint.")
     sub = p.add_subparsers(dest="command")
     h = sub.add_parser("humanise", help="humanise a MIDI file's piano part (headless)")
-    h.add_argument("input")
-    h.add_argument("--output", "-o", required=True)
+    h.add_argument("input", nargs="+", help="one or more MIDI files")
+    h.add_argument("--output", "-o", help="OUT.mid, for one input")
+    h.add_argument("--out-dir", help="folder for any number of inputs: each is written there as STEM.STYLE.mid "
+                   "(STEM.baseline.mid); a file that fails is reported and the others go on")
     _style_options(h)
     h.add_argument("--baseline", action="store_true", help="random velocities instead of the model")
     h.add_argument("--piano-tracks", help="override the automatic piano part: track numbers, e.g. 2,3")

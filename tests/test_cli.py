@@ -51,6 +51,45 @@ def test_baseline_is_seeded_uniform_and_never_zero(tmp_path):
     assert va.min() >= 40 and va.max() <= 100 and len(np.unique(va)) > 30
 
 
+def test_humanise_several_files_into_a_folder_goes_on_past_a_bad_one(tmp_path, tiny_checkpoint, capsys):
+    import shutil
+
+    second = tmp_path / "second.mid"
+    shutil.copy(DEMO, second)
+    broken = tmp_path / "broken.mid"
+    broken.write_bytes(b"MThd nonsense")
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["humanise", str(DEMO), str(broken), str(second), "--style", "jazz", "--out-dir", str(out),
+                 "--checkpoint", str(tiny_checkpoint)])
+    io = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT and "broken.mid" in io.err and "humanised 2 of 3 files; 1 failed" in io.out
+    first = MidiDocument.load(out / f"{DEMO.stem}.jazz.mid")
+    same_notes_except_velocity(MidiDocument.load(DEMO), first)
+    assert np.array_equal(first.notes.velocity, MidiDocument.load(out / "second.jazz.mid").notes.velocity)
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"{DEMO.stem}.jazz.mid", "second.jazz.mid"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{a}", "{b}", "-o", "{tmp}/x.mid"], "need --out-dir"),
+    (["{a}"], "say where to write"),
+    (["{a}", "-o", "{tmp}/x.mid", "--out-dir", "{tmp}"], "not both"),
+    (["{a}", "{tmp}/sub/{name}", "--out-dir", "{tmp}"], "would both be written"),
+])
+def test_humanise_output_choices_are_checked_first(tmp_path, capsys, args, message):
+    (tmp_path / "sub").mkdir()
+    filled = [a.format(a=DEMO, b=DEMO, tmp=tmp_path, name=DEMO.name) for a in args]
+    assert main(["humanise", *filled, "--baseline"]) == EXIT_BAD_INPUT
+    assert message in capsys.readouterr().err
+
+
+def test_a_batch_without_a_model_stops_at_once(tmp_path, capsys):
+    other = tmp_path / "other.mid"
+    other.write_bytes(DEMO.read_bytes())
+    code = main(["humanise", str(DEMO), str(other), "--out-dir", str(tmp_path), "--checkpoint", str(tmp_path / "n")])
+    assert code == EXIT_NO_MODEL and capsys.readouterr().err.count("no StyleNet checkpoint") == 1
+
+
 def test_no_checkpoint_says_so_instead_of_inventing(tmp_path, capsys):
     code = main(["humanise", str(DEMO), "-o", str(tmp_path / "o.mid"), "--checkpoint", str(tmp_path / "none.pt")])
     assert code == EXIT_NO_MODEL
