@@ -101,13 +101,17 @@ def _humanise_targets(args: argparse.Namespace) -> list[tuple[Path, Path]]:
         return [(inputs[0], Path(args.output))]
     if not args.out_dir:
         raise CliError("say where to write: --output OUT.mid, or --out-dir DIR for one or more inputs")
+    folder = Path(args.out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"--out-dir {folder} is a file, not a folder")
     tag = "baseline" if args.baseline else args.style
-    pairs = [(i, Path(args.out_dir) / f"{i.stem}.{tag}.mid") for i in inputs]
+    pairs = [(i, folder / f"{i.stem}.{tag}.mid") for i in inputs]
     seen: dict[Path, Path] = {}
     for inp, out in pairs:
         if out in seen:
             raise CliError(f"{seen[out]} and {inp} would both be written to {out}; humanise them separately")
         seen[out] = inp
+    folder.mkdir(parents=True, exist_ok=True)
     return pairs
 
 

@@ -58,8 +58,7 @@ def test_humanise_several_files_into_a_folder_goes_on_past_a_bad_one(tmp_path, t
     shutil.copy(DEMO, second)
     broken = tmp_path / "broken.mid"
     broken.write_bytes(b"MThd nonsense")
-    out = tmp_path / "out"
-    out.mkdir()
+    out = tmp_path / "new" / "out"  # made as needed
     code = main(["humanise", str(DEMO), str(broken), str(second), "--style", "jazz", "--out-dir", str(out),
                  "--checkpoint", str(tiny_checkpoint)])
     io = capsys.readouterr()
@@ -75,6 +74,7 @@ def test_humanise_several_files_into_a_folder_goes_on_past_a_bad_one(tmp_path, t
     (["{a}"], "say where to write"),
     (["{a}", "-o", "{tmp}/x.mid", "--out-dir", "{tmp}"], "not both"),
     (["{a}", "{tmp}/sub/{name}", "--out-dir", "{tmp}"], "would both be written"),
+    (["{a}", "--out-dir", "{a}"], "is a file, not a folder"),
 ])
 def test_humanise_output_choices_are_checked_first(tmp_path, capsys, args, message):
     (tmp_path / "sub").mkdir()
