@@ -499,3 +499,22 @@ def test_model_card_without_a_viewer_says_where_it_is(window, monkeypatch):
     card.trigger()
     assert opened and opened[0].endswith("MODEL_CARD.md")
     assert "MODEL_CARD.md" in window.statusBar().currentMessage()
+
+
+def test_hovering_a_note_names_it_and_its_velocity_in_every_version(demo, qtbot):
+    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    row = row_of(demo.doc, 64, 120)  # E4, the prelude's second sixteenth
+    demo.make_baseline()
+    baseline = int(demo.doc.state.baseline[row])
+    point = demo.view.point_at(64, 120 + 30).toPoint()
+    QApplication.sendEvent(demo.roll, QHelpEvent(QEvent.Type.ToolTip, point, demo.roll.mapToGlobal(point)))
+    text = QToolTip.text()
+    assert text.startswith("E4 · bar 1, beat 1.25 · ")
+    assert text.endswith(f"velocity: Original 80, Baseline {baseline}")
+    QToolTip.hideText()
+    empty = demo.view.point_at(100, 0).toPoint()  # no note up there
+    QApplication.sendEvent(demo.roll, QHelpEvent(QEvent.Type.ToolTip, empty, demo.roll.mapToGlobal(empty)))
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=2000)

@@ -9,6 +9,14 @@ import numpy as np
 PIANO_LOW, PIANO_HIGH = 21, 108  # A0..C8, the 88 keys StyleNet sees
 
 
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """Scientific pitch name, middle C (60) = C4."""
+    return f"{PITCH_CLASSES[pitch % 12]}{pitch // 12 - 1}"
+
+
 def _frozen(a: np.ndarray, dtype: type) -> np.ndarray:
     out: np.ndarray = np.array(a, dtype=dtype, copy=True).reshape(-1)
     out.flags.writeable = False

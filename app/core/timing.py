@@ -84,3 +84,12 @@ def bar_lines(signatures: list[TimeSignature], ticks_per_beat: int, end_tick: in
             number += 1
             tick += bar_len
     return bars
+
+
+def bar_beat(signatures: list[TimeSignature], ticks_per_beat: int, tick: int) -> tuple[int, float]:
+    """Where ``tick`` lies as (bar from 1, beat from 1 in the bar's time-signature unit, fractional)."""
+    bars = bar_lines(signatures, ticks_per_beat, tick)
+    start, number = bars[-1]
+    in_force = [s for s in signatures if s.tick <= start]
+    denominator = in_force[-1].denominator if in_force else 4
+    return number, 1 + (tick - start) * denominator / (4 * ticks_per_beat)

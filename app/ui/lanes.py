@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWhe
 from PySide6.QtWidgets import QWidget
 
 from app.core.editor import EditorDocument
+from app.core.notes import pitch_name
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
@@ -39,7 +40,7 @@ class Keyboard(QWidget):
             if pitch % 12 == 0 and v.key_height >= 7:
                 p.setPen(QColor("#333"))
                 p.drawText(QRectF(0, y, self.width() - 3, v.key_height), Qt.AlignmentFlag.AlignRight |
-                           Qt.AlignmentFlag.AlignVCenter, f"C{pitch // 12 - 1}")
+                           Qt.AlignmentFlag.AlignVCenter, pitch_name(pitch))
         p.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
