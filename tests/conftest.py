@@ -26,6 +26,12 @@ REAL_FILES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _user_folders_untouched(tmp_path, monkeypatch):
+    """Recovery copies and other app data go to a throwaway folder, never the user's."""
+    monkeypatch.setattr("app.ui.recovery.default_root", lambda: tmp_path / "app-data" / "recovery")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "splits.json").is_file():

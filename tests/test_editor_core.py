@@ -30,15 +30,23 @@ def test_edits_keep_versions_aligned_and_are_reversible():
     assert doc.state.baseline is None and doc.version is Version.ORIGINAL and len(doc.notes) == n
 
 
-def test_export_writes_the_chosen_version(tmp_path):
+def test_export_writes_the_chosen_version_and_tracks_what_is_unsaved(tmp_path):
     doc = EditorDocument.open(DEMO)
     doc.set_version_velocities(Version.BASELINE, np.full(len(doc.notes), 33), "Baseline")
+    assert doc.unsaved == []  # a seed remakes the baseline
     doc.export(tmp_path / "b.mid", Version.BASELINE)
     again = EditorDocument.open(tmp_path / "b.mid")
     assert set(again.notes.velocity.tolist()) == {33}
-    assert doc.modified  # exporting another version does not save the edited score
+    doc.set_version(Version.ORIGINAL)
+    doc.set_velocities(np.array([0]), np.array([99]))
+    doc.set_version_velocities(Version.STYLISED, np.full(len(doc.notes), 70), "Humanise")
+    assert doc.unsaved == [Version.ORIGINAL, Version.STYLISED]
+    doc.export(tmp_path / "s.mid", Version.STYLISED)
+    assert doc.unsaved == [Version.ORIGINAL]  # exporting another version does not save the edited score
     doc.export(tmp_path / "o.mid", Version.ORIGINAL)
     assert not doc.modified
+    doc.set_velocities(np.array([1]), np.array([100]))  # the stylised version edited after its export
+    assert doc.unsaved == [Version.STYLISED]
 
 
 def test_written_dynamics_shape_the_prediction_but_keep_its_level_and_spread():

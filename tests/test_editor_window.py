@@ -275,7 +275,7 @@ def test_preferences_are_remembered(qtbot, settings, tiny_checkpoint):
     first.panel.strength.setValue(35)
     first.panel.seed.setValue(11)
     first.make_baseline()
-    first.doc.saved_state = first.doc.state
+    first.doc.mark_saved()
     first.close()
     second = MainWindow(settings, loader=lambda: SlowPredictor())
     second.confirm = lambda *args: True
@@ -369,8 +369,8 @@ def test_opening_a_bad_file_at_launch_reports_it_and_keeps_the_editor(qtbot, set
     bad.write_bytes(b"MThd")
     windows, warnings = [], []
 
-    def make_window():
-        windows.append(MainWindow(settings, loader=SlowPredictor))
+    def make_window(recovery=None):
+        windows.append(MainWindow(settings, loader=SlowPredictor, recovery=recovery))
         windows[-1].confirm = lambda *args: True
         qtbot.addWidget(windows[-1])
         return windows[-1]
@@ -502,7 +502,7 @@ def test_model_card_without_a_viewer_says_where_it_is(window, monkeypatch):
 
 
 def test_hovering_a_note_names_it_and_its_velocity_in_every_version(demo, qtbot):
-    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtCore import QEvent
     from PySide6.QtGui import QHelpEvent
     from PySide6.QtWidgets import QApplication, QToolTip
 

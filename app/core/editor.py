@@ -64,6 +64,12 @@ class EditorState:
 Listener = Callable[[], None]
 
 
+def _same_places(a: NoteTable, b: NoteTable) -> bool:
+    """The same notes at the same times (the Original's velocities may differ)."""
+    return a is b or (len(a) == len(b) and all(np.array_equal(getattr(a, c), getattr(b, c))
+                                               for c in ("pitch", "start", "end", "channel", "track")))
+
+
 class EditorDocument:
     """A MIDI document being edited. Only the main thread calls its methods."""
 
@@ -72,7 +78,8 @@ class EditorDocument:
         self.state = EditorState(midi.notes)
         self.version = Version.ORIGINAL
         self.selection = np.zeros(len(midi.notes), dtype=bool)
-        self.saved_state = self.state
+        self.saved_state = self.state  # the Original as last saved (or loaded)
+        self.exported_stylised: tuple[NoteTable, np.ndarray] | None = None  # (notes, velocities) last exported
         self.push: Callable[[str, EditorState, EditorState], None] = lambda text, before, after: self.restore(after)
         self._listeners: list[Listener] = []
 
@@ -106,8 +113,28 @@ class EditorDocument:
         return [v for v in Version if self.state.velocities(v) is not None]
 
     @property
+    def unsaved(self) -> list[Version]:
+        """Versions holding work that is in no file: the Original (the edited score) since it was last saved,
+        the Stylised version since it was last exported. The random baseline is not counted: its seed remakes it."""
+        out = [Version.ORIGINAL] if self.state.notes is not self.saved_state.notes else []
+        stylised, exported = self.state.stylised, self.exported_stylised
+        if stylised is not None and (exported is None or exported[1] is not stylised
+                                     or not _same_places(exported[0], self.notes)):
+            out.append(Version.STYLISED)
+        return out
+
+    @property
     def modified(self) -> bool:
-        return self.state is not self.saved_state
+        return bool(self.unsaved)
+
+    def mark_saved(self) -> None:
+        """Take every version as written (nothing to ask about on close)."""
+        self.saved_state = self.state
+        self.exported_stylised = (self.notes, self.state.stylised) if self.state.stylised is not None else None
+
+    def mark_unsaved(self) -> None:
+        """Take the Original as never saved (a document rebuilt from a recovery copy)."""
+        self.saved_state = EditorState(self.notes.with_velocities(self.notes.velocity))
 
     # -- state changes --------------------------------------------------------
     def restore(self, state: EditorState) -> None:
@@ -202,3 +229,6 @@ class EditorDocument:
         self.midi_for(version).save(path)
         if version is Version.ORIGINAL:
             self.saved_state = self.state
+        elif version is Version.STYLISED and self.state.stylised is not None:  # midi_for made sure it is
+            self.exported_stylised = (self.notes, self.state.stylised)
+        self._emit()  # what is unsaved has changed

@@ -184,6 +184,7 @@ class MidiDocument:
         self.notes = parsed.notes
         self.piano_parts = auto_piano_parts(self.parts)
         self._pedals = parsed.pedals
+        self._data: bytes | None = None  # the bytes it was read from
         self._pedal_cache: dict[frozenset[tuple[int, int]], np.ndarray] = {}
 
     # -- loading -----------------------------------------------------------
@@ -198,7 +199,17 @@ class MidiDocument:
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "MIDI data", path: Path | None = None) -> MidiDocument:
-        return cls(_read_midifile(data, source), path, source)
+        doc = cls(_read_midifile(data, source), path, source)
+        doc._data = data
+        return doc
+
+    def loaded_bytes(self) -> bytes:
+        """The file as it was read (before any edit): its notes are :attr:`loaded_notes`."""
+        if self._data is None:
+            buf = io.BytesIO()
+            self.midi.save(file=buf)
+            self._data = buf.getvalue()
+        return self._data
 
     # -- properties --------------------------------------------------------
     @property

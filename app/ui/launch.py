@@ -44,6 +44,7 @@ def launch(argv: list[str]) -> int:
         print("error: no display found. Run `python main.py demo` for the headless job, or "
               "`python main.py --screenshot out.png FILE.mid` to render the window.", file=sys.stderr)
         return 2
+    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -54,12 +55,23 @@ def launch(argv: list[str]) -> int:
     app.setOrganizationName("StyleNet")
     QApplication.setDesktopFileName(DESKTOP_FILE_NAME)
     QApplication.setWindowIcon(QIcon(str(ICON)))
-    window = MainWindow()
     if args.screenshot:
+        window = MainWindow()
         from app.ui.screenshot import render_screenshot
 
         return render_screenshot(window, args.file, Path(args.screenshot), args.version, args.style, args.size)
+    from app.core.recovery import RecoveryStore
+    from app.ui.recovery import default_root
+
+    window = MainWindow(recovery=RecoveryStore(default_root()))
     if args.file:
         window.open_path(args.file)  # a failure is reported in a dialog; the empty editor stays usable
     window.show()
+    keeper = window.keeper
+    if keeper is not None and keeper.left():
+        if args.file:  # the file asked for stays open; the work stays on offer
+            window.statusBar().showMessage("Unsaved work from an editor that did not close properly: "
+                                           "File ▸ Restore Unsaved Work.", 15000)
+        else:
+            QTimer.singleShot(0, keeper.offer_at_start)
     return int(app.exec())

@@ -37,11 +37,13 @@ from PySide6.QtWidgets import (
 from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiDocument, MidiError
+from app.core.recovery import RecoveryStore
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
 from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel
 from app.ui.pianoroll import PianoRoll
+from app.ui.recovery import RecoveryKeeper
 from app.ui.settings import Settings
 from app.ui.transport import Transport
 from app.ui.worker import HumaniseJob, HumaniseSnapshot, PredictorHolder, finish_threads, start_job
@@ -97,9 +99,12 @@ class MainWindow(QMainWindow):
     humanise_finished = Signal()
 
     def __init__(self, settings: Settings | None = None,
-                 loader: Callable[[], VelocityPredictor] | None = None) -> None:
+                 loader: Callable[[], VelocityPredictor] | None = None,
+                 recovery: RecoveryStore | None = None) -> None:
+        """``recovery``: where to keep a copy of unsaved work (``launch`` gives the app's; none in tests)."""
         super().__init__()
         self.settings = settings or Settings()
+        self.keeper = RecoveryKeeper(self, recovery) if recovery is not None else None
         self.holder = PredictorHolder(loader or default_loader)
         self.undo_stack = QUndoStack(self)
         self.doc = empty_document()
@@ -195,6 +200,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Open &Recent")
         self._action(file, "&Save As…", self.save_dialog, QKeySequence.StandardKey.Save)
         self._action(file, "&Export MIDI…", self.export_dialog, "Ctrl+E")
+        if self.keeper is not None:
+            self._action(file, "Restore &Unsaved Work…", self.keeper.restore_dialog)
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = bar.addMenu("&Edit")
@@ -421,6 +428,8 @@ class MainWindow(QMainWindow):
         for widget in (self.roll, self.lane, self.ruler):
             widget.update()
         self.setWindowModified(self.doc.modified)
+        if self.keeper is not None:
+            self.keeper.document_changed()
         name = self.doc.midi.path.name if self.doc.midi.path else "untitled"
         self.setWindowTitle(f"{name}[*] — StyleNet Studio")
 
@@ -529,9 +538,13 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, title, text)
 
     def maybe_discard_changes(self) -> bool:
-        if not self.doc.modified:
+        unsaved = self.doc.unsaved
+        if not unsaved:
             return True
-        return self.confirm("Discard changes?", "The current piece has edits that were not saved. Discard them?")
+        what = {Version.ORIGINAL: "the edited score (File ▸ Save As)",
+                Version.STYLISED: "the Stylised version (File ▸ Export MIDI)"}
+        return self.confirm("Discard changes?", "Not saved yet: " + " and ".join(what[v] for v in unsaved)
+                            + ". Discard them?")
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
@@ -556,6 +569,8 @@ class MainWindow(QMainWindow):
         if not self.maybe_discard_changes():
             event.ignore()
             return
+        if self.keeper is not None:
+            self.keeper.forget()  # saved, or discarded on purpose
         self.cancel_humanise()
         self.transport.shutdown()
         self.settings.set("geometry", self.saveGeometry())

@@ -26,7 +26,7 @@ def render_screenshot(window: MainWindow, file: str | None, out: Path, version: 
     try:
         return _render(window, file, out, version, style, size)
     finally:
-        window.doc.saved_state = window.doc.state  # nothing to ask about on close
+        window.doc.mark_saved()  # nothing to ask about on close
         window.close()  # also waits for the model-loading thread
 
 
