@@ -518,3 +518,18 @@ def test_hovering_a_note_names_it_and_its_velocity_in_every_version(demo, qtbot)
     empty = demo.view.point_at(100, 0).toPoint()  # no note up there
     QApplication.sendEvent(demo.roll, QHelpEvent(QEvent.Type.ToolTip, empty, demo.roll.mapToGlobal(empty)))
     qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=2000)
+
+
+def test_hovering_a_velocity_bar_describes_its_note(demo):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    lane, doc = demo.lane, demo.doc
+    row = row_of(doc, 60, 0)
+    doc.set_velocities(np.array([row]), np.array([30]))  # the only note at tick 0
+    point = lane.point_at(row).toPoint()
+    QApplication.sendEvent(lane, QHelpEvent(QEvent.Type.ToolTip, point, lane.mapToGlobal(point)))
+    assert QToolTip.text() == doc.describe_note(row) and QToolTip.text().startswith("C4 · bar 1, beat 1 · ")
+    assert QToolTip.text().endswith("velocity: Original 30")
+    QToolTip.hideText()

@@ -17,7 +17,8 @@ import numpy as np
 
 from app.core.humanise import scale_dynamics
 from app.core.midi_document import MidiDocument
-from app.core.notes import NoteTable
+from app.core.notes import NoteTable, pitch_name
+from app.core.timing import bar_beat
 
 
 class Version(StrEnum):
@@ -108,6 +109,16 @@ class EditorDocument:
         """(N,) velocities of the version on display (Original when that version does not exist yet)."""
         v = self.state.velocities(self.version)
         return self.notes.velocity if v is None else v
+
+    def describe_note(self, row: int) -> str:
+        """A note for a tooltip: its name, where it starts, how long it is, its velocity in every version."""
+        n, midi = self.notes, self.midi
+        bar, beat = bar_beat(midi.time_signatures, midi.ticks_per_beat, int(n.start[row]))
+        beats = (int(n.end[row]) - int(n.start[row])) / midi.ticks_per_beat
+        velocities = ", ".join(f"{version.label} {int(velocity[row])}" for version in self.available_versions()
+                               if (velocity := self.state.velocities(version)) is not None)
+        return (f"{pitch_name(int(n.pitch[row]))} · bar {bar}, beat {round(beat, 2):g} · {round(beats, 2):g} beats\n"
+                f"velocity: {velocities}")
 
     def available_versions(self) -> list[Version]:
         return [v for v in Version if self.state.velocities(v) is not None]

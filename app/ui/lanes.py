@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from app.core.editor import EditorDocument
 from app.core.notes import pitch_name
@@ -145,6 +145,25 @@ class VelocityLane(QWidget):
         if self.doc.selection.any() and (hit & self.doc.selection).any():
             hit &= self.doc.selection
         return np.flatnonzero(hit)
+
+    def bar_at(self, pos: QPointF) -> int | None:
+        """Row of the piano note whose bar is under ``pos`` (within 3 px; the one nearest in height)."""
+        x = self.view.x_of(self.doc.notes.start.astype(float))
+        rows = np.flatnonzero(self.doc.piano_mask & (np.abs(x - pos.x()) <= 3))
+        if not len(rows):
+            return None
+        height = np.abs(self.doc.shown_velocities()[rows].astype(float) - self.velocity_at(pos.y()))
+        return int(rows[np.argmin(height)])
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            row = self.bar_at(QPointF(event.pos()))
+            if row is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(event.globalPos(), self.doc.describe_note(row), self)
+            return True
+        return super().event(event)
 
     def drag_values(self) -> tuple[np.ndarray, np.ndarray]:
         assert self.drag is not None

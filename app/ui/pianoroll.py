@@ -12,8 +12,7 @@ from PySide6.QtGui import QHelpEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEv
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from app.core.editor import EditorDocument
-from app.core.notes import pitch_name
-from app.core.timing import bar_beat, bar_lines
+from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
 
@@ -150,23 +149,13 @@ class PianoRoll(QWidget):
                              & self.editable_mask())
         return int(hit[np.argmax(n.start[hit])]) if len(hit) else None
 
-    def describe_note(self, row: int) -> str:
-        """The tooltip over a note: its name, where it starts, how long it is, its velocity in every version."""
-        n, midi = self.doc.notes, self.doc.midi
-        bar, beat = bar_beat(midi.time_signatures, midi.ticks_per_beat, int(n.start[row]))
-        beats = (int(n.end[row]) - int(n.start[row])) / midi.ticks_per_beat
-        velocities = ", ".join(f"{version.label} {int(velocity[row])}" for version in self.doc.available_versions()
-                               if (velocity := self.doc.state.velocities(version)) is not None)
-        return (f"{pitch_name(int(n.pitch[row]))} · bar {bar}, beat {round(beat, 2):g} · {round(beats, 2):g} beats\n"
-                f"velocity: {velocities}")
-
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
             row = self.note_at(QPointF(event.pos()))
             if row is None:
                 QToolTip.hideText()
             else:
-                QToolTip.showText(event.globalPos(), self.describe_note(row), self)
+                QToolTip.showText(event.globalPos(), self.doc.describe_note(row), self)
             return True
         return super().event(event)
 
