@@ -466,12 +466,30 @@ def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo,
     assert demo.undo_stack.index() == index and doc.notes.velocity[rows].tolist() == [60, 100]
 
 
+def help_actions(window):
+    return next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()
+
+
+def test_keyboard_and_mouse_lists_every_shortcut(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui.help import shortcut_rows
+
+    rows = {what: keys for keys, what in shortcut_rows(window)}
+    assert rows["Scale Velocities"] == "Ctrl+Shift+V" and rows["Humanise"] == "Ctrl+H" and "Space" in rows.values()
+    assert rows["Keyboard and Mouse"] == "F1" and "draw a ramp" in " ".join(rows)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    next(a for a in help_actions(window) if a.text() == "&Keyboard and Mouse").trigger()
+    assert "<b>Ctrl+Shift+V</b>" in shown[0]
+
+
 def test_help_about_names_the_model_and_its_figures(window, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     shown = []
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
-    about = next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()[0]
+    about = next(a for a in help_actions(window) if a.text() == "&About StyleNet Studio")
     about.trigger()
     text = shown[0]
     assert "StyleNet Studio" in text and "a StyleNet model (Classical, Jazz), running on cpu" in text
@@ -495,7 +513,7 @@ def test_model_card_without_a_viewer_says_where_it_is(window, monkeypatch):
 
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or False)
-    card = next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()[1]
+    card = next(a for a in help_actions(window) if a.text() == "&Model Card")
     card.trigger()
     assert opened and opened[0].endswith("MODEL_CARD.md")
     assert "MODEL_CARD.md" in window.statusBar().currentMessage()

@@ -6,7 +6,7 @@ import html
 from importlib import metadata
 
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from app.ui.worker import PredictorHolder
@@ -36,6 +36,34 @@ def show_about(window: QMainWindow, holder: PredictorHolder) -> None:
              "Human dynamics for MIDI piano parts: StyleNet (Malik &amp; Ek, 2017) predicts the velocities.",
              *(html.escape(line) for line in about_lines(holder))]
     QMessageBox.about(window, "About StyleNet Studio", "<p>" + "</p><p>".join(lines) + "</p>")
+
+
+GESTURES = [
+    ("Wheel / Shift+Wheel", "scroll up and down / sideways"),
+    ("Ctrl+Wheel / Ctrl+Shift+Wheel", "zoom in time / in pitch"),
+    ("Click, Ctrl+click, Shift+click, drag on empty space", "select notes"),
+    ("Drag a note / its right end", "move it (snapped) / change its length"),
+    ("Double-click empty space", "draw a note"),
+    ("Drag a velocity bar / sideways across bars", "set it / draw a ramp"),
+    ("Click the ruler", "move the playhead"),
+    ("Arrow keys / Shift+Up, Shift+Down", "move the selected notes a snap step or a semitone / an octave"),
+]
+
+
+def shortcut_rows(window: QMainWindow) -> list[tuple[str, str]]:
+    """(keys, what) for every action of the window that has a shortcut, in menu order, then mouse gestures."""
+    rows = []
+    for action in window.actions():
+        keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+        if keys:
+            rows.append((keys, action.text().replace("&", "").rstrip("…")))
+    return rows + GESTURES
+
+
+def show_shortcuts(window: QMainWindow) -> None:
+    table = "".join(f"<tr><td><b>{html.escape(keys)}</b>&nbsp;&nbsp;</td><td>{html.escape(what)}</td></tr>"
+                    for keys, what in shortcut_rows(window))
+    QMessageBox.information(window, "Keyboard and mouse", f"<table>{table}</table>")
 
 
 def open_model_card(window: QMainWindow) -> None:

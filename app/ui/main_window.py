@@ -39,7 +39,7 @@ from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_m
 from app.core.midi_document import MidiDocument, MidiError
 from app.core.recovery import RecoveryStore
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
-from app.ui.help import open_model_card, show_about
+from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
 from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel
 from app.ui.pianoroll import PianoRoll
@@ -229,6 +229,7 @@ class MainWindow(QMainWindow):
         self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")
         self._action(humanise, "Random &Baseline", self.make_baseline, "Ctrl+B")
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard and Mouse", lambda: show_shortcuts(self), "F1")
         self._action(help_menu, "&About StyleNet Studio", lambda: show_about(self, self.holder))
         self._action(help_menu, "&Model Card", lambda: open_model_card(self))
 
