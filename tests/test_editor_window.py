@@ -14,6 +14,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from qt_helpers import click, drag
 
+import app.ui.main_window as main_window
 from app.core.editor import Version
 from app.core.humanise import Cancelled
 from app.core.midi_document import MidiDocument
@@ -551,3 +552,19 @@ def test_hovering_a_velocity_bar_describes_its_note(demo):
     assert QToolTip.text() == doc.describe_note(row) and QToolTip.text().startswith("C4 · bar 1, beat 1 · ")
     assert QToolTip.text().endswith("velocity: Original 30")
     QToolTip.hideText()
+
+
+def test_export_all_versions_side_by_side(demo, qtbot, tmp_path, monkeypatch):
+    demo.make_baseline()
+    with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
+        demo.humanise()
+    monkeypatch.setattr("app.ui.main_window.QInputDialog.getItem", lambda *a: (main_window.ALL_VERSIONS, True))
+    chosen = str(tmp_path / "prelude.mid")
+    monkeypatch.setattr("app.ui.main_window.QFileDialog.getSaveFileName", lambda *a: (chosen, ""))
+    demo.export_dialog()
+    names = sorted(p.name for p in tmp_path.glob("prelude.*.mid"))
+    assert names == ["prelude.baseline.mid", "prelude.original.mid", "prelude.stylised.mid"]
+    for version in Version:
+        again = MidiDocument.load(tmp_path / f"prelude.{version.value}.mid")
+        assert np.array_equal(again.notes.velocity, demo.doc.state.velocities(version))
+    assert not demo.doc.modified  # the score and the Stylised version are both in files now

@@ -95,6 +95,9 @@ class Preloader(QObject):
             self.failed.emit(str(exc))
 
 
+ALL_VERSIONS = "All versions (side by side)"
+
+
 class MainWindow(QMainWindow):
     humanise_finished = Signal()
 
@@ -331,14 +334,36 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         versions = self.doc.available_versions()
         default = Version.STYLISED if Version.STYLISED in versions else versions[-1]
-        labels = [v.label for v in versions]
+        labels = [v.label for v in versions] + ([ALL_VERSIONS] if len(versions) > 1 else [])
         choice, ok = QInputDialog.getItem(self, "Export MIDI", "Version to export:", labels,
                                           labels.index(default.label), False)
-        if ok:
-            version = versions[labels.index(choice)]
-            path = self._ask_path("Export MIDI", version)
+        if not ok:
+            return
+        if choice == ALL_VERSIONS:
+            opened = self.doc.midi.path
+            folder = opened.parent if opened else Path(self.settings.get("last_folder") or ".")
+            path, _ = QFileDialog.getSaveFileName(self, "Export all versions (NAME.VERSION.mid each)",
+                                                  str(folder / f"{opened.stem if opened else 'untitled'}.mid"),
+                                                  "MIDI files (*.mid *.midi)")
             if path:
-                self.export_to(path, version)
+                self.export_all_to(path)
+            return
+        version = versions[labels.index(choice)]
+        path = self._ask_path("Export MIDI", version)
+        if path:
+            self.export_to(path, version)
+
+    def export_all_to(self, path: str | Path) -> list[Path]:
+        """Every version beside ``path`` as ``NAME.VERSION.mid``: the three side by side in any DAW."""
+        base = Path(path)
+        written = []
+        for version in self.doc.available_versions():
+            target = base.with_name(f"{base.stem}.{version.value}.mid")
+            if self.export_to(target, version):
+                written.append(target)
+        if written:
+            self.statusBar().showMessage(f"Exported {', '.join(p.name for p in written)} to {base.parent}", 8000)
+        return written
 
     def save_dialog(self) -> None:
         path = self._ask_path("Save edited score (Original version)", Version.ORIGINAL)
