@@ -568,3 +568,28 @@ def test_export_all_versions_side_by_side(demo, qtbot, tmp_path, monkeypatch):
         again = MidiDocument.load(tmp_path / f"prelude.{version.value}.mid")
         assert np.array_equal(again.notes.velocity, demo.doc.state.velocities(version))
     assert not demo.doc.modified  # the score and the Stylised version are both in files now
+
+
+def test_panels_come_back_from_the_view_menu_and_keep_their_place(window, qtbot, settings):
+    from PySide6.QtWidgets import QUndoView
+
+    humanise_dock, _, history_dock = window.docks
+    view_menu = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
+    panels = next(a for a in view_menu.actions() if a.text() == "&Panels").menu()
+    assert [a.text() for a in panels.actions()] == ["Humanise", "Tracks (checked = piano part)", "History"]
+    humanise_dock.close()
+    assert not humanise_dock.isVisible()
+    panels.actions()[0].trigger()
+    assert humanise_dock.isVisible()
+    window.open_path(DEMO)
+    window.make_baseline()
+    history = history_dock.widget()
+    assert isinstance(history, QUndoView) and history.stack() is window.undo_stack
+    assert window.undo_stack.text(window.undo_stack.count() - 1) == "Random baseline (seed 0)"
+    history_dock.close()
+    window.close()
+    again = MainWindow(settings, loader=SlowPredictor)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.docks[0].isVisible() and not again.docks[2].isVisible()  # as the last window left them
+    again.doc.mark_saved()

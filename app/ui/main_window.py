@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollBar,
+    QUndoView,
     QWidget,
 )
 
@@ -124,9 +125,11 @@ class MainWindow(QMainWindow):
         self._fit_on_first_show = True
         self.setAcceptDrops(True)
         self.resize(1280, 800)
-        geometry = self.settings.get("geometry")
+        geometry, layout = self.settings.get("geometry"), self.settings.get("state")
         if geometry:
             self.restoreGeometry(geometry)
+        if layout:
+            self.restoreState(layout)  # panels where the user left them
         self.set_document(self.doc)
         self._fill_recent_menu()
         self._preload_model()
@@ -184,6 +187,13 @@ class MainWindow(QMainWindow):
         tracks_dock.setObjectName("tracks_dock")
         tracks_dock.setWidget(self.tracks)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, tracks_dock)
+        history_dock = QDockWidget("History", self)  # every undo step, by name: click one to go back there
+        history_dock.setObjectName("history_dock")
+        history_dock.setWidget(QUndoView(self.undo_stack))
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, history_dock)
+        self.tabifyDockWidget(tracks_dock, history_dock)
+        tracks_dock.raise_()
+        self.docks = [dock, tracks_dock, history_dock]
 
     def _action(self, menu, text: str, slot, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 checkable: bool = False) -> QAction:
@@ -225,6 +235,9 @@ class MainWindow(QMainWindow):
         self._action(view, "Zoom In Vertically", lambda: self.view.zoom_y(1.2), "Ctrl+Shift+=")
         self._action(view, "Zoom Out Vertically", lambda: self.view.zoom_y(1 / 1.2), "Ctrl+Shift+-")
         self._action(view, "&Fit Song", self.fit_song, "Ctrl+0")
+        panels = view.addMenu("&Panels")  # a closed panel comes back from here
+        for panel_dock in self.docks:
+            panels.addAction(panel_dock.toggleViewAction())
         overlay = self._action(view, "Overlay Other Versions", self._toggle_overlay, checkable=True)
         overlay.setChecked(self.settings.get("overlay"))
         self.lane.overlay = overlay.isChecked()
@@ -600,6 +613,7 @@ class MainWindow(QMainWindow):
         self.cancel_humanise()
         self.transport.shutdown()
         self.settings.set("geometry", self.saveGeometry())
+        self.settings.set("state", self.saveState())
         self.hide()  # closed at once for the user, while a model load or a cancelled Humanise winds down
         finish_threads(self.threads)
         event.accept()
