@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtWidgets import QWidget
 
 from app.core.editor import EditorDocument
 from app.core.notes import pitch_name
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
+from app.ui.tooltips import show_note_tooltip
 
 LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
@@ -156,14 +157,7 @@ class VelocityLane(QWidget):
         return int(rows[np.argmin(height)])
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            row = self.bar_at(QPointF(event.pos()))
-            if row is None:
-                QToolTip.hideText()
-            else:
-                QToolTip.showText(event.globalPos(), self.doc.describe_note(row), self)
-            return True
-        return super().event(event)
+        return show_note_tooltip(self, event, self.doc, self.bar_at) or super().event(event)
 
     def drag_values(self) -> tuple[np.ndarray, np.ndarray]:
         assert self.drag is not None

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QHelpEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtWidgets import QWidget
 
 from app.core.editor import EditorDocument
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
+from app.ui.tooltips import show_note_tooltip
 
 RESIZE_GRIP_PX = 6
 
@@ -150,14 +151,7 @@ class PianoRoll(QWidget):
         return int(hit[np.argmax(n.start[hit])]) if len(hit) else None
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            row = self.note_at(QPointF(event.pos()))
-            if row is None:
-                QToolTip.hideText()
-            else:
-                QToolTip.showText(event.globalPos(), self.doc.describe_note(row), self)
-            return True
-        return super().event(event)
+        return show_note_tooltip(self, event, self.doc, self.note_at) or super().event(event)
 
     def target_part(self) -> tuple[int, int]:
         """Where drawn notes go: the selection's part, else the first piano part."""
