@@ -423,7 +423,9 @@ def test_velocity_lane_shows_the_sustain_pedal(window, tmp_path):
 
     path = tmp_path / "pedalled.mid"
     path.write_bytes(midi_bytes([track([*note(60, 0, 1920), pedal(480, 127), pedal(960, 0)])]))
+    assert not window.pedal_label.isVisible()  # the empty editor has no pedalling to label
     assert window.open_path(path)
+    assert window.pedal_label.isVisible()
     v, lane = window.view, window.lane
     v.px_per_tick, v.left_tick = 0.25, 0.0
     v.changed.emit()

@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         self.roll.installEventFilter(self)  # a resized roll shows more or less: thumbs follow
         lane_label = QLabel("Velocity")
         lane_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        pedal_label = QLabel("pedal")  # beside the lane's bottom strip
+        pedal_label = self.pedal_label = QLabel("pedal")  # beside the lane's bottom strip, when there is pedalling
         pedal_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
         pedal_label.setStyleSheet("font-size: 8pt; color: #6f86b8; padding-right: 3px;")
         grid = QGridLayout()
@@ -464,6 +464,7 @@ class MainWindow(QMainWindow):
         if not self.doc.selection.any():
             self.panel.selection_only.setChecked(False)
         self._update_status()
+        self.pedal_label.setVisible(len(self.doc.midi.pedal_spans()) > 0)
         for widget in (self.roll, self.lane, self.ruler):
             widget.update()
         self.setWindowModified(self.doc.modified)
