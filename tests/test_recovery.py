@@ -161,6 +161,7 @@ def test_restore_from_the_file_menu_brings_back_a_crashed_editors_work(qtbot, se
     assert win.doc.midi.path == DEMO.resolve() and len(win.doc.notes) == len(EditorDocument.open(DEMO).notes) + 1
     assert not crashed.folder.exists() and (win.keeper.store.folder / "notes.npz").exists()
     assert win.keeper.left() == []  # its own copy is held by this editor
+    assert "save the score with Ctrl+S and export the Stylised version with Ctrl+E" in win.statusBar().currentMessage()
 
     second = RecoveryStore(root)
     second.write(edited_demo())

@@ -110,5 +110,8 @@ class RecoveryKeeper(QObject):
             doc.set_version(Version.STYLISED)
         self.write()  # this editor's own copy first, then the old one can go
         discard(work)
-        window.statusBar().showMessage(f"Restored the unsaved work on {work.name}; save it with Ctrl+S.", 8000)
+        how = {Version.ORIGINAL: "save the score with Ctrl+S",
+               Version.STYLISED: "export the Stylised version with Ctrl+E"}
+        window.statusBar().showMessage(f"Restored the unsaved work on {work.name}: "
+                                       + " and ".join(how[v] for v in doc.unsaved) + ".", 10000)
         return True
