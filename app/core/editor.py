@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
+import mido
 import numpy as np
 
 from app.core.humanise import scale_dynamics
@@ -87,6 +88,15 @@ class EditorDocument:
     @classmethod
     def open(cls, path: str | Path) -> EditorDocument:
         return cls(MidiDocument.load(path))
+
+    @classmethod
+    def empty(cls) -> EditorDocument:
+        """An untitled 4/4 piece with no notes: what the editor shows before a file is opened."""
+        midi = mido.MidiFile(type=1, ticks_per_beat=480)
+        midi.tracks.append(mido.MidiTrack([mido.MetaMessage("time_signature", numerator=4, denominator=4)]))
+        doc = cls(MidiDocument(midi, None, "untitled"))
+        doc.midi.piano_parts = frozenset({(0, 0)})
+        return doc
 
     # -- events ---------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:

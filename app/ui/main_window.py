@@ -6,9 +6,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-import mido
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -37,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
-from app.core.midi_document import MidiDocument, MidiError
+from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
@@ -47,7 +46,15 @@ from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
 from app.ui.settings import Settings
 from app.ui.transport import Transport
-from app.ui.worker import HumaniseJob, HumaniseSnapshot, PredictorHolder, finish_threads, start_job
+from app.ui.worker import (
+    HumaniseJob,
+    HumaniseSnapshot,
+    PredictorHolder,
+    Preloader,
+    default_loader,
+    finish_threads,
+    start_job,
+)
 
 
 class StateCommand(QUndoCommand):
@@ -62,38 +69,6 @@ class StateCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.doc.restore(self.before)
-
-
-def default_loader() -> VelocityPredictor:
-    from models.inference import StyleNetPredictor
-
-    return StyleNetPredictor.from_checkpoint()
-
-
-def empty_document() -> EditorDocument:
-    midi = mido.MidiFile(type=1, ticks_per_beat=480)
-    midi.tracks.append(mido.MidiTrack([mido.MetaMessage("time_signature", numerator=4, denominator=4)]))
-    doc = EditorDocument(MidiDocument(midi, None, "untitled"))
-    doc.midi.piano_parts = frozenset({(0, 0)})
-    return doc
-
-
-class Preloader(QObject):
-    """Loads the model in the background at start-up, so the status bar can show the device early."""
-
-    done = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, holder: PredictorHolder) -> None:
-        super().__init__()
-        self.holder = holder
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            self.done.emit(self.holder.get())
-        except Exception as exc:  # no checkpoint, bad checkpoint: the editor still works
-            self.failed.emit(str(exc))
 
 
 ALL_VERSIONS = "All versions (side by side)"
@@ -111,7 +86,7 @@ class MainWindow(QMainWindow):
         self.keeper = RecoveryKeeper(self, recovery) if recovery is not None else None
         self.holder = PredictorHolder(loader or default_loader)
         self.undo_stack = QUndoStack(self)
-        self.doc = empty_document()
+        self.doc = EditorDocument.empty()
         self.view = ViewState(self.doc.midi.ticks_per_beat)
         self.job: HumaniseJob | None = None
         self.threads: list[QThread] = []

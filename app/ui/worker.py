@@ -97,3 +97,27 @@ def finish_threads(threads: Iterable[QThread]) -> None:
     for thread in threads:
         thread.quit()
         thread.wait()
+
+
+def default_loader() -> VelocityPredictor:
+    from models.inference import StyleNetPredictor
+
+    return StyleNetPredictor.from_checkpoint()
+
+
+class Preloader(QObject):
+    """Loads the model in the background at start-up, so the status bar can show the device early."""
+
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, holder: PredictorHolder) -> None:
+        super().__init__()
+        self.holder = holder
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self.done.emit(self.holder.get())
+        except Exception as exc:  # no checkpoint, bad checkpoint: the editor still works
+            self.failed.emit(str(exc))
