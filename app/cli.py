@@ -107,10 +107,15 @@ def _humanise_targets(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     tag = "baseline" if args.baseline else args.style
     pairs = [(i, folder / f"{i.stem}.{tag}.mid") for i in inputs]
     seen: dict[Path, Path] = {}
+    inputs_at = {i.resolve(): i for i in inputs}
     for inp, out in pairs:
         if out in seen:
             raise CliError(f"{seen[out]} and {inp} would both be written to {out}; humanise them separately")
         seen[out] = inp
+        clobbered = inputs_at.get(out.resolve())
+        if clobbered is not None and not args.force:
+            raise CliError(f"{inp} would be written over the input file {clobbered}; choose another --out-dir "
+                           "(or add --force)")
     folder.mkdir(parents=True, exist_ok=True)
     return pairs
 

@@ -75,9 +75,12 @@ def test_humanise_several_files_into_a_folder_goes_on_past_a_bad_one(tmp_path, t
     (["{a}", "-o", "{tmp}/x.mid", "--out-dir", "{tmp}"], "not both"),
     (["{a}", "{tmp}/sub/{name}", "--out-dir", "{tmp}"], "would both be written"),
     (["{a}", "--out-dir", "{a}"], "is a file, not a folder"),
+    (["{tmp}/sub/x.baseline.mid", "{tmp}/sub/x.mid", "--out-dir", "{tmp}/sub"], "written over the input file"),
 ])
 def test_humanise_output_choices_are_checked_first(tmp_path, capsys, args, message):
     (tmp_path / "sub").mkdir()
+    for name in ("x.mid", "x.baseline.mid"):
+        (tmp_path / "sub" / name).write_bytes(DEMO.read_bytes())
     filled = [a.format(a=DEMO, b=DEMO, tmp=tmp_path, name=DEMO.name) for a in args]
     assert main(["humanise", *filled, "--baseline"]) == EXIT_BAD_INPUT
     assert message in capsys.readouterr().err
