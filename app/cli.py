@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app import DEMO_SONG
 from app.core.humanise import (
     NoCheckpointError,
     VelocityPredictor,
@@ -18,8 +19,6 @@ from app.core.humanise import (
 )
 from app.core.midi_document import MidiDocument, MidiError
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_SONG = ROOT / "resources" / "demo" / "bach_prelude_c_major.mid"
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NO_MODEL = 0, 1, 2, 3
 
 

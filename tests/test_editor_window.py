@@ -595,3 +595,25 @@ def test_panels_come_back_from_the_view_menu_and_keep_their_place(window, qtbot,
     again.show()
     assert again.docks[0].isVisible() and not again.docks[2].isVisible()  # as the last window left them
     again.doc.mark_saved()
+
+
+def test_the_empty_editor_says_how_to_start_and_opens_the_demo(qtbot, settings):
+    from app.ui import style
+
+    win = MainWindow(settings, loader=SlowPredictor)
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+
+    def hint_pixels() -> int:
+        image = win.roll.grab().toImage()
+        hint = style.HINT_TEXT
+        return sum(1 for x in range(0, image.width(), 2) for y in range(image.height() // 3, 2 * image.height() // 3, 2)
+                   if abs(image.pixelColor(x, y).red() - hint.red()) < 12
+                   and abs(image.pixelColor(x, y).blue() - hint.blue()) < 12)
+
+    assert hint_pixels() > 50
+    demo_action = next(a for a in win.file_menu.actions() if a.text() == "Open &Demo Song")
+    demo_action.trigger()
+    assert win.doc.midi.path == DEMO and len(win.doc.notes) == 309
+    assert hint_pixels() == 0

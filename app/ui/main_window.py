@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import DEMO_SONG
 from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiError
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         file = self.file_menu = bar.addMenu("&File")
         self._action(file, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file.addMenu("Open &Recent")
+        self._action(file, "Open &Demo Song", lambda: self.open_path(DEMO_SONG))
         self._action(file, "&Save As…", self.save_dialog, QKeySequence.StandardKey.Save)
         self._action(file, "&Export MIDI…", self.export_dialog, "Ctrl+E")
         if self.keeper is not None:

@@ -18,6 +18,9 @@ from app.ui.geometry import ViewState
 from app.ui.tooltips import show_note_tooltip
 
 RESIZE_GRIP_PX = 6
+EMPTY_HINT = ("Open a MIDI file (Ctrl+O) or drop one here.\n"
+              "File ▸ Open Demo Song loads a Bach prelude to try Humanise on.\n"
+              "Or press D and draw notes.")
 
 
 class Interaction:
@@ -297,6 +300,9 @@ class PianoRoll(QWidget):
             x = v.x_of(self.playhead_tick)
             p.setPen(QPen(style.PLAYHEAD, 1.5))
             p.drawLine(QPointF(x, 0), QPointF(x, h))
+        if not len(self.doc.notes) and self.doc.midi.path is None and not self.draw_mode:
+            p.setPen(style.HINT_TEXT)  # the empty editor says how to start
+            p.drawText(QRectF(0, 0, w, h), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
         p.end()
 
     def paint_grid(self, p: QPainter) -> None:

@@ -14,6 +14,7 @@ BAR_LINE = QColor("#4a515c")
 DIMMED_NOTE = QColor(120, 125, 135, 70)
 SELECTED_OUTLINE = QColor("#ffffff")
 PLAYHEAD = QColor("#ff5a5f")
+HINT_TEXT = QColor("#8b93a1")
 PEDAL = QColor("#6f86b8")  # the sustain pedal's strip in the velocity lane
 VERSION_COLOURS = {"original": QColor("#9aa5b1"), "baseline": QColor("#e0b341"), "stylised": QColor("#e0577a")}
 BLACK_KEYS = {1, 3, 6, 8, 10}
