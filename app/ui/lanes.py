@@ -17,6 +17,7 @@ from app.ui.tooltips import show_note_tooltip
 LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
 BOTTOM_PAD = PEDAL_STRIP + 3
+BLIND_TEXT = "Velocities are hidden during the blind test."
 
 
 class Keyboard(QWidget):
@@ -108,6 +109,7 @@ class VelocityLane(QWidget):
         super().__init__(parent)
         self.doc, self.view = doc, view
         self.overlay = True
+        self.blind = False  # a blind test is on: velocities hidden
         self.drag: tuple[QPointF, QPointF] | None = None
         self.setMinimumHeight(90)
         view.changed.connect(self.update)
@@ -195,6 +197,11 @@ class VelocityLane(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), style.BACKGROUND)
+        if self.blind:
+            p.setPen(style.HINT_TEXT)
+            p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, BLIND_TEXT)
+            p.end()
+            return
         p.setPen(QPen(style.BEAT_LINE, 1, Qt.PenStyle.DotLine))
         for level in (32, 64, 96):
             guide = float(self.y_of(level))

@@ -39,6 +39,7 @@ from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
+from app.ui.blind import BlindTestController
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or Settings()
         self.keeper = RecoveryKeeper(self, recovery) if recovery is not None else None
+        self.blind = BlindTestController(self)
         self.holder = PredictorHolder(loader or default_loader)
         self.undo_stack = QUndoStack(self)
         self.doc = EditorDocument.empty()
@@ -221,6 +223,7 @@ class MainWindow(QMainWindow):
         humanise = bar.addMenu("&Humanise")
         self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")
         self._action(humanise, "Random &Baseline", self.make_baseline, "Ctrl+B")
+        self.blind_action = self._action(humanise, "Blind &Test", self.blind.toggle, "Ctrl+T", checkable=True)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard and Mouse", lambda: show_shortcuts(self), "F1")
         self._action(help_menu, "&About StyleNet Studio", lambda: show_about(self, self.holder))
@@ -234,7 +237,7 @@ class MainWindow(QMainWindow):
             action = QAction(f"{number} {version.label}", self, checkable=True)
             action.setShortcut(QKeySequence(str(number)))
             action.setToolTip(f"Show and edit the {version.label} velocities ({number})")
-            action.triggered.connect(lambda _=False, v=version: self.doc.set_version(v))
+            action.triggered.connect(lambda _=False, slot=number - 1: self._show_slot(slot))
             self.version_group.addAction(action)
             tools.addAction(action)
             self.addAction(action)
@@ -257,6 +260,7 @@ class MainWindow(QMainWindow):
 
     # -- documents ------------------------------------------------------------------
     def set_document(self, doc: EditorDocument) -> None:
+        self.blind.abandon()
         self.doc = doc
         def push(text: str, before: EditorState, after: EditorState) -> None:
             self.undo_stack.push(StateCommand(doc, text, before, after))
@@ -361,6 +365,12 @@ class MainWindow(QMainWindow):
             self.export_to(path, Version.ORIGINAL)
 
     # -- editing ------------------------------------------------------------------------
+    def _show_slot(self, slot: int) -> None:
+        """Toolbar button / key ``slot + 1``: its version (shuffled during a blind test)."""
+        version = self.blind.slot_version(slot)
+        if version is not None and version in self.doc.available_versions():
+            self.doc.set_version(version)
+
     def select_all(self) -> None:
         self.doc.set_selection(self.doc.piano_mask)
 
@@ -434,7 +444,10 @@ class MainWindow(QMainWindow):
                 self.transport.switch(self.doc.version)
             self._shown = (self.doc.state, self.doc.version)
         available = set(self.doc.available_versions())
-        for version, action in self.version_actions.items():
+        if self.blind.test is not None and set(self.blind.test.order) != available:
+            self.blind.abandon()  # a version was undone away
+        for slot, action in enumerate(self.version_actions.values()):
+            version = self.blind.slot_version(slot)
             action.setEnabled(version in available)
             action.setChecked(version is self.doc.version)
         self.panel.selection_only.setEnabled(bool(self.doc.selection.any()))
