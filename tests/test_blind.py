@@ -45,6 +45,9 @@ def test_blind_test_in_the_window(window, qtbot, monkeypatch):
     assert [a.text() for a in window.version_actions.values()] == ["1 ?", "2 ?", "3 ?"]
     assert window.transport.match_box.isChecked() and not window.transport.gain_label.isVisible()
     assert not window.panel.isEnabled() and not window.roll.isEnabled()
+    edit_actions = {a.text(): a for a in window.edit_menu.actions() + window.humanise_menu.actions()}
+    assert not edit_actions["&Delete"].isEnabled() and not edit_actions["Random &Baseline"].isEnabled()
+    assert edit_actions["Blind &Test"].isEnabled()
 
     def looks() -> tuple:
         return window.roll.grab().toImage(), window.lane.grab().toImage()
@@ -68,3 +71,4 @@ def test_blind_test_in_the_window(window, qtbot, monkeypatch):
     assert revealed[0].startswith(test.reveal(1)) and "This session's picks" in revealed[0]
     assert [a.text() for a in window.version_actions.values()] == ["1 Original", "2 Baseline", "3 Stylised"]
     assert not window.transport.match_box.isChecked() and window.roll.isEnabled() and window.panel.isEnabled()
+    assert edit_actions["&Delete"].isEnabled() and edit_actions["Random &Baseline"].isEnabled()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from app.core.blind import BlindTest, tally_text
@@ -27,6 +28,7 @@ class BlindTestController(QObject):
         self.picks: Counter[Version] = Counter()
         self.rng = np.random.default_rng()
         self._matching_was: bool | None = None
+        self._enabled: dict[QAction, bool] = {}  # edit actions' states before the test
 
     def slot_version(self, slot: int) -> Version | None:
         """The version behind toolbar slot ``slot`` (from 0): shuffled during a test, else in order."""
@@ -91,6 +93,11 @@ class BlindTestController(QObject):
             widget.update()
         w.transport.gain_label.setVisible(not blind)
         w.panel.setEnabled(not blind)
+        edits = [a for a in w.edit_menu.actions() + w.humanise_menu.actions() if a is not w.blind_action]
+        if blind:
+            self._enabled = {a: a.isEnabled() for a in edits}
+        for action in edits:
+            action.setEnabled(self._enabled.get(action, True) if not blind else False)
         for slot, action in enumerate(w.version_actions.values()):
             version = self.slot_version(slot)
             action.setText(f"{slot + 1} ?" if blind else f"{slot + 1} {version.label if version else ''}")
