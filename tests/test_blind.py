@@ -44,7 +44,7 @@ def test_blind_test_in_the_window(window, qtbot, monkeypatch):
     assert test is not None and window.blind_action.isChecked()
     assert [a.text() for a in window.version_actions.values()] == ["1 ?", "2 ?", "3 ?"]
     assert window.transport.match_box.isChecked() and not window.transport.gain_label.isVisible()
-    assert not window.panel.isEnabled() and not window.roll.isEnabled()
+    assert not window.panel.isEnabled() and not window.roll.isEnabled() and not window.history.isEnabled()
     edit_actions = {a.text(): a for a in window.edit_menu.actions() + window.humanise_menu.actions()}
     assert not edit_actions["&Delete"].isEnabled() and not edit_actions["Random &Baseline"].isEnabled()
     assert edit_actions["Blind &Test"].isEnabled()

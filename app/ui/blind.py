@@ -93,6 +93,7 @@ class BlindTestController(QObject):
             widget.update()
         w.transport.gain_label.setVisible(not blind)
         w.panel.setEnabled(not blind)
+        w.history.setEnabled(not blind)  # a click there would undo
         edits = [a for a in w.edit_menu.actions() + w.humanise_menu.actions() if a is not w.blind_action]
         if blind:
             self._enabled = {a: a.isEnabled() for a in edits}

@@ -167,7 +167,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, tracks_dock)
         history_dock = QDockWidget("History", self)  # every undo step, by name: click one to go back there
         history_dock.setObjectName("history_dock")
-        history_dock.setWidget(QUndoView(self.undo_stack))
+        self.history = QUndoView(self.undo_stack)
+        history_dock.setWidget(self.history)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, history_dock)
         self.tabifyDockWidget(tracks_dock, history_dock)
         tracks_dock.raise_()
