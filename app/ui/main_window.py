@@ -318,11 +318,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported the {version.label} version to {target}", 5000)
         return True
 
-    def _ask_path(self, title: str, version: Version) -> str:
+    def _ask_path(self, title: str, suffix: str) -> str:
+        """A MIDI path from the save dialog, offered as the opened file's NAME + ``suffix`` + .mid beside it."""
         opened = self.doc.midi.path
         stem = opened.stem if opened else "untitled"
         folder = opened.parent if opened else Path(self.settings.get("last_folder") or ".")
-        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / f"{stem}.{version.value}.mid"),
+        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / f"{stem}{suffix}.mid"),
                                               "MIDI files (*.mid *.midi)")
         return path
 
@@ -335,16 +336,12 @@ class MainWindow(QMainWindow):
         if not ok:
             return
         if choice == ALL_VERSIONS:
-            opened = self.doc.midi.path
-            folder = opened.parent if opened else Path(self.settings.get("last_folder") or ".")
-            path, _ = QFileDialog.getSaveFileName(self, "Export all versions (NAME.VERSION.mid each)",
-                                                  str(folder / f"{opened.stem if opened else 'untitled'}.mid"),
-                                                  "MIDI files (*.mid *.midi)")
+            path = self._ask_path("Export all versions (NAME.VERSION.mid each)", "")
             if path:
                 self.export_all_to(path)
             return
         version = versions[labels.index(choice)]
-        path = self._ask_path("Export MIDI", version)
+        path = self._ask_path("Export MIDI", f".{version.value}")
         if path:
             self.export_to(path, version)
 
@@ -361,7 +358,7 @@ class MainWindow(QMainWindow):
         return written
 
     def save_dialog(self) -> None:
-        path = self._ask_path("Save edited score (Original version)", Version.ORIGINAL)
+        path = self._ask_path("Save edited score (Original version)", f".{Version.ORIGINAL.value}")
         if path:
             self.export_to(path, Version.ORIGINAL)
 
