@@ -22,7 +22,8 @@ from app.core.notes import NoteTable
 from app.core.timing import TempoMap, TimeSignature
 
 DRUM_CHANNEL = 9  # MIDI channel 10
-SUSTAIN_PEDAL = 64  # controller number; values of 64 and up hold the dampers off
+SUSTAIN_PEDAL = 64  # controller number
+PEDAL_DOWN = 64  # its values from here up hold the dampers off
 PIANO_PROGRAMS = range(0, 8)  # GM 1-8: acoustic/electric/honky-tonk pianos, clavinet...
 
 
@@ -91,9 +92,9 @@ def _pedal_spans(events: list[tuple[int, int]], end_tick: int) -> np.ndarray:
     """(K, 2) [down, up) tick spans from (tick, value) sustain events in time order."""
     spans, down = [], None
     for tick, value in events:
-        if value >= 64 and down is None:
+        if value >= PEDAL_DOWN and down is None:
             down = tick
-        elif value < 64 and down is not None:
+        elif value < PEDAL_DOWN and down is not None:
             if tick > down:
                 spans.append((down, tick))
             down = None
@@ -241,10 +242,10 @@ class MidiDocument:
 
     def _merged_pedal_spans(self) -> np.ndarray:
         spans = []
+        with_notes = {p.key for p in self.parts}
         for tr, ch in self.piano_parts:
             own = self._pedals.get((tr, ch))
             if own is None:
-                with_notes = {p.key for p in self.parts}
                 own = next((v for key, v in self._pedals.items() if key[1] == ch and key not in with_notes), None)
             if own is not None:
                 spans.append(own)
