@@ -495,7 +495,10 @@ def test_help_about_names_the_model_and_its_figures(window, monkeypatch):
     about = next(a for a in help_actions(window) if a.text() == "&About StyleNet Studio")
     about.trigger()
     text = shown[0]
-    assert "StyleNet Studio" in text and "a StyleNet model (Classical, Jazz), running on cpu" in text
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"StyleNet Studio {version}" in text and "a StyleNet model (Classical, Jazz), running on cpu" in text
     assert "non-commercial" not in text  # the tiny test checkpoint is not the bundled model
 
 

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import html
+import tomllib
 from importlib import metadata
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
+from app import RESOURCES
 from app.ui.worker import PredictorHolder
 from models.stylenet import DEFAULT_CHECKPOINT
 
 MODEL_CARD = DEFAULT_CHECKPOINT.with_name("MODEL_CARD.md")
+PYPROJECT = RESOURCES.parent / "pyproject.toml"
 
 
 def app_version() -> str:
+    """The version in pyproject.toml (one place to bump it), or the installed package's."""
     try:
-        return metadata.version("stylenet-studio")
-    except metadata.PackageNotFoundError:  # run from a checkout, not installed
-        return "0.1.0"
+        return str(tomllib.loads(PYPROJECT.read_text())["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):  # an installed copy without its pyproject
+        try:
+            return metadata.version("stylenet-studio")
+        except metadata.PackageNotFoundError:
+            return "(unknown version)"
 
 
 def about_lines(holder: PredictorHolder) -> list[str]:
