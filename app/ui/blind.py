@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 NO_PICK = "No pick, just reveal"
 
 
+def slot_text(slot: int, version: Version | None) -> str:
+    """The toolbar button for ``slot`` (from 0): its key and version, or a question mark during a test."""
+    return f"{slot + 1} {version.label if version else '?'}"
+
+
 class BlindTestController(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -101,4 +106,4 @@ class BlindTestController(QObject):
             action.setEnabled(self._enabled.get(action, True) if not blind else False)
         for slot, action in enumerate(w.version_actions.values()):
             version = self.slot_version(slot)
-            action.setText(f"{slot + 1} ?" if blind else f"{slot + 1} {version.label if version else ''}")
+            action.setText(slot_text(slot, None if blind else version))

@@ -39,7 +39,7 @@ from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
-from app.ui.blind import BlindTestController
+from app.ui.blind import BlindTestController, slot_text
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
         self.version_group = QActionGroup(self)
         self.version_actions: dict[Version, QAction] = {}
         for number, version in enumerate(Version, start=1):
-            action = QAction(f"{number} {version.label}", self, checkable=True)
+            action = QAction(slot_text(number - 1, version), self, checkable=True)
             action.setShortcut(QKeySequence(str(number)))
             action.setToolTip(f"Show and edit the {version.label} velocities ({number})")
             action.triggered.connect(lambda _=False, slot=number - 1: self._show_slot(slot))
