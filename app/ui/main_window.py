@@ -39,6 +39,7 @@ from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
+from app.ui import style
 from app.ui.blind import BlindTestController, slot_text
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
@@ -129,7 +130,7 @@ class MainWindow(QMainWindow):
         lane_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         pedal_label = self.pedal_label = QLabel("pedal")  # beside the lane's bottom strip, when there is pedalling
         pedal_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
-        pedal_label.setStyleSheet("font-size: 8pt; color: #6f86b8; padding-right: 3px;")
+        pedal_label.setStyleSheet(f"font-size: 8pt; color: {style.PEDAL.name()}; padding-right: 3px;")
         grid = QGridLayout()
         grid.setSpacing(0)
         grid.setContentsMargins(0, 0, 0, 0)
