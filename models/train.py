@@ -87,6 +87,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--consensus", type=float, default=0.0,
                    help="train on targets blended with the consensus of all performances of the same score "
                         "(0 = own velocities, 1 = consensus alone; see models/consensus.py)")
+    p.add_argument("--teacher", type=Path, default=None,
+                   help="distillation: a trained checkpoint (an ensemble too) whose predictions, blended with the "
+                        "pianists' velocities at --teacher-weight, are the targets of every onset cell")
+    p.add_argument("--teacher-weight", type=float, default=0.5,
+                   help="with --teacher: 0 = the pianists' velocities alone, 1 = the teacher's predictions alone")
     p.add_argument("--centre", action="store_true", help="targets centred on each song's mean velocity")
     p.add_argument("--phase", type=int, default=1, help="windows start on multiples of this many steps")
     p.add_argument("--transpose", type=int, default=0, help="random transposition of +-N semitones")
@@ -251,6 +256,9 @@ class Run:
                     if args.ema else None)
         if self.ema is not None and state is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
+        # The teacher predicts the same (transposed, stretched) windows the student sees, so its targets are
+        # made per batch on the run's device rather than stored.
+        self.teacher = load_checkpoint(args.teacher, str(device)).model if args.teacher is not None else None
         self.net: nn.Module = (nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
                                if distributed else model)
 
@@ -266,6 +274,8 @@ class Run:
     def train_step(self, style: str, batch: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
         """One optimizer step on a batch (x, y, mask), each (B, T, ...) of one style; returns the loss."""
         x, y, m = (torch.from_numpy(a).to(self.device) for a in batch)
+        if self.teacher is not None:
+            y = self.distilled(x, y, m, style)
         self.net.train()
         pred = self.net(x, style)
         loss = masked_loss(pred, y, m, self.args.loss, self.args.level_weight, self.args.penalty)
@@ -281,6 +291,13 @@ class Run:
             self.ema.update_parameters(self.model)
         self.step += 1
         return float(loss.item())
+
+    @torch.no_grad()
+    def distilled(self, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor, style: str) -> torch.Tensor:
+        """(B, T, 88) targets: on onset cells the pianists' velocities blended with the teacher's predictions."""
+        assert self.teacher is not None
+        w = self.args.teacher_weight
+        return torch.where(m > 0, (1.0 - w) * y + w * self.teacher(x, style), y)
 
     def save(self, figures: dict[str, dict[str, float]], meta: dict[str, object]) -> None:
         """best.pt when the mean validation r beats the best so far, then last.pt (atomically)."""

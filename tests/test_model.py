@@ -232,6 +232,27 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
         Run(wrong, StyleNet(StyleNetConfig(hidden=12, genre_layers=1)), torch.device("cpu"), False)
 
 
+def test_distillation_targets_blend_the_teachers_predictions_into_onset_cells_only(tmp_path):
+    from models.train import Run, parse_args
+
+    teacher = StyleNet(StyleNetConfig(hidden=8, genre_layers=1)).eval()
+    save_checkpoint(tmp_path / "t.pt", teacher, encoding_version=ENCODING_VERSION)
+    rng = np.random.default_rng(0)
+    x, y = torch.rand(2, 16, 176, generator=torch.Generator().manual_seed(0)), torch.rand(2, 16, 88)
+    m = torch.from_numpy((rng.random((2, 16, 88)) < 0.1).astype(np.float32))
+    with torch.no_grad():
+        taught = teacher(x, "jazz")
+    for weight in (0.0, 0.25, 1.0):
+        args = parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "run"), "--hidden", "8",
+                           "--genre-layers", "1", "--teacher", str(tmp_path / "t.pt"),
+                           "--teacher-weight", str(weight)])
+        run = Run(args, StyleNet(StyleNetConfig(hidden=8, genre_layers=1)), torch.device("cpu"), False)
+        target = run.distilled(x, y, m, "jazz")
+        on = m > 0
+        assert torch.allclose(target[on], (1 - weight) * y[on] + weight * taught[on])
+        assert torch.equal(target[~on], y[~on])
+
+
 def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
     from models.losses import masked_loss
 
