@@ -152,6 +152,16 @@ def init_from(model: StyleNet, path: Path) -> str:
                                                                          if fresh else "")
 
 
+def load_teacher(path: Path, styles: tuple[str, ...], device: torch.device) -> nn.Module:
+    """The distillation teacher, in eval mode on ``device``; CheckpointError unless it has every style of the run."""
+    teacher = load_checkpoint(path, str(device)).model
+    missing = [s for s in styles if s not in teacher.cfg.styles]
+    if missing:
+        raise CheckpointError(f"{path}: the teacher has no head for {', '.join(missing)}; "
+                              f"it knows {', '.join(teacher.cfg.styles)}")
+    return teacher
+
+
 def validate(model: StyleNet, val: dict[str, list], device: torch.device,
              aligned: bool = True) -> dict[str, dict[str, float]]:
     """Per style, figures on the validation songs (score grid where a song has one and ``aligned``)."""
@@ -258,7 +268,7 @@ class Run:
             self.ema.load_state_dict(state["ema"])
         # The teacher predicts the same (transposed, stretched) windows the student sees, so its targets are
         # made per batch on the run's device rather than stored.
-        self.teacher = load_checkpoint(args.teacher, str(device)).model if args.teacher is not None else None
+        self.teacher = load_teacher(args.teacher, model.cfg.styles, device) if args.teacher is not None else None
         self.net: nn.Module = (nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
                                if distributed else model)
 

@@ -251,6 +251,11 @@ def test_distillation_targets_blend_the_teachers_predictions_into_onset_cells_on
         on = m > 0
         assert torch.allclose(target[on], (1 - weight) * y[on] + weight * taught[on])
         assert torch.equal(target[~on], y[~on])
+    ragtime = parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "r3"), "--hidden", "8", "--genre-layers",
+                          "1", "--teacher", str(tmp_path / "t.pt")])
+    with pytest.raises(CheckpointError, match="no head for ragtime"):
+        Run(ragtime, StyleNet(StyleNetConfig(styles=("classical", "ragtime"), hidden=8, genre_layers=1)),
+            torch.device("cpu"), False)
 
 
 def test_shape_loss_scores_dynamics_apart_from_each_windows_level():
