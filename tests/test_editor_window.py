@@ -259,6 +259,25 @@ def test_drop_a_file_and_recent_files(window, settings, shared_data):
     assert [a.text() for a in window.recent_menu.actions()] == ["AfterYou.mid"]
 
 
+def test_open_dialog_lists_midi_files_whatever_the_case_of_their_suffix(window, tmp_path, monkeypatch):
+    # Linux's native dialog matches filters case-sensitively: SONG.MID must match a pattern as written.
+    from fnmatch import fnmatchcase
+
+    shutil.copy(DEMO, tmp_path / "OLD SONG.MID")
+    offered = []
+
+    def dialog(parent, title, folder, filters):
+        offered.append(filters.split(";;")[0])
+        return str(tmp_path / "OLD SONG.MID"), offered[-1]
+
+    monkeypatch.setattr(main_window.QFileDialog, "getOpenFileName", dialog)
+    window.open_dialog()
+    patterns = offered[0][offered[0].index("(") + 1:-1].split()
+    for name in ("OLD SONG.MID", "song.mid", "Song.midi", "SONG.MIDI"):
+        assert any(fnmatchcase(name, p) for p in patterns), name
+    assert window.doc.midi.path == tmp_path / "OLD SONG.MID"
+
+
 def test_track_list_changes_the_piano_part(window, shared_data):
     window.open_path(shared_data / "jazz/mckenzie/AfterYou.mid")
     items = [window.tracks.item(i) for i in range(window.tracks.count())]

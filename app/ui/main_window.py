@@ -41,6 +41,7 @@ from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
 from app.ui import style
 from app.ui.blind import BlindTestController, slot_text
+from app.ui.filters import MIDI_FILES
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
@@ -293,7 +294,7 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", self.settings.get("last_folder"),
-                                              "MIDI files (*.mid *.midi);;All files (*)")
+                                              f"{MIDI_FILES};;All files (*)")
         if path:
             self.open_path(path)
 
@@ -325,7 +326,7 @@ class MainWindow(QMainWindow):
         stem = opened.stem if opened else "untitled"
         folder = opened.parent if opened else Path(self.settings.get("last_folder") or ".")
         path, _ = QFileDialog.getSaveFileName(self, title, str(folder / f"{stem}{suffix}.mid"),
-                                              "MIDI files (*.mid *.midi)")
+                                              MIDI_FILES)
         return path
 
     def export_dialog(self) -> None:

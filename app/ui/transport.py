@@ -16,6 +16,7 @@ from app.core.editor import Version
 from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
 from app.playback.player import Player
 from app.playback.versions import export_wavs, loudness_gains, schedules_for
+from app.ui.filters import SOUNDFONTS
 from app.ui.worker import finish_threads, start_job
 
 if TYPE_CHECKING:
@@ -295,7 +296,7 @@ class Transport(QObject):
             self.export_audio(Path(path), versions, self.match_box.isChecked())
 
     def choose_soundfont(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Choose soundfont", "", "Soundfonts (*.sf2 *.sf3)")
+        path, _ = QFileDialog.getOpenFileName(self.window, "Choose soundfont", "", SOUNDFONTS)
         if path:
             self.settings.set("soundfont", path)
             self.invalidate()

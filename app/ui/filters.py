@@ -1,0 +1,15 @@
+"""Name filters for file dialogs."""
+
+from __future__ import annotations
+
+
+def name_filter(label: str, *suffixes: str) -> str:
+    """``"MIDI files (*.mid *.MID)"`` for ``("MIDI files", "mid")``: each suffix in lower and upper case, because
+    the native file dialog on Linux (GTK) matches filters case-sensitively and would hide ``SONG.MID``, the
+    usual spelling of files from older sequencers and keyboards."""
+    patterns = dict.fromkeys(f"*.{case}" for suffix in suffixes for case in (suffix.lower(), suffix.upper()))
+    return f"{label} ({' '.join(patterns)})"
+
+
+MIDI_FILES = name_filter("MIDI files", "mid", "midi")
+SOUNDFONTS = name_filter("Soundfonts", "sf2", "sf3")
