@@ -34,6 +34,7 @@ from models.score_view import ScoreViews
 from models.scoring import note_velocities, run_songs
 from models.stylenet import (
     CheckpointError,
+    Net,
     StyleNet,
     StyleNetConfig,
     load_checkpoint,
@@ -108,7 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not 0.0 <= args.teacher_weight <= 1.0:
+        p.error(f"--teacher-weight must be between 0 and 1, not {args.teacher_weight}")
+    return args
 
 
 class Progress:
@@ -152,7 +156,7 @@ def init_from(model: StyleNet, path: Path) -> str:
                                                                          if fresh else "")
 
 
-def load_teacher(path: Path, styles: tuple[str, ...], device: torch.device) -> nn.Module:
+def load_teacher(path: Path, styles: tuple[str, ...], device: torch.device) -> Net:
     """The distillation teacher, in eval mode on ``device``; CheckpointError unless it has every style of the run."""
     teacher = load_checkpoint(path, str(device)).model
     missing = [s for s in styles if s not in teacher.cfg.styles]

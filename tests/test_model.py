@@ -253,6 +253,8 @@ def test_distillation_targets_blend_the_teachers_predictions_into_onset_cells_on
         assert torch.equal(target[~on], y[~on])
     ragtime = parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "r3"), "--hidden", "8", "--genre-layers",
                           "1", "--teacher", str(tmp_path / "t.pt")])
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "r4"), "--teacher-weight", "1.5"])
     with pytest.raises(CheckpointError, match="no head for ragtime"):
         Run(ragtime, StyleNet(StyleNetConfig(styles=("classical", "ragtime"), hidden=8, genre_layers=1)),
             torch.device("cpu"), False)
