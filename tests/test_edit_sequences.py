@@ -38,10 +38,13 @@ ops = st.one_of(
     st.tuples(st.just("stylise"), st.integers(0, 9)),
     st.tuples(st.just("show"), st.sampled_from(list(Version))),
     st.tuples(st.just("undo"), st.integers(0, 99)),
+    st.tuples(st.just("copy"), st.integers(0, 99), st.integers(1, 5)),
+    st.tuples(st.just("paste"), st.integers(0, 4000)),
 )
 
 
-def apply(doc: EditorDocument, op: tuple, history: list) -> None:
+def apply(doc: EditorDocument, op: tuple, history: list, board: list) -> None:
+    """Carry out ``op``; ``board`` holds the last copied clip (copied from an earlier state, pasted later)."""
     kind, n = op[0], len(doc.notes)
     row = np.array([op[1] % n]) if n and kind in ("velocity", "move", "resize", "delete") else np.array([], int)
     if kind == "velocity" and len(row):
@@ -64,6 +67,10 @@ def apply(doc: EditorDocument, op: tuple, history: list) -> None:
         doc.set_version(op[1])
     elif kind == "undo" and history:
         doc.restore(history[op[1] % len(history)])
+    elif kind == "copy" and n:
+        board[:] = [doc.copy_notes((op[1] + np.arange(op[2])) % n)]
+    elif kind == "paste" and board:
+        doc.paste_notes(board[0], op[1])
 
 
 def notes_of(midi: MidiDocument) -> Counter:
@@ -83,10 +90,10 @@ def expected(doc: EditorDocument, version: Version) -> Counter:
 @given(st.lists(ops, max_size=14))
 def test_every_version_survives_export_and_recovery(sequence):
     doc = piece()
-    history = []
+    history, board = [], []
     for op in sequence:
         history.append(doc.state)
-        apply(doc, op, history)
+        apply(doc, op, history, board)
         for version in doc.available_versions():  # versions stay aligned with the notes, velocities legal
             v = doc.state.velocities(version)
             assert v is not None and len(v) == len(doc.notes) and v.min() >= 1 and v.max() <= 127

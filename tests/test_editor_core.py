@@ -93,3 +93,37 @@ def test_scale_velocities_changes_only_the_rows_of_the_shown_version_in_one_step
     assert np.array_equal(np.delete(after, rows), np.delete(ramp, rows))
     assert (doc.notes.velocity == 80).all()  # the Original is untouched
     assert [t for t, _ in history] == ["Humanise", "Scale velocities"]
+
+
+def test_copy_and_paste_carry_every_versions_velocities_and_the_timing_in_one_step(tmp_path):
+    doc = EditorDocument.open(DEMO)
+    history = []
+    doc.push = lambda text, before, after: (history.append((text, before)), doc.restore(after))
+    n = len(doc.notes)
+    stylised = np.arange(n) % 90 + 20
+    doc.set_version_velocities(Version.STYLISED, stylised, "Humanise", style="classical")
+    rows = np.array([3, 4, 9])
+    clip = doc.copy_notes(rows)
+    assert len(history) == 1 and doc.copy_notes(np.array([], dtype=int)) is None  # copying changes nothing
+    at = 480 * 100
+    doc.paste_notes(clip, at)
+    assert [t for t, _ in history] == ["Humanise", "Paste notes"] and len(doc.notes) == n + 3
+    new = np.arange(n, n + 3)
+    first = doc.notes.start[rows].min()
+    assert np.array_equal(doc.notes.start[new], doc.notes.start[rows] - first + at)
+    assert np.array_equal(doc.notes.end[new] - doc.notes.start[new], doc.notes.end[rows] - doc.notes.start[rows])
+    assert np.array_equal(doc.notes.pitch[new], doc.notes.pitch[rows])
+    assert np.array_equal(doc.state.stylised[new], stylised[rows])  # a humanised passage stays humanised
+    assert np.array_equal(doc.notes.velocity[new], doc.notes.velocity[rows])
+    assert np.array_equal(np.flatnonzero(doc.selection), new)
+    doc.set_version_velocities(Version.BASELINE, np.full(n + 3, 50), "Baseline")
+    doc.paste_notes(clip, 0)  # the clip had no baseline: its notes get their Original velocities there
+    assert np.array_equal(doc.state.baseline[-3:], doc.notes.velocity[rows])
+    doc.export(tmp_path / "p.mid", Version.STYLISED)
+    again = EditorDocument.open(tmp_path / "p.mid")
+    assert len(again.notes) == n + 6
+    pasted = (again.notes.start >= at) & (again.notes.start < at + clip.length)
+    assert sorted(again.notes.velocity[pasted].tolist()) == sorted(stylised[rows].tolist())
+    doc.restore(history[1][1])  # undo the first paste
+    assert len(doc.notes) == n and len(doc.state.stylised) == n
+

@@ -37,6 +37,11 @@ def notes_set(doc) -> set[tuple[int, int, int]]:
     return set(zip(n.pitch.tolist(), n.start.tolist(), n.end.tolist()))
 
 
+def selected_set(doc) -> set[tuple[int, int, int]]:
+    n, chosen = doc.notes, doc.selection
+    return set(zip(n.pitch[chosen].tolist(), n.start[chosen].tolist(), n.end[chosen].tolist()))
+
+
 def row_of(doc, pitch: int, start: int) -> int:
     return int(np.flatnonzero((doc.notes.pitch == pitch) & (doc.notes.start == start))[0])
 
@@ -86,6 +91,37 @@ def test_arrow_keys_move_and_delete_removes_the_selection(demo, qtbot):
     demo.delete_selection()
     assert len(demo.doc.notes) == count - 1 and (73, 480, 600) not in notes_set(demo.doc)
     assert demo.undo_stack.count() == 3
+
+
+def test_copy_paste_duplicate_and_cut_through_the_edit_menu(demo):
+    def act(text):
+        [action] = [a for a in demo.edit_menu.actions() if a.text().replace("&", "") == text]
+        action.trigger()
+
+    before = notes_set(demo.doc)
+    act("Copy")  # nothing selected: nothing copied
+    assert demo.clipboard is None and "Select the notes" in demo.statusBar().currentMessage()
+    click(demo.roll, demo.view.point_at(60, 100))
+    click(demo.roll, demo.view.point_at(64, 200), Qt.KeyboardModifier.ControlModifier)
+    picked = selected_set(demo.doc)
+    first = min(s for _, s, _ in picked)
+    act("Copy")
+    demo.roll.playhead_tick = 4 * TPB * 2 + 17.0  # bar 3, a little late: the paste snaps to the 1/16 grid
+    act("Paste at Playhead")
+    pasted = {(p, s - first + 8 * TPB, e - first + 8 * TPB) for p, s, e in picked}
+    assert notes_set(demo.doc) == before | pasted
+    assert selected_set(demo.doc) == pasted
+    act("Duplicate")  # right after the pasted notes, on the grid
+    length = max(e for _, _, e in picked) - first
+    step = -(-length // 120) * 120
+    assert notes_set(demo.doc) == before | pasted | {(p, s + step, e + step) for p, s, e in pasted}
+    act("Cut")
+    assert notes_set(demo.doc) == before | pasted and len(demo.clipboard.notes) == 2
+    assert [demo.undo_stack.text(i) for i in range(demo.undo_stack.count())][-3:] == [
+        "Paste notes", "Paste notes", "Cut notes"]
+    for _ in range(3):
+        demo.undo_stack.undo()
+    assert notes_set(demo.doc) == before
 
 
 def test_ctrl_click_and_rubber_band_select(demo):

@@ -63,6 +63,24 @@ class EditorState:
         return EditorState(notes, remap(self.baseline), remap(self.stylised), self.style)
 
 
+@dataclass(frozen=True, eq=False)
+class NoteClip:
+    """Copied notes (the editor's clipboard): times relative to the earliest copied onset, parts kept, and the
+    velocities of every version that existed when they were copied."""
+
+    notes: NoteTable  # start/end relative to the first onset; velocity is the Original's; on_ref -1 (new notes)
+    versions: dict[Version, np.ndarray]  # (n,) velocities per version that existed, the Original included
+
+    @property
+    def length(self) -> int:
+        """Ticks from the first onset to the last note-off."""
+        return int(self.notes.end.max()) if len(self.notes) else 0
+
+    def velocities(self, version: Version) -> np.ndarray:
+        """(n,) the clip's velocities in ``version``, or its Original ones where that version did not exist."""
+        return self.versions.get(version, self.notes.velocity)
+
+
 Listener = Callable[[], None]
 
 
@@ -230,12 +248,41 @@ class EditorDocument:
         self._edit("Draw note", self.state.map_rows(notes, rows))
         self.set_selection(np.r_[np.zeros(len(self.notes) - 1, bool), True])
 
-    def delete_notes(self, rows: np.ndarray) -> None:
+    def delete_notes(self, rows: np.ndarray, text: str = "Delete notes") -> None:
         keep = np.ones(len(self.notes), dtype=bool)
         keep[np.asarray(rows, dtype=np.int64)] = False
         if keep.all():
             return
-        self._edit("Delete notes", self.state.map_rows(self.notes.take(keep), np.flatnonzero(keep)))
+        self._edit(text, self.state.map_rows(self.notes.take(keep), np.flatnonzero(keep)))
+
+    def copy_notes(self, rows: np.ndarray) -> NoteClip | None:
+        """``rows`` as a clip with every existing version's velocities (None for no rows); changes nothing."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return None
+        n = self.notes.take(rows)
+        first = int(n.start.min())
+        notes = n.with_columns(start=n.start - first, end=n.end - first, on_ref=np.full(len(n), -1))
+        versions = {v: np.array(vel[rows]) for v in Version if (vel := self.state.velocities(v)) is not None}
+        return NoteClip(notes, versions)
+
+    def paste_notes(self, clip: NoteClip, at_tick: int) -> None:
+        """Add ``clip``'s notes with its first onset at ``at_tick``, in one undo step; they become the selection.
+        Each version gets the clip's velocities in that version (its Original ones where it had none), so a
+        humanised passage pasted elsewhere stays humanised."""
+        at = max(0, int(at_tick))
+        c = clip.notes
+        new = c.with_columns(start=c.start + at, end=c.end + at)
+        state = self.state
+
+        def extended(version: Version) -> np.ndarray | None:
+            own = state.velocities(version)
+            return None if own is None else np.concatenate([own, clip.velocities(version)]).astype(np.int16)
+
+        after = EditorState(self.notes.append(new), extended(Version.BASELINE), extended(Version.STYLISED),
+                            state.style)
+        self._edit("Paste notes", after)
+        self.set_selection(np.r_[np.zeros(len(state.notes), bool), np.ones(len(c), bool)])
 
     # -- saving -----------------------------------------------------------------
     def midi_for(self, version: Version) -> MidiDocument:

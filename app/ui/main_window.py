@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import DEMO_SONG
-from app.core.editor import EditorDocument, EditorState, Version
+from app.core.editor import EditorDocument, EditorState, NoteClip, Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
 from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.holder = PredictorHolder(loader or default_loader)
         self.undo_stack = QUndoStack(self)
         self.doc = EditorDocument.empty()
+        self.clipboard: NoteClip | None = None  # notes copied in this document (their tracks are this file's)
         self.view = ViewState(self.doc.midi.ticks_per_beat)
         self.job: HumaniseJob | None = None
         self.threads: list[QThread] = []
@@ -208,6 +209,10 @@ class MainWindow(QMainWindow):
         self.addActions([undo, redo])
         edit.addSeparator()
         self._action(edit, "Select &All", self.select_all, QKeySequence.StandardKey.SelectAll)
+        self._action(edit, "Cu&t", self.cut_selection, QKeySequence.StandardKey.Cut)
+        self._action(edit, "&Copy", self.copy_selection, QKeySequence.StandardKey.Copy)
+        self._action(edit, "&Paste at Playhead", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(edit, "D&uplicate", self.duplicate_selection, "Ctrl+D")
         self._action(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
         self._action(edit, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
         self.draw_action = self._action(edit, "&Draw Notes", self._toggle_draw, "D", checkable=True)
@@ -265,6 +270,7 @@ class MainWindow(QMainWindow):
     def set_document(self, doc: EditorDocument) -> None:
         self.blind.abandon()
         self.doc = doc
+        self.clipboard = None
         def push(text: str, before: EditorState, after: EditorState) -> None:
             self.undo_stack.push(StateCommand(doc, text, before, after))
 
@@ -378,6 +384,37 @@ class MainWindow(QMainWindow):
         rows = np.flatnonzero(self.doc.selection)
         if len(rows):
             self.doc.delete_notes(rows)
+
+    def copy_selection(self) -> bool:
+        clip = self.doc.copy_notes(np.flatnonzero(self.doc.selection))
+        if clip is None:
+            self.statusBar().showMessage("Select the notes to copy first", 4000)
+            return False
+        self.clipboard = clip
+        self.statusBar().showMessage(f"Copied {len(clip.notes)} notes", 3000)
+        return True
+
+    def cut_selection(self) -> None:
+        if self.copy_selection():
+            self.doc.delete_notes(np.flatnonzero(self.doc.selection), "Cut notes")
+
+    def paste(self) -> None:
+        """The copied notes, first onset at the playhead (or, before playing, at the left of the view), snapped."""
+        if self.clipboard is None:
+            self.statusBar().showMessage("Nothing to paste: copy or cut notes first", 4000)
+            return
+        tick = self.roll.playhead_tick if self.roll.playhead_tick is not None else self.view.left_tick
+        self.doc.paste_notes(self.clipboard, self.view.snap(tick) if self.view.snap_beats else round(tick))
+
+    def duplicate_selection(self) -> None:
+        """The selected notes again, right after themselves (on the snap grid): one undo step."""
+        rows = np.flatnonzero(self.doc.selection)
+        clip = self.doc.copy_notes(rows)
+        if clip is None:
+            self.statusBar().showMessage("Select the notes to duplicate first", 4000)
+            return
+        step = self.view.snap_ticks
+        self.doc.paste_notes(clip, int(self.doc.notes.start[rows].min()) + -(-clip.length // step) * step)
 
     def scale_velocities_dialog(self) -> None:
         """Widen/narrow the shown version's dynamics and shift its level: the selected piano notes, else all."""
