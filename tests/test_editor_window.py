@@ -115,13 +115,14 @@ def test_copy_paste_duplicate_and_cut_through_the_edit_menu(demo):
     length = max(e for _, _, e in picked) - first
     step = -(-length // 120) * 120
     assert notes_set(demo.doc) == before | pasted | {(p, s + step, e + step) for p, s, e in pasted}
+    assert demo.tracks.item(0).text().endswith(f"({len(before) + 4} notes)")  # the part list counts them
     act("Cut")
     assert notes_set(demo.doc) == before | pasted and len(demo.clipboard.notes) == 2
     assert [demo.undo_stack.text(i) for i in range(demo.undo_stack.count())][-3:] == [
         "Paste notes", "Paste notes", "Cut notes"]
     for _ in range(3):
         demo.undo_stack.undo()
-    assert notes_set(demo.doc) == before
+    assert notes_set(demo.doc) == before and demo.tracks.item(0).text().endswith(f"({len(before)} notes)")
 
 
 def test_ctrl_click_and_rubber_band_select(demo):

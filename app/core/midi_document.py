@@ -53,9 +53,11 @@ class Part:
     def is_piano_program(self) -> bool:
         return not self.is_drums and self.program in PIANO_PROGRAMS
 
-    def label(self) -> str:
+    def label(self, note_count: int | None = None) -> str:
+        """``note_count``: the part's notes now, where edits have changed them (default: as loaded)."""
         kind = "drums" if self.is_drums else f"program {self.program + 1}"
-        return f"Track {self.track + 1} · ch {self.channel + 1} · {self.name or kind} ({self.note_count} notes)"
+        count = self.note_count if note_count is None else note_count
+        return f"Track {self.track + 1} · ch {self.channel + 1} · {self.name or kind} ({count} notes)"
 
 
 def _read_midifile(data: bytes, source: str) -> mido.MidiFile:

@@ -491,6 +491,7 @@ class MainWindow(QMainWindow):
         if not self.doc.selection.any():
             self.panel.selection_only.setChecked(False)
         self._update_status()
+        self.tracks.show_counts(self.doc.notes)
         self.pedal_label.setVisible(len(self.doc.midi.pedal_spans()) > 0)
         for widget in (self.roll, self.lane, self.ruler):
             widget.update()

@@ -3,6 +3,7 @@ the Scale Velocities dialog."""
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.midi_document import MidiDocument
+from app.core.midi_document import MidiDocument, Part
+from app.core.notes import NoteTable
 
 
 class HumanisePanel(QWidget):
@@ -114,10 +116,13 @@ class TracksPanel(QListWidget):
         super().__init__(parent)
         self.itemChanged.connect(self._changed)
         self._filling = False
+        self._parts: list[Part] = []
+        self._counted: NoteTable | None = None  # the note table the labels count
 
     def show_parts(self, midi: MidiDocument) -> None:
         self._filling = True
         self.clear()
+        self._parts, self._counted = list(midi.parts), None
         for part in midi.parts:
             item = QListWidgetItem(part.label())
             item.setData(Qt.ItemDataRole.UserRole, part.key)
@@ -128,6 +133,18 @@ class TracksPanel(QListWidget):
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked if part.key in midi.piano_parts else Qt.CheckState.Unchecked)
             self.addItem(item)
+        self._filling = False
+
+    def show_counts(self, notes: NoteTable) -> None:
+        """Relabel each part with how many notes it has now (drawing, pasting and deleting change that)."""
+        if notes is self._counted:
+            return
+        self._counted = notes
+        keys, counts = np.unique(notes.track.astype(np.int64) * 16 + notes.channel, return_counts=True)
+        now = dict(zip(keys.tolist(), counts.tolist()))
+        self._filling = True  # relabelling is not the user ticking a part
+        for i, part in enumerate(self._parts):
+            self.item(i).setText(part.label(now.get(part.track * 16 + part.channel, 0)))
         self._filling = False
 
     def _changed(self, _item: QListWidgetItem) -> None:
