@@ -127,3 +127,35 @@ def test_copy_and_paste_carry_every_versions_velocities_and_the_timing_in_one_st
     doc.restore(history[1][1])  # undo the first paste
     assert len(doc.notes) == n and len(doc.state.stylised) == n
 
+
+
+def test_notes_pasted_from_another_file_go_to_its_piano_part_at_its_ticks_per_beat(tmp_path):
+    import mido
+    from midi_factory import midi_bytes, note, track
+
+    from app.core.midi_document import MidiDocument
+
+    source = EditorDocument.open(DEMO)  # 480 ticks per beat
+    n = len(source.notes)
+    source.set_version_velocities(Version.STYLISED, np.arange(n) % 90 + 20, "Humanise", style="jazz")
+    rows = np.array([0, 1, 2])
+    clip = source.copy_notes(rows)
+    strings = [(0, mido.Message("program_change", program=48)), *note(40, 0, 96, 70)]
+    piano = [(0, mido.Message("program_change", program=0, channel=2)), *note(60, 0, 48, 64, channel=2)]
+    target = EditorDocument(MidiDocument.from_bytes(midi_bytes([track(strings), track(piano)], ticks_per_beat=96)))
+    target.push = lambda text, before, after: target.restore(after)
+    target.set_version_velocities(Version.STYLISED, np.array([50, 51]), "Humanise", style="jazz")
+    target.paste_notes(clip, 96 * 4)
+    new = target.notes.take(np.arange(2, 5))
+    assert set(zip(new.track.tolist(), new.channel.tolist())) == {(1, 2)}  # the piano part, not track 0's strings
+    first = source.notes.start[rows].min()
+    assert np.array_equal(new.start, (source.notes.start[rows] - first) // 5 + 96 * 4)  # 480 -> 96 ticks a beat
+    assert np.array_equal(new.end - new.start, (source.notes.end[rows] - source.notes.start[rows]) // 5)
+    assert np.array_equal(target.state.stylised[2:], source.state.stylised[rows])
+    target.export(tmp_path / "t.mid", Version.STYLISED)
+    again = MidiDocument.load(tmp_path / "t.mid")
+    assert sorted(again.notes.velocity[again.notes.channel == 2].tolist()) == sorted(
+        [51, *source.state.stylised[rows].tolist()])
+    target.set_piano_parts(set())
+    with pytest.raises(ValueError, match="Tracks panel"):
+        target.paste_notes(clip, 0)

@@ -15,7 +15,7 @@ from PySide6.QtGui import QDropEvent, QImage
 from qt_helpers import click, drag
 
 import app.ui.main_window as main_window
-from app.core.editor import Version
+from app.core.editor import EditorDocument, Version
 from app.core.humanise import Cancelled
 from app.core.midi_document import MidiDocument
 from app.ui.main_window import MainWindow
@@ -128,6 +128,11 @@ def test_copy_paste_duplicate_and_cut_with_their_shortcuts(demo, qtbot):
     for _ in range(3):
         demo.undo_stack.undo()
     assert notes_set(demo.doc) == before and demo.tracks.item(0).text().endswith(f"({len(before)} notes)")
+    demo.set_document(EditorDocument.open(DEMO))  # the clipboard outlives the file it came from
+    demo.roll.playhead_tick = None  # nothing played: the paste goes to the left edge of the view
+    act("Paste at Playhead")
+    assert len(demo.doc.notes) == len(before) + 2 and demo.doc.notes.start[-2:].min() == demo.view.snap(
+        demo.view.left_tick)
 
 
 def test_ctrl_click_and_rubber_band_select(demo):

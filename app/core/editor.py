@@ -70,6 +70,8 @@ class NoteClip:
 
     notes: NoteTable  # start/end relative to the first onset; velocity is the Original's; on_ref -1 (new notes)
     versions: dict[Version, np.ndarray]  # (n,) velocities per version that existed, the Original included
+    ticks_per_beat: int  # of the file the notes were copied from
+    origin: object  # that document's identity: notes pasted into another file go to its piano part
 
     @property
     def length(self) -> int:
@@ -102,6 +104,7 @@ class EditorDocument:
         self.exported_stylised: tuple[NoteTable, np.ndarray] | None = None  # (notes, velocities) last exported
         self.push: Callable[[str, EditorState, EditorState], None] = lambda text, before, after: self.restore(after)
         self._listeners: list[Listener] = []
+        self._identity = object()  # what a clip copied here remembers (ids of freed documents are reused)
 
     @classmethod
     def open(cls, path: str | Path) -> EditorDocument:
@@ -264,14 +267,14 @@ class EditorDocument:
         first = int(n.start.min())
         notes = n.with_columns(start=n.start - first, end=n.end - first, on_ref=np.full(len(n), -1))
         versions = {v: np.array(vel[rows]) for v in Version if (vel := self.state.velocities(v)) is not None}
-        return NoteClip(notes, versions)
+        return NoteClip(notes, versions, self.midi.ticks_per_beat, self._identity)
 
     def paste_notes(self, clip: NoteClip, at_tick: int) -> None:
         """Add ``clip``'s notes with its first onset at ``at_tick``, in one undo step; they become the selection.
         Each version gets the clip's velocities in that version (its Original ones where it had none), so a
         humanised passage pasted elsewhere stays humanised."""
         at = max(0, int(at_tick))
-        c = clip.notes
+        c = clip.notes if clip.origin is self._identity else self._adopted(clip)
         new = c.with_columns(start=c.start + at, end=c.end + at)
         state = self.state
 
@@ -283,6 +286,18 @@ class EditorDocument:
                             state.style)
         self._edit("Paste notes", after)
         self.set_selection(np.r_[np.zeros(len(state.notes), bool), np.ones(len(c), bool)])
+
+    def _adopted(self, clip: NoteClip) -> NoteTable:
+        """Another file's clip as notes of this one: its times in this file's ticks per beat, every note in
+        this file's piano part (the lowest track and channel where several are ticked); ValueError if none is."""
+        if not self.midi.piano_parts:
+            raise ValueError("no part of this file is the piano part: tick one in the Tracks panel, then paste")
+        track, channel = min(self.midi.piano_parts)
+        scale = self.midi.ticks_per_beat / clip.ticks_per_beat
+        c = clip.notes
+        start = np.rint(c.start * scale).astype(np.int64)
+        end = np.maximum(np.rint(c.end * scale).astype(np.int64), start)
+        return c.with_columns(start=start, end=end, track=np.full(len(c), track), channel=np.full(len(c), channel))
 
     # -- saving -----------------------------------------------------------------
     def midi_for(self, version: Version) -> MidiDocument:

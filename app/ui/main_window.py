@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.holder = PredictorHolder(loader or default_loader)
         self.undo_stack = QUndoStack(self)
         self.doc = EditorDocument.empty()
-        self.clipboard: NoteClip | None = None  # notes copied in this document (their tracks are this file's)
+        self.clipboard: NoteClip | None = None  # copied notes; kept when another file opens
         self.view = ViewState(self.doc.midi.ticks_per_beat)
         self.job: HumaniseJob | None = None
         self.threads: list[QThread] = []
@@ -270,7 +270,6 @@ class MainWindow(QMainWindow):
     def set_document(self, doc: EditorDocument) -> None:
         self.blind.abandon()
         self.doc = doc
-        self.clipboard = None
         def push(text: str, before: EditorState, after: EditorState) -> None:
             self.undo_stack.push(StateCommand(doc, text, before, after))
 
@@ -404,7 +403,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to paste: copy or cut notes first", 4000)
             return
         tick = self.roll.playhead_tick if self.roll.playhead_tick is not None else self.view.left_tick
-        self.doc.paste_notes(self.clipboard, self.view.snap(tick) if self.view.snap_beats else round(tick))
+        try:
+            self.doc.paste_notes(self.clipboard, self.view.snap(tick) if self.view.snap_beats else round(tick))
+        except ValueError as exc:
+            self.show_error("Cannot paste", str(exc))
 
     def duplicate_selection(self) -> None:
         """The selected notes again, right after themselves (on the snap grid): one undo step."""
