@@ -87,12 +87,20 @@ class NoteTable:
     def append(self, other: NoteTable) -> NoteTable:
         return NoteTable(*(np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)))
 
+    def _part_keys(self) -> np.ndarray:
+        """(N,) int64: one number per (track, channel) part, track * 16 + channel."""
+        return self.track.astype(np.int64) * 16 + self.channel
+
     def part_mask(self, parts: frozenset[tuple[int, int]]) -> np.ndarray:
         """(N,) bool: the note belongs to one of the ``(track, channel)`` parts."""
         if not parts or not len(self):
             return np.zeros(len(self), dtype=bool)
-        key = self.track.astype(np.int64) * 16 + self.channel
-        return np.isin(key, [t * 16 + c for t, c in parts])
+        return np.isin(self._part_keys(), [t * 16 + c for t, c in parts])
+
+    def part_counts(self) -> dict[tuple[int, int], int]:
+        """How many notes each ``(track, channel)`` part has."""
+        keys, counts = np.unique(self._part_keys(), return_counts=True)
+        return {(int(k) // 16, int(k) % 16): int(n) for k, n in zip(keys, counts)}
 
     def same_as(self, other: NoteTable) -> bool:
         return len(self) == len(other) and all(

@@ -3,7 +3,6 @@ the Scale Velocities dialog."""
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -140,11 +139,10 @@ class TracksPanel(QListWidget):
         if notes is self._counted:
             return
         self._counted = notes
-        keys, counts = np.unique(notes.track.astype(np.int64) * 16 + notes.channel, return_counts=True)
-        now = dict(zip(keys.tolist(), counts.tolist()))
+        now = notes.part_counts()
         self._filling = True  # relabelling is not the user ticking a part
         for i, part in enumerate(self._parts):
-            self.item(i).setText(part.label(now.get(part.track * 16 + part.channel, 0)))
+            self.item(i).setText(part.label(now.get(part.key, 0)))
         self._filling = False
 
     def _changed(self, _item: QListWidgetItem) -> None:
