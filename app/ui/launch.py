@@ -68,10 +68,10 @@ def launch(argv: list[str]) -> int:
         window.open_path(args.file)  # a failure is reported in a dialog; the empty editor stays usable
     window.show()
     keeper = window.keeper
-    if keeper is not None and keeper.left():
-        if args.file:  # the file asked for stays open; the work stays on offer
+    if keeper is not None:
+        if not args.file:
+            QTimer.singleShot(0, keeper.offer_at_start)  # asks only if a crashed editor left work
+        elif keeper.left():  # the file asked for stays open; the work stays on offer
             window.statusBar().showMessage("Unsaved work from an editor that did not close properly: "
                                            "File ▸ Restore Unsaved Work.", 15000)
-        else:
-            QTimer.singleShot(0, keeper.offer_at_start)
     return int(app.exec())
