@@ -266,3 +266,19 @@ def test_loudness_range_measures_how_far_the_level_moves():
     assert loudness_range_db(np.zeros(20 * SAMPLE_RATE)) == 0.0 and loudness_range_db(steady[:100]) == 0.0
     with_pause = np.where((t > 5) & (t < 12), 0.0, 1.0) * steady
     assert loudness_range_db(with_pause) < 6.0  # 7 s of silence is not "soft": only windows straddling it read lower
+
+
+def test_auditioner_sounds_one_note_at_a_time_with_the_pedal_up():
+    from app.playback.audition import Auditioner
+
+    port = FakePort()
+    ear = Auditioner(PortOutput(port))
+    ear.press(2, 60, 90)
+    ear.press(2, 60, 90)  # a drag that stays on the key does not retrigger it
+    ear.press(2, 62, 0)  # velocity 0 would be a note-off: the softest real note instead
+    ear.release()
+    ear.release()
+    pedal_up = mido.Message("control_change", channel=2, control=64, value=0)
+    on, off = (lambda note, v: mido.Message("note_on", channel=2, note=note, velocity=v),
+               lambda note: mido.Message("note_off", channel=2, note=note, velocity=0))
+    assert [m for _, m in port.log] == [pedal_up, on(60, 90), off(60), pedal_up, on(62, 1), off(62)]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import DEMO
 from PySide6.QtCore import QPointF
-from qt_helpers import click
+from qt_helpers import click, drag
 from test_playback import FakePort, read_wav
 
 from app.core.editor import Version
@@ -93,3 +93,64 @@ def test_choose_port_without_midi_backend_explains(window, monkeypatch):
     window.transport.choose_port()
     assert window.settings.get("midi_port") == "DAW in"
     assert window.transport.output_box.currentData() == "port"
+
+
+def _sounded(port: FakePort, start: int = 0) -> list[tuple[str, int, int]]:
+    """(kind, pitch, velocity) of the note messages the port got since ``start``."""
+    return [(m.type, m.note, m.velocity) for _, m in port.log[start:] if m.type in ("note_on", "note_off")]
+
+
+def test_clicked_and_dragged_notes_sound_at_each_pitch_and_an_edit_keeps_the_output_open(window):
+    window.open_path(DEMO)
+    window.make_baseline()  # the shown version's velocities vary: the click must sound the note's own
+    port = FakePort()
+    window.transport.ensure_output(PortOutput(port))
+    n, view = window.doc.notes, window.view
+    row = int(np.flatnonzero(window.doc.piano_mask)[0])
+    pitch, velocity = int(n.pitch[row]), int(window.doc.shown_velocities()[row])
+    grab = view.point_at(pitch, float(n.start[row]) + 10)
+    drag(window.roll, grab, grab - QPointF(0, 2 * view.key_height), steps=8)  # up two semitones
+    assert _sounded(port) == [("note_on", pitch, velocity), ("note_off", pitch, 0),
+                              ("note_on", pitch + 1, velocity), ("note_off", pitch + 1, 0),
+                              ("note_on", pitch + 2, velocity), ("note_off", pitch + 2, 0)]
+    assert window.doc.notes.pitch[row] == pitch + 2  # the drag was an edit: the document changed ...
+    assert window.transport.output is not None and not port.closed  # ... and the output stayed open
+    before = len(port.log)
+    key_y = view.y_of(60) + view.key_height / 2
+    drag(window.keyboard, QPointF(20, key_y), QPointF(20, key_y - view.key_height), steps=4)  # slide C4 -> C#4
+    draw = window.roll.draw_velocity
+    assert _sounded(port, before) == [("note_on", 60, draw), ("note_off", 60, 0), ("note_on", 61, draw),
+                                      ("note_off", 61, 0)]
+
+
+def test_audition_keeps_quiet_when_off_or_playing_and_a_missing_output_is_tried_once(window, qtbot, monkeypatch):
+    window.open_path(DEMO)
+    port = FakePort()
+    window.transport.ensure_output(PortOutput(port))
+    view = window.view
+    key = QPointF(20, view.y_of(60) + view.key_height / 2)
+    window.transport.audition_action.setChecked(False)
+    click(window.keyboard, key)
+    assert _sounded(port) == [] and window.settings.get("audition") is False
+    window.transport.audition_action.setChecked(True)
+    window.transport.toggle_play()
+    qtbot.wait(100)
+    before = len(port.log)
+    window.transport.audition(0, 60, 90)
+    assert not any(m == ("note_on", 60, 90) for m in _sounded(port, before))  # the player owns the port now
+    window.transport.stop()
+    attempts = []
+
+    def no_sound_card(soundfont=None):
+        attempts.append(soundfont)
+        raise PlaybackUnavailable("no audio device could be opened for FluidSynth")
+
+    monkeypatch.setattr("app.ui.transport.FluidSynthOutput", no_sound_card)
+    monkeypatch.setattr("app.ui.transport.QFileDialog.getOpenFileName", lambda *a: ("/tmp/other.sf2", ""))
+    window.transport.choose_soundfont()  # another piano: the open output is closed, the next sound opens it
+    assert port.closed and window.transport.output is None
+    for _ in range(3):
+        click(window.keyboard, key)
+    assert len(attempts) == 1 and "no audio device" in window.transport.status.text()
+    window.transport.toggle_play()  # Play tries again: a sound card may have been plugged in since
+    assert len(attempts) == 2

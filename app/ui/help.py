@@ -53,6 +53,8 @@ GESTURES = [
     ("Double-click empty space", "draw a note"),
     ("Drag a velocity bar / sideways across bars", "set it / draw a ramp"),
     ("Click the ruler", "move the playhead"),
+    ("Click or slide over the keyboard", "hear those keys; notes sound as you click, drag or draw them "
+                                          "(Edit ▸ Audition Notes)"),
     ("Arrow keys / Shift+Up, Shift+Down", "move the selected notes a snap step or a semitone / an octave"),
 ]
 

@@ -21,7 +21,10 @@ BLIND_TEXT = "Velocities are hidden during the blind test."
 
 
 class Keyboard(QWidget):
-    key_pressed = Signal(int)
+    """Piano keys beside the roll; pressing one (or sliding over several) asks to hear it."""
+
+    key_pressed = Signal(int)  # pitch
+    key_released = Signal()
 
     def __init__(self, view: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +49,18 @@ class Keyboard(QWidget):
         p.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.key_pressed.emit(self.view.pitch_at(event.position().y()))
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.key_pressed.emit(self.key_at(event.position().y()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:  # a glissando: the auditioner skips a repeated key
+            self.key_pressed.emit(self.key_at(event.position().y()))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self.key_released.emit()
+
+    def key_at(self, y: float) -> int:
+        return min(127, max(0, self.view.pitch_at(y)))
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0

@@ -102,6 +102,10 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         self.transport = Transport(self)
+        self.roll.audition_pressed.connect(self.transport.audition)
+        self.roll.audition_released.connect(self.transport.release_audition)
+        self.keyboard.key_pressed.connect(self._audition_key)
+        self.keyboard.key_released.connect(self.transport.release_audition)
         self._shown: tuple[EditorState | None, Version | None] = (None, None)
         self._fit_on_first_show = True
         self.setAcceptDrops(True)
@@ -265,6 +269,10 @@ class MainWindow(QMainWindow):
         for label in self.status_labels.values():
             self.statusBar().addPermanentWidget(label)
         self.status_labels["device"].setText("device: loading…")
+
+    def _audition_key(self, pitch: int) -> None:
+        """A key of the keyboard sounds on the channel drawn notes would go to, at their velocity."""
+        self.transport.audition(self.roll.target_part()[1], pitch, self.roll.draw_velocity)
 
     # -- documents ------------------------------------------------------------------
     def set_document(self, doc: EditorDocument) -> None:

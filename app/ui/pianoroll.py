@@ -63,6 +63,14 @@ class RubberBand(Interaction):
 
 
 class MoveNotes(Interaction):
+    def __init__(self, roll: PianoRoll, pos: QPointF, row: int) -> None:
+        super().__init__(roll, pos)
+        self.row = row  # the note under the mouse: it sounds at each new pitch it is dragged to
+
+    def move(self, pos: QPointF) -> None:
+        super().move(pos)
+        self.roll.audition(self.row, self.offsets()[1])
+
     def offsets(self) -> tuple[int, int]:
         view = self.roll.view
         dtick = view.tick_at(self.pos.x()) - view.tick_at(self.origin.x())
@@ -123,6 +131,8 @@ class PianoRoll(QWidget):
     """Notes of the document in the shared view; only piano-part notes are editable, others dimmed."""
 
     playhead_moved = Signal(float)
+    audition_pressed = Signal(int, int, int)  # channel, pitch, velocity: a note was clicked, dragged or drawn
+    audition_released = Signal()
 
     def __init__(self, doc: EditorDocument, view: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,6 +176,16 @@ class PianoRoll(QWidget):
         parts = sorted(self.doc.midi.piano_parts) or [(0, 0)]
         return parts[0]
 
+    def audition(self, row: int, dpitch: int = 0) -> None:
+        """Let the note of ``row`` be heard (``dpitch`` semitones away while it is dragged), at its shown velocity."""
+        n = self.doc.notes
+        pitch = min(127, max(0, int(n.pitch[row]) + dpitch))
+        self.audition_pressed.emit(int(n.channel[row]), pitch, int(self.doc.shown_velocities()[row]))
+
+    def start_drawing(self, pos: QPointF) -> None:
+        self.interaction = DrawNote(self, pos)
+        self.audition_pressed.emit(self.target_part()[1], self.view.pitch_at(pos.y()), self.draw_velocity)
+
     # -- mouse ------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
@@ -174,10 +194,14 @@ class PianoRoll(QWidget):
         row = self.note_at(pos)
         additive = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
         if row is None:
-            self.interaction = DrawNote(self, pos) if self.draw_mode else RubberBand(self, pos, additive)
-            if not additive and not self.draw_mode:
+            if self.draw_mode:
+                self.start_drawing(pos)
+                return
+            self.interaction = RubberBand(self, pos, additive)
+            if not additive:
                 self.doc.set_selection(np.zeros(len(self.doc.notes), bool))
             return
+        self.audition(row)
         sel = self.doc.selection.copy()
         if mods & Qt.KeyboardModifier.ControlModifier:
             sel[row] = not sel[row]
@@ -190,7 +214,7 @@ class PianoRoll(QWidget):
         if sel[row]:
             right = self.view.x_of(float(self.doc.notes.end[row]))
             near_end = right - pos.x() <= RESIZE_GRIP_PX
-            self.interaction = ResizeNotes(self, pos) if near_end else MoveNotes(self, pos)
+            self.interaction = ResizeNotes(self, pos) if near_end else MoveNotes(self, pos, row)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.interaction is not None:
@@ -202,6 +226,7 @@ class PianoRoll(QWidget):
         self.setCursor(Qt.CursorShape.SizeHorCursor if near_end else Qt.CursorShape.ArrowCursor)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self.audition_released.emit()
         if self.interaction is not None:
             interaction, self.interaction = self.interaction, None
             interaction.release(event.position())
@@ -209,7 +234,7 @@ class PianoRoll(QWidget):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self.note_at(event.position()) is None and not self.draw_mode:
-            self.interaction = DrawNote(self, event.position())  # double-click on empty space draws a note
+            self.start_drawing(event.position())  # double-click on empty space draws a note
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0 or event.angleDelta().x() / 120.0

@@ -32,6 +32,7 @@ OPTIONS = {
     "midi_port": Option("playback/midi_port", "", str),
     "output": Option("playback/output", "fluidsynth", str),
     "match_loudness": Option("playback/match_loudness", True, bool),
+    "audition": Option("playback/audition_notes", True, bool),
     "normalize_export": Option("export/normalize_audio", True, bool),
 }
 

@@ -1,4 +1,5 @@
-"""Transport: play/pause/stop/seek/loop, A/B/C switching, loudness matching, audio export (thin Qt layer)."""
+"""Transport: play/pause/stop/seek/loop, A/B/C switching, loudness matching, note audition, audio export
+(thin Qt layer)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QInputDialog, QLabel, QProgressDialog, QToolBar
 
 from app.core.editor import Version
+from app.playback.audition import Auditioner
 from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
 from app.playback.player import Player
 from app.playback.versions import export_wavs, loudness_gains, schedules_for
@@ -66,12 +68,18 @@ class Relay(QObject):
 
 
 class Transport(QObject):
-    """Owns the player; the window's version switcher and ruler drive it."""
+    """Owns the output and the player; the window's version switcher, ruler and note clicks drive them.
+
+    The output (a loaded soundfont, an open port) outlives the player: an edit rebuilds the
+    schedules, not the synth, so clicking notes to hear them stays instant while editing."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window, self.settings = window, window.settings
+        self.output: Output | None = None
         self.player: Player | None = None
+        self.auditioner: Auditioner | None = None
+        self._audition_failed = False  # opening the output failed for a click: only Play (or a new output) retries
         self.gains: dict[str, float] = {}
         self.jobs: list[tuple[QThread, CallJob]] = []
         self.timer = QTimer(self)
@@ -103,6 +111,12 @@ class Transport(QObject):
         self.output_box.setCurrentIndex(max(0, self.output_box.findData(self.settings.get("output"))))
         self.output_box.currentIndexChanged.connect(self._output_changed)
         bar.addWidget(self.output_box)
+        self.audition_action = QAction("&Audition Notes", w, checkable=True)
+        self.audition_action.setToolTip("Hear notes as you click, drag or draw them, and keys as you click them")
+        self.audition_action.setChecked(self.settings.get("audition"))
+        self.audition_action.toggled.connect(self._audition_toggled)
+        w.edit_menu.addSeparator()
+        w.edit_menu.addAction(self.audition_action)
         self.match_box = QCheckBox("Match loudness")
         self.match_box.setChecked(self.settings.get("match_loudness"))
         self.match_box.toggled.connect(self._match_changed)
@@ -133,32 +147,52 @@ class Transport(QObject):
 
     # -- player lifecycle ----------------------------------------------------------------
     def invalidate(self) -> None:
-        """The document changed: rebuild schedules (and gains) on the next Play."""
+        """The document changed: rebuild schedules (and gains) on the next Play; the output stays open."""
         if self.player is not None:
-            self.player.close()
+            self.player.stop()
             self.player = None
             self.timer.stop()
             self.play_action.setText("▶ Play")
         self.gains = {}
         self.gain_label.setText("")
 
+    def close_output(self) -> None:
+        """The output choice, soundfont or port changed (or the window closes): the next sound opens it anew."""
+        self.invalidate()
+        self.release_audition()
+        if self.output is not None:
+            self.output.close()
+        self.output, self.auditioner, self._audition_failed = None, None, False
+
     def _open_output(self) -> Output:
         if self.output_box.currentData() == "port":
             return PortOutput.open(self.settings.get("midi_port") or None)
         return FluidSynthOutput(self.settings.get("soundfont") or None)
+
+    def ensure_output(self, output: Output | None = None) -> Output | None:
+        """The open output (``output`` replaces it, e.g. a test's fake port), or None with the reason shown."""
+        if output is not None and output is not self.output:
+            self.close_output()
+            self.output = output
+        if self.output is None:
+            try:
+                self.output = self._open_output()
+            except PlaybackUnavailable as exc:
+                self.set_message(f"Cannot play: {exc}")
+                return None
+        return self.output
 
     def _velocities(self) -> dict[str, np.ndarray]:
         state = self.window.doc.state
         return {v.value: state.velocities(v) for v in self.window.doc.available_versions()}  # type: ignore[misc]
 
     def ensure_player(self, output: Output | None = None) -> Player | None:
-        if self.player is not None:
+        if self.player is not None and (output is None or output is self.output):
             return self.player
-        try:
-            out = output or self._open_output()
-        except PlaybackUnavailable as exc:
-            self.set_message(f"Cannot play: {exc}")
+        out = self.ensure_output(output)
+        if out is None:
             return None
+        self.release_audition()
         schedules = schedules_for(self.window.doc.midi_for(Version.ORIGINAL), self._velocities())
         self.player = Player(out, schedules, self.window.doc.version.value, self.gains)
         self.set_message(f"Output: {out.name}")
@@ -168,6 +202,7 @@ class Transport(QObject):
         return self.player
 
     def toggle_play(self) -> None:
+        self.release_audition()
         player = self.ensure_player()
         if player is None:
             return
@@ -212,7 +247,32 @@ class Transport(QObject):
 
     def _output_changed(self) -> None:
         self.settings.set("output", self.output_box.currentData())
-        self.invalidate()
+        self.close_output()
+
+    # -- audition ------------------------------------------------------------------------
+    def audition(self, channel: int, pitch: int, velocity: int) -> None:
+        """Sound one note until :meth:`release_audition`; silent while playing, when turned off, or
+        when no output could be opened (that is said once, on the status bar, not at every click)."""
+        if not self.audition_action.isChecked() or (self.player is not None and self.player.playing):
+            return
+        if self.output is None and self._audition_failed:
+            return
+        out = self.ensure_output()
+        if out is None:
+            self._audition_failed = True
+            return
+        if self.auditioner is None or self.auditioner.output is not out:
+            self.auditioner = Auditioner(out)
+        self.auditioner.press(channel, pitch, velocity)
+
+    def release_audition(self) -> None:
+        if self.auditioner is not None:
+            self.auditioner.release()
+
+    def _audition_toggled(self, on: bool) -> None:
+        self.settings.set("audition", on)
+        if not on:
+            self.release_audition()
 
     def _tick(self) -> None:
         if self.player is None:
@@ -299,7 +359,7 @@ class Transport(QObject):
         path, _ = QFileDialog.getOpenFileName(self.window, "Choose soundfont", "", SOUNDFONTS)
         if path:
             self.settings.set("soundfont", path)
-            self.invalidate()
+            self.close_output()
 
     def choose_port(self) -> None:
         try:
@@ -316,7 +376,7 @@ class Transport(QObject):
         if ok:
             self.settings.set("midi_port", name)
             self.output_box.setCurrentIndex(self.output_box.findData("port"))
-            self.invalidate()
+            self.close_output()
 
     def _run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
              progress: Callable[[Any], None] | None = None) -> CallJob:
@@ -334,6 +394,4 @@ class Transport(QObject):
         for _, job in self.jobs:
             job.cancelled = True
         finish_threads(thread for thread, _ in self.jobs)
-        if self.player is not None:
-            self.player.close()
-            self.player = None
+        self.close_output()
