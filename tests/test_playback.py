@@ -282,3 +282,27 @@ def test_auditioner_sounds_one_note_at_a_time_with_the_pedal_up():
     on, off = (lambda note, v: mido.Message("note_on", channel=2, note=note, velocity=v),
                lambda note: mido.Message("note_off", channel=2, note=note, velocity=0))
     assert [m for _, m in port.log] == [pedal_up, on(60, 90), off(60), pedal_up, on(62, 1), off(62)]
+
+
+def piano_and_band(path) -> None:
+    """Piano (first track, channel 0) with bass (second track, channel 1) and drums (channel 9): a note each
+    for eight beats at 480 ticks per beat, 120 bpm."""
+    beats = range(0, 8 * 480, 480)
+    piano = [(0, mido.Message("program_change", program=0, channel=0)),
+             (0, mido.Message("control_change", control=64, value=127, channel=0))]
+    band = [(0, mido.Message("program_change", program=33, channel=1))]
+    for t in beats:
+        piano += note(60 + t // 480, t, t + 400, 70, channel=0)
+        band += note(36, t, t + 400, 90, channel=1) + note(42, t, t + 100, 100, channel=9)
+    path.write_bytes(midi_bytes([track(piano), track(band)]))
+
+
+def test_a_schedule_of_the_piano_part_alone_keeps_its_events_and_times(tmp_path):
+    piano_and_band(tmp_path / "trio.mid")
+    doc = MidiDocument.load(tmp_path / "trio.mid")
+    assert doc.piano_parts == frozenset({(0, 0)})
+    full, solo = build_schedule(doc), build_schedule(doc, doc.piano_parts)
+    on_piano = [k for k, m in enumerate(full.messages) if m.channel == 0]
+    assert {m.channel for m in solo.messages} == {0} and len(solo) == len(on_piano) == 2 + 16
+    assert solo.messages == [full.messages[k] for k in on_piano]  # the pedal and program too
+    assert np.array_equal(solo.seconds, full.seconds[on_piano])

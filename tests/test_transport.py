@@ -9,7 +9,7 @@ import pytest
 from conftest import DEMO
 from PySide6.QtCore import QPointF
 from qt_helpers import click, drag
-from test_playback import FakePort, read_wav
+from test_playback import FakePort, piano_and_band, read_wav
 
 from app.core.editor import Version
 from app.playback.outputs import PlaybackUnavailable, PortOutput
@@ -154,3 +154,24 @@ def test_audition_keeps_quiet_when_off_or_playing_and_a_missing_output_is_tried_
     assert len(attempts) == 1 and "no audio device" in window.transport.status.text()
     window.transport.toggle_play()  # Play tries again: a sound card may have been plugged in since
     assert len(attempts) == 2
+
+
+def test_solo_piano_plays_only_the_piano_part_and_switching_it_carries_on_in_place(window, qtbot, tmp_path):
+    piano_and_band(tmp_path / "trio.mid")
+    window.open_path(tmp_path / "trio.mid")
+    port = FakePort()
+    window.transport.ensure_output(PortOutput(port))
+    window.transport.solo_action.setChecked(True)
+    window.transport.toggle_play()
+    qtbot.waitUntil(lambda: window.transport.player.position() > 1.2, timeout=5_000)  # past the third beat
+    channels = {m.channel for _, m in port.log if m.type == "note_on" and m.velocity > 0}
+    assert channels == {0}
+    before, position = len(port.log), window.transport.player.position()
+    window.transport.solo_action.setChecked(False)  # the band comes in, from where the piano was
+    player = window.transport.player
+    assert player.playing and player.position() >= position - 0.05
+    qtbot.waitUntil(lambda: any(m.type == "note_on" and m.channel == 9 for _, m in port.log[before:]), timeout=3_000)
+    first_new = next(m for _, m in port.log[before:] if m.type == "note_on" and m.channel == 0 and m.velocity)
+    assert first_new.note > 61  # not started again from the first beat (C4, C#4)
+    window.transport.stop()
+    assert window.settings.get("solo_piano") is False

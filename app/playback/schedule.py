@@ -63,16 +63,18 @@ class Schedule:
         return list(latest.values())
 
 
-def build_schedule(doc: MidiDocument) -> Schedule:
-    """Merge all tracks (as the document would save them) into one timed event list."""
+def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None = None) -> Schedule:
+    """Merge all tracks (as the document would save them) into one timed event list; with ``parts``,
+    only the channel messages of those (track, channel) parts (a soloed piano: no bass or drums)."""
     midi = doc.to_midifile()
     events: list[tuple[int, int, mido.Message]] = []
     for tr, track in enumerate(midi.tracks):
         tick = 0
         for i, msg in enumerate(track):
             tick += msg.time
-            if not msg.is_meta and msg.type != "sysex":
-                events.append((tick, tr * 1_000_000 + i, msg.copy(time=0)))
+            if msg.is_meta or msg.type == "sysex" or (parts is not None and (tr, msg.channel) not in parts):
+                continue
+            events.append((tick, tr * 1_000_000 + i, msg.copy(time=0)))
     events.sort(key=lambda e: (e[0], e[1]))
     ordered: list[tuple[int, mido.Message]] = []
     sounding: Counter[tuple[int, int]] = Counter()

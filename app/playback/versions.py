@@ -22,14 +22,16 @@ from app.playback.render import (
 from app.playback.schedule import Schedule, build_schedule
 
 
-def schedules_for(doc: MidiDocument, velocities: dict[str, np.ndarray]) -> dict[str, Schedule]:
-    """One schedule per version (same events and times; only note-on velocities differ)."""
+def schedules_for(doc: MidiDocument, velocities: dict[str, np.ndarray],
+                  parts: frozenset[tuple[int, int]] | None = None) -> dict[str, Schedule]:
+    """One schedule per version (same events and times; only note-on velocities differ), of only
+    ``parts`` if given (see :func:`build_schedule`)."""
     out = {}
     kept = doc.notes
     try:
         for name, velocity in velocities.items():
             doc.notes = kept.with_velocities(velocity)
-            out[name] = build_schedule(doc)
+            out[name] = build_schedule(doc, parts)
     finally:
         doc.notes = kept
     return out

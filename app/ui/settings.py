@@ -33,6 +33,7 @@ OPTIONS = {
     "output": Option("playback/output", "fluidsynth", str),
     "match_loudness": Option("playback/match_loudness", True, bool),
     "audition": Option("playback/audition_notes", True, bool),
+    "solo_piano": Option("playback/solo_piano", False, bool),
     "normalize_export": Option("export/normalize_audio", True, bool),
 }
 

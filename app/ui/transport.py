@@ -102,7 +102,12 @@ class Transport(QObject):
         self.loop_action = QAction("Loop selection", w, checkable=True)
         self.loop_action.setToolTip("Loop the time range of the selected notes")
         self.loop_action.toggled.connect(lambda _: self._update_loop())
-        for action in (self.play_action, self.stop_action, self.loop_action):
+        self.solo_action = QAction("Solo piano", w, checkable=True)
+        self.solo_action.setToolTip("Play only the piano part (the parts ticked in the Tracks panel): "
+                                    "no bass or drums to hear its dynamics through")
+        self.solo_action.setChecked(self.settings.get("solo_piano"))
+        self.solo_action.toggled.connect(self._solo_changed)
+        for action in (self.play_action, self.stop_action, self.loop_action, self.solo_action):
             bar.addAction(action)
             w.addAction(action)
         self.output_box = QComboBox()
@@ -193,9 +198,13 @@ class Transport(QObject):
         if out is None:
             return None
         self.release_audition()
-        schedules = schedules_for(self.window.doc.midi_for(Version.ORIGINAL), self._velocities())
+        midi = self.window.doc.midi_for(Version.ORIGINAL)
+        solo = self.solo_action.isChecked()
+        schedules = schedules_for(midi, self._velocities(), midi.piano_parts if solo else None)
         self.player = Player(out, schedules, self.window.doc.version.value, self.gains)
-        self.set_message(f"Output: {out.name}")
+        self.set_message(f"Output: {out.name}" + (" (solo piano)" if solo else ""))
+        if solo and not midi.piano_parts:
+            self.set_message("Solo piano: no part is ticked as the piano part in the Tracks panel")
         self._update_loop()
         if self.match_box.isChecked() and not self.gains:
             self.compute_gains()
@@ -244,6 +253,20 @@ class Transport(QObject):
             self.player.loop = (float(start), float(end))
         else:
             self.player.loop = None
+
+    def _solo_changed(self, on: bool) -> None:
+        """Rebuild the schedules with or without the other parts, carrying on from the same place."""
+        self.settings.set("solo_piano", on)
+        if self.player is None:
+            return
+        playing, seconds = self.player.playing, self.player.position()
+        self.player.stop()
+        self.player = None
+        player = self.ensure_player()
+        if player is not None:
+            player.seek(seconds)
+            if playing:
+                player.play()
 
     def _output_changed(self) -> None:
         self.settings.set("output", self.output_box.currentData())
