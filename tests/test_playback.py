@@ -284,7 +284,7 @@ def test_auditioner_sounds_one_note_at_a_time_with_the_pedal_up():
     assert [m for _, m in port.log] == [pedal_up, on(60, 90), off(60), pedal_up, on(62, 1), off(62)]
 
 
-def piano_and_band(path) -> None:
+def piano_and_band(path, piano_velocity: int = 70) -> None:
     """Piano (first track, channel 0) with bass (second track, channel 1) and drums (channel 9): a note each
     for eight beats at 480 ticks per beat, 120 bpm."""
     beats = range(0, 8 * 480, 480)
@@ -292,7 +292,7 @@ def piano_and_band(path) -> None:
              (0, mido.Message("control_change", control=64, value=127, channel=0))]
     band = [(0, mido.Message("program_change", program=33, channel=1))]
     for t in beats:
-        piano += note(60 + t // 480, t, t + 400, 70, channel=0)
+        piano += note(60 + t // 480, t, t + 400, piano_velocity, channel=0)
         band += note(36, t, t + 400, 90, channel=1) + note(42, t, t + 100, 100, channel=9)
     path.write_bytes(midi_bytes([track(piano), track(band)]))
 

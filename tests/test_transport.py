@@ -13,8 +13,8 @@ from test_playback import FakePort, piano_and_band, read_wav
 
 from app.core.editor import Version
 from app.playback.outputs import PlaybackUnavailable, PortOutput
-from app.playback.render import loudness_db
-from app.playback.versions import PEAK_CEILING_DB
+from app.playback.render import loudness_db, render
+from app.playback.versions import PEAK_CEILING_DB, schedules_for
 
 
 def test_no_audio_device_says_why_where_it_is_seen_and_editing_goes_on(window, monkeypatch):
@@ -175,3 +175,28 @@ def test_solo_piano_plays_only_the_piano_part_and_switching_it_carries_on_in_pla
     assert first_new.note > 61  # not started again from the first beat (C4, C#4)
     window.transport.stop()
     assert window.settings.get("solo_piano") is False
+
+
+def test_solo_piano_matches_loudness_on_the_piano_alone_and_exports_it_alone(window, qtbot, tmp_path):
+    piano_and_band(tmp_path / "trio.mid", piano_velocity=110)
+    window.open_path(tmp_path / "trio.mid")
+    window.make_baseline()  # uniform 40-100: a softer piano than the original's 110
+    transport = window.transport
+    transport.compute_gains()
+    qtbot.waitUntil(lambda: bool(transport.gains), timeout=60_000)
+    with_band = transport.gains["baseline"]
+    transport.solo_action.setChecked(True)
+    assert transport.gains == {}  # measured on the whole band: no longer what is heard
+    transport.compute_gains()
+    qtbot.waitUntil(lambda: bool(transport.gains), timeout=60_000)
+    alone = transport.gains["baseline"]
+    assert alone > with_band + 1.0 > 1.0  # the band no longer hides how much softer the baseline piano is
+    done = []
+    transport.export_audio(tmp_path / "piano.wav", [Version.BASELINE], False, done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=60_000)
+    piano_only = schedules_for(window.doc.midi_for(Version.ORIGINAL),
+                               {"baseline": window.doc.state.velocities(Version.BASELINE)}, window.doc.midi.piano_parts)
+    expected, exported = render(piano_only["baseline"]), read_wav(tmp_path / "piano.wav")
+    assert exported.shape == expected.shape  # the same audio up to the export's one gain (and 16-bit rounding)
+    assert np.corrcoef(exported.ravel(), expected.ravel())[0, 1] > 0.9999
+    assert "Solo piano" in transport.status.text()

@@ -17,6 +17,7 @@ from app.core.editor import Version
 from app.playback.audition import Auditioner
 from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
 from app.playback.player import Player
+from app.playback.schedule import Schedule
 from app.playback.versions import export_wavs, loudness_gains, schedules_for
 from app.ui.filters import SOUNDFONTS
 from app.ui.worker import finish_threads, start_job
@@ -81,6 +82,7 @@ class Transport(QObject):
         self.auditioner: Auditioner | None = None
         self._audition_failed = False  # opening the output failed for a click: only Play (or a new output) retries
         self.gains: dict[str, float] = {}
+        self._gains_for = 0  # bumped whenever what the gains were measured on changes: late results are dropped
         self.jobs: list[tuple[QThread, CallJob]] = []
         self.timer = QTimer(self)
         self.timer.setInterval(30)
@@ -158,7 +160,10 @@ class Transport(QObject):
             self.player = None
             self.timer.stop()
             self.play_action.setText("▶ Play")
-        self.gains = {}
+        self._forget_gains()
+
+    def _forget_gains(self) -> None:
+        self.gains, self._gains_for = {}, self._gains_for + 1
         self.gain_label.setText("")
 
     def close_output(self) -> None:
@@ -191,6 +196,13 @@ class Transport(QObject):
         state = self.window.doc.state
         return {v.value: state.velocities(v) for v in self.window.doc.available_versions()}  # type: ignore[misc]
 
+    def _schedules(self, versions: set[str] | None = None) -> dict[str, Schedule]:
+        """Schedules of the versions (all, or ``versions``): of the piano part alone while Solo piano is on,
+        for playing, for loudness matching (the versions differ only there) and for audio export."""
+        midi = self.window.doc.midi_for(Version.ORIGINAL)
+        velocities = {k: v for k, v in self._velocities().items() if versions is None or k in versions}
+        return schedules_for(midi, velocities, midi.piano_parts if self.solo_action.isChecked() else None)
+
     def ensure_player(self, output: Output | None = None) -> Player | None:
         if self.player is not None and (output is None or output is self.output):
             return self.player
@@ -198,12 +210,10 @@ class Transport(QObject):
         if out is None:
             return None
         self.release_audition()
-        midi = self.window.doc.midi_for(Version.ORIGINAL)
         solo = self.solo_action.isChecked()
-        schedules = schedules_for(midi, self._velocities(), midi.piano_parts if solo else None)
-        self.player = Player(out, schedules, self.window.doc.version.value, self.gains)
+        self.player = Player(out, self._schedules(), self.window.doc.version.value, self.gains)
         self.set_message(f"Output: {out.name}" + (" (solo piano)" if solo else ""))
-        if solo and not midi.piano_parts:
+        if solo and not self.window.doc.midi.piano_parts:
             self.set_message("Solo piano: no part is ticked as the piano part in the Tracks panel")
         self._update_loop()
         if self.match_box.isChecked() and not self.gains:
@@ -255,8 +265,10 @@ class Transport(QObject):
             self.player.loop = None
 
     def _solo_changed(self, on: bool) -> None:
-        """Rebuild the schedules with or without the other parts, carrying on from the same place."""
+        """Rebuild the schedules with or without the other parts, carrying on from the same place; the
+        loudness is matched anew, on what is heard now."""
         self.settings.set("solo_piano", on)
+        self._forget_gains()
         if self.player is None:
             return
         playing, seconds = self.player.playing, self.player.position()
@@ -325,14 +337,15 @@ class Transport(QObject):
         self._show_gain()
 
     def compute_gains(self) -> None:
-        doc = self.window.doc
-        schedules = schedules_for(doc.midi_for(Version.ORIGINAL), self._velocities())
+        schedules, measured_for = self._schedules(), self._gains_for
         soundfont = self.settings.get("soundfont") or None
         self.set_message("Measuring loudness…")
         self._run(lambda progress: loudness_gains(schedules, soundfont, GAIN_ESTIMATE_SECONDS, progress=progress),
-                  self._gains_ready)
+                  lambda gains: self._gains_ready(gains, measured_for))
 
-    def _gains_ready(self, gains: dict[str, float]) -> None:
+    def _gains_ready(self, gains: dict[str, float], measured_for: int) -> None:
+        if measured_for != self._gains_for:
+            return  # measured on notes or parts that have changed since; a newer measurement is due
         self.gains = gains
         if self.player is not None and self.match_box.isChecked():
             self.player.set_gains(gains)
@@ -347,10 +360,9 @@ class Transport(QObject):
     # -- audio export --------------------------------------------------------------------
     def export_audio(self, path: Path, versions: list[Version], match: bool,
                      done: Callable[[list[Path]], None] | None = None) -> None:
-        doc = self.window.doc
         names = [v.value for v in versions]
-        schedules = schedules_for(doc.midi_for(Version.ORIGINAL), {k: v for k, v in self._velocities().items()
-                                                                   if k in names or k == "original"})
+        schedules = self._schedules({*names, "original"})
+        solo = " (the piano part alone: Solo piano is on)" if self.solo_action.isChecked() else ""
         soundfont = self.settings.get("soundfont") or None
         normalize = self.normalize_action.isChecked()
 
@@ -362,7 +374,7 @@ class Transport(QObject):
 
         def finished(paths: list[Path]) -> None:
             dialog.close()
-            self.set_message(f"Wrote {', '.join(p.name for p in paths)}")
+            self.set_message(f"Wrote {', '.join(p.name for p in paths)}{solo}")
             if done is not None:
                 done(paths)
 
