@@ -1,4 +1,5 @@
-"""Playback: offline render speed, scheduler jitter on a fake port, version-switch latency (issue: playback).
+"""Playback: schedules for the versions (what Play waits for), offline render speed, scheduler jitter on a
+fake port, version-switch latency (issue: playback).
 
     .venv/bin/python bench/bench_playback.py [--seconds 300]
 """
@@ -18,9 +19,11 @@ from app.core.midi_document import MidiDocument
 from app.playback.outputs import PortOutput
 from app.playback.player import Player
 from app.playback.render import render
+from app.playback.schedule import build_schedule
 from app.playback.versions import schedules_for
 
 PIECE = "classical/asap/Beethoven/Piano_Sonatas/24-1_no_2_repeat/MERJAN01.mid"  # 299 s
+LONGEST = "classical/asap/Schubert/Wanderer_fantasie/Kolessova02.mid"  # 15,979 notes, 69,570 events
 
 
 class NullPort(mido.ports.BaseOutput):
@@ -28,10 +31,40 @@ class NullPort(mido.ports.BaseOutput):
         pass
 
 
+def time_schedules() -> None:
+    """Three versions of the longest file: one shared event list (what the app does) against a schedule
+    built per version from the file it would save, in the same run. (Before the events were shared, each
+    build also copied every message: 2,154 ms for the three, measured on the development machine.)"""
+    doc = MidiDocument.load(DATA / LONGEST)
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    versions = {"original": np.array(doc.notes.velocity), "baseline": baseline_velocities(doc.notes, mask, 0),
+                "stylised": baseline_velocities(doc.notes, mask, 1)}
+
+    def per_version() -> None:
+        kept = doc.notes
+        for velocity in versions.values():
+            doc.notes = kept.with_velocities(velocity)
+            build_schedule(doc)
+        doc.notes = kept
+
+    shared = min(_seconds(lambda: schedules_for(doc, versions)) for _ in range(3))
+    separate = min(_seconds(per_version) for _ in range(3))
+    print(f"schedules for 3 versions of {LONGEST.rsplit('/', 1)[1]} ({len(doc.notes)} notes): shared events "
+          f"{shared * 1000:.0f} ms, one build per version {separate * 1000:.0f} ms "
+          f"({separate / shared:.1f}x; min of 3)")
+
+
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=300.0, help="how much of the piece to play in real time")
     args = p.parse_args()
+    time_schedules()
     doc = MidiDocument.load(DATA / PIECE)
     mask = humanise_mask(doc.notes, doc.piano_mask)
     schedules = schedules_for(doc, {"original": np.array(doc.notes.velocity),

@@ -164,7 +164,7 @@ class Player:
                     pass
                 if self.record_timing:
                     self.sent.append((self._t0 + due, time.perf_counter()))
-                self._send(schedule.messages[self._index])
+                self._send(schedule.message(self._index))
                 self._index += 1
         if ended and self.on_finished is not None:
             self.on_finished()

@@ -29,7 +29,7 @@ def render(schedule: Schedule, soundfont: str | None = None,
         while done < total:
             # play every event due by ``done``, then render up to the next event (at most BLOCK frames)
             while k < len(schedule) and frames_at[k] <= done:
-                send_to_synth(synth, schedule.messages[k])
+                send_to_synth(synth, schedule.message(k))
                 k += 1
             nxt = int(frames_at[k]) if k < len(schedule) else total
             n = max(1, min(nxt - done, BLOCK, total - done))

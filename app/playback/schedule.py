@@ -1,20 +1,23 @@
 """Turn a MIDI document into timed channel events, from any position (Qt-free).
 
 The three versions of a piece differ only in note-on velocities, so their
-schedules have the same events at the same times: a player can swap schedules
-at the current index without re-triggering or losing notes.
+schedules share one list of events and differ only in a velocity per note,
+applied as each note-on is sent: building the versions costs one pass over the
+file, and a player can swap schedules at the current index without
+re-triggering or losing notes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 
 import mido
 import numpy as np
 
 from app.core.midi_document import MidiDocument
+from app.core.notes import NoteTable
 from app.core.timing import TempoMap
 
 
@@ -29,17 +32,43 @@ class Schedule:
     ticks : np.ndarray
         (E,) int64 event ticks (for the playhead and loop ranges).
     messages : list[mido.Message]
-        (E,) channel messages (notes, controllers, program changes, pitch bend...).
+        (E,) channel messages (notes, controllers, program changes, pitch bend...) as in the file, shared
+        with it and between versions: never modified (their ``time`` is the file's delta, unused here).
     tempo_map : TempoMap
+    note_row : np.ndarray
+        (E,) int64: the row of the document's note table that each sounding note-on plays, -1 for
+        every other event (and for a note-on the table has no note for).
+    velocity : np.ndarray or None
+        (N,) this version's velocity of each note row; None plays the messages' own velocities.
     """
 
     seconds: np.ndarray
     ticks: np.ndarray
     messages: list[mido.Message]
     tempo_map: TempoMap
+    note_row: np.ndarray
+    velocity: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.messages)
+
+    def message(self, index: int) -> mido.Message:
+        """Event ``index`` as this version plays it (a note-on takes the version's velocity)."""
+        msg, row = self.messages[index], int(self.note_row[index])
+        if row < 0 or self.velocity is None:
+            return msg
+        velocity = max(1, int(self.velocity[row]))  # 0 would turn the note-on into a note-off
+        return msg if velocity == msg.velocity else msg.copy(velocity=velocity)
+
+    def with_velocities(self, velocity: np.ndarray) -> Schedule:
+        """The same events played with ``velocity`` (N,), one per note row: another version, at no cost."""
+        return replace(self, velocity=np.asarray(velocity))
+
+    def head(self, seconds: float) -> Schedule:
+        """Only the events before ``seconds`` (e.g. to measure loudness on the first minute)."""
+        cut = self.index_at(seconds)
+        return replace(self, seconds=self.seconds[:cut], ticks=self.ticks[:cut], messages=self.messages[:cut],
+                       note_row=self.note_row[:cut])
 
     @property
     def duration(self) -> float:
@@ -74,38 +103,77 @@ def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None =
             tick += msg.time
             if msg.is_meta or msg.type == "sysex" or (parts is not None and (tr, msg.channel) not in parts):
                 continue
-            events.append((tick, tr * 1_000_000 + i, msg.copy(time=0)))
+            events.append((tick, tr * 1_000_000 + i, msg))  # not copied: copying 70,000 messages takes seconds
     events.sort(key=lambda e: (e[0], e[1]))
-    ordered: list[tuple[int, mido.Message]] = []
+    ordered: list[tuple[int, int, mido.Message]] = []  # (tick, track, message)
     sounding: Counter[tuple[int, int]] = Counter()
     for tick, group in groupby(events, key=lambda e: e[0]):
-        ordered += [(tick, m) for m in _order_tick([e[2] for e in group], sounding)]
-    ticks = np.array([t for t, _ in ordered], dtype=np.int64)
-    return Schedule(doc.tempo_map.seconds(ticks), ticks, [m for _, m in ordered], doc.tempo_map)
+        ordered += [(tick, tr, m) for tr, m in _order_tick([(e[1] // 1_000_000, e[2]) for e in group], sounding)]
+    ticks = np.array([t for t, _, _ in ordered], dtype=np.int64)
+    messages = [m for _, _, m in ordered]
+    ons = [(tr, tick, m.channel, m.note, k) for k, (tick, tr, m) in enumerate(ordered)
+           if m.type == "note_on" and m.velocity > 0]
+    rows = _note_rows(ons, doc.notes, len(ordered))
+    return Schedule(doc.tempo_map.seconds(ticks), ticks, messages, doc.tempo_map, rows)
+
+
+def _note_rows(ons: list[tuple[int, int, int, int, int]], notes: NoteTable, events: int) -> np.ndarray:
+    """(events,) note-table row of each note-on ``(track, tick, channel, pitch, event index)``, else -1.
+
+    A note-on plays the note of its track, channel and pitch that starts on its tick; where one
+    key is struck twice on one tick the strikes pair with the notes in order.
+    """
+    rows = np.full(events, -1, dtype=np.int64)
+    if not ons or not len(notes):
+        return rows
+    on = np.array(ons, dtype=np.int64)
+    table = np.stack([notes.track, notes.start, notes.channel, notes.pitch], axis=1).astype(np.int64)
+    _, group = np.unique(np.concatenate([on[:, :4], table]), axis=0, return_inverse=True)
+    group = group.ravel()
+    span = len(group) + 1  # more than any rank: keys of different groups never meet
+    on_key, note_key = _ranked(group[: len(on)], span), _ranked(group[len(on):], span)
+    order = np.argsort(note_key)
+    at = np.clip(np.searchsorted(note_key, on_key, sorter=order), 0, len(order) - 1)
+    found = note_key[order[at]] == on_key
+    rows[on[found, 4]] = order[at[found]]
+    return rows
+
+
+def _ranked(group: np.ndarray, span: int) -> np.ndarray:
+    """``group * span + k``: each item's group with its rank k among the group's items (in order)."""
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+    return group.astype(np.int64) * span + rank
 
 
 def _is_off(msg: mido.Message) -> bool:
     return msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0)
 
 
-def _order_tick(msgs: list[mido.Message], sounding: Counter[tuple[int, int]]) -> list[mido.Message]:
+TrackMessage = tuple[int, mido.Message]  # (track index, message)
+
+
+def _order_tick(msgs: list[TrackMessage], sounding: Counter[tuple[int, int]]) -> list[TrackMessage]:
     """Within one tick: controllers, then offs of notes already sounding (a repeated note is
     re-struck, not cut), then note-ons, then the offs of zero-length notes (so none hangs)."""
     others, early_offs, ons, late_offs = [], [], [], []
-    for msg in msgs:
+    for item in msgs:
+        msg = item[1]
         if _is_off(msg):
             key = (msg.channel, msg.note)
             if sounding[key] > 0:
                 sounding[key] -= 1
-                early_offs.append(msg)
+                early_offs.append(item)
             else:
-                late_offs.append(msg)
+                late_offs.append(item)
         elif msg.type == "note_on":
-            ons.append(msg)
+            ons.append(item)
         else:
-            others.append(msg)
-    for msg in ons:
+            others.append(item)
+    for _, msg in ons:
         sounding[(msg.channel, msg.note)] += 1
-    for msg in late_offs:
+    for _, msg in late_offs:
         sounding[(msg.channel, msg.note)] = max(0, sounding[(msg.channel, msg.note)] - 1)
     return others + early_offs + ons + late_offs

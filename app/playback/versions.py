@@ -26,15 +26,8 @@ def schedules_for(doc: MidiDocument, velocities: dict[str, np.ndarray],
                   parts: frozenset[tuple[int, int]] | None = None) -> dict[str, Schedule]:
     """One schedule per version (same events and times; only note-on velocities differ), of only
     ``parts`` if given (see :func:`build_schedule`)."""
-    out = {}
-    kept = doc.notes
-    try:
-        for name, velocity in velocities.items():
-            doc.notes = kept.with_velocities(velocity)
-            out[name] = build_schedule(doc, parts)
-    finally:
-        doc.notes = kept
-    return out
+    events = build_schedule(doc, parts)
+    return {name: events.with_velocities(velocity) for name, velocity in velocities.items()}
 
 
 def loudness_gains(schedules: dict[str, Schedule], soundfont: str | None = None, seconds: float | None = None,
@@ -43,9 +36,7 @@ def loudness_gains(schedules: dict[str, Schedule], soundfont: str | None = None,
     levels = {}
     for k, (name, schedule) in enumerate(schedules.items()):
         if seconds is not None:
-            cut = schedule.index_at(seconds)
-            schedule = Schedule(schedule.seconds[:cut], schedule.ticks[:cut], schedule.messages[:cut],
-                                schedule.tempo_map)
+            schedule = schedule.head(seconds)
         levels[name] = loudness_db(render(schedule, soundfont))
         if progress is not None and progress((k + 1) / len(schedules)) is False:
             break
