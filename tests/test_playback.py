@@ -343,3 +343,17 @@ def test_versions_play_exactly_the_file_each_would_save(source, tmp_path, reques
         assert np.array_equal(shared[name].seconds, alone.seconds)
         assert _played(shared[name]) == _played(alone)
     assert (shared["baseline"].note_row >= 0).sum() == len(doc.notes)  # every note is reached
+
+
+def test_a_player_takes_new_velocities_only_for_the_same_events(tmp_path):
+    doc, versions = demo_versions()
+    schedules = schedules_for(doc, versions)
+    player = Player(PortOutput(FakePort()), schedules, "original")
+    louder = {name: s.with_velocities(np.minimum(v + 10, 127)) for (name, s), v in zip(schedules.items(),
+                                                                                       versions.values())}
+    player.set_velocities(louder, "stylised")
+    assert player.version == "stylised" and player.schedule is louder["stylised"]
+    piano_and_band(tmp_path / "trio.mid")
+    other = schedules_for(MidiDocument.load(tmp_path / "trio.mid"), {"original": np.full(32, 64)})
+    with pytest.raises(ValueError, match="same events"):
+        player.set_velocities(other, "original")

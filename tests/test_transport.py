@@ -200,3 +200,47 @@ def test_solo_piano_matches_loudness_on_the_piano_alone_and_exports_it_alone(win
     assert exported.shape == expected.shape  # the same audio up to the export's one gain (and 16-bit rounding)
     assert np.corrcoef(exported.ravel(), expected.ravel())[0, 1] > 0.9999
     assert "Solo piano" in transport.status.text()
+
+
+def test_an_edit_while_playing_carries_on_from_there_with_the_new_velocities(window, qtbot):
+    window.open_path(DEMO)  # 66 bpm, flat velocity 80
+    port = FakePort()
+    window.transport.ensure_output(PortOutput(port))
+    window.transport.toggle_play()
+    qtbot.waitUntil(lambda: window.transport.player.position() > 0.5, timeout=5_000)
+    n, doc, player = window.doc.notes, window.doc, window.transport.player
+    ahead = np.flatnonzero(n.start > 2 * 480)[:8]  # from the third beat on: not played yet
+    before = len(port.log)
+    doc.set_velocities(ahead, np.full(len(ahead), 23))  # what a velocity drag does, one undo step
+    assert window.transport.player is player and player.playing  # only velocities: swapped in, no stop
+    assert not any(m.type == "control_change" and m.control == 123 for _, m in port.log[before:])
+    doc.move_notes(ahead[:1], 0, 12)  # other notes: new events, from the same place
+    player = window.transport.player
+    assert player.playing and 0.5 < player.position() < 2.0  # carried on from where it was, not from 0
+    at = float(window.doc.midi.tempo_map.seconds(np.array(n.start[ahead[-1]])))
+    qtbot.waitUntil(lambda: player.position() > at + 0.1, timeout=int(at * 1000) + 5_000)
+    played = [m for _, m in port.log if m.type == "note_on" and m.velocity > 0]
+    assert sum(m.velocity == 23 for m in played) == len(ahead)
+    assert int(n.pitch[ahead[0]]) + 12 in [m.note for m in played if m.velocity == 23]  # moved, kept its velocity
+    window.transport.toggle_play()  # pause, edit, play: on from the pause, not from the top
+    paused_at = player.position()
+    doc.set_velocities(ahead[:1], np.array([99]))
+    window.transport.toggle_play()
+    assert window.transport.player.position() >= paused_at - 0.01
+    window.transport.stop()
+
+
+def test_loudness_is_matched_again_a_moment_after_edits_while_playing(window, qtbot):
+    window.open_path(DEMO)
+    window.make_baseline()
+    transport = window.transport
+    transport.ensure_output(PortOutput(FakePort()))
+    transport.toggle_play()  # matching is on: the gains are measured in the background
+    qtbot.waitUntil(lambda: "baseline" in transport.gains, timeout=60_000)
+    before = transport.gains["baseline"]
+    quiet = np.full(len(window.doc.notes), 30, dtype=np.int16)
+    window.doc.set_version_velocities(Version.BASELINE, quiet, "Quiet baseline")
+    assert transport.gains["baseline"] == before and transport.player.gains_db["baseline"] == before  # no jump
+    qtbot.waitUntil(lambda: transport.gains.get("baseline", before) > before + 6.0, timeout=60_000)
+    assert transport.player.gains_db["baseline"] == transport.gains["baseline"]
+    transport.stop()

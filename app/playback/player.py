@@ -91,6 +91,16 @@ class Player:
                 self._index = self.schedule.index_at(time.perf_counter() - self._t0)
             self._lock.notify_all()
 
+    def set_velocities(self, schedules: dict[str, Schedule], version: str) -> None:
+        """Swap in schedules of the same events with other velocities (an edit while playing): nothing
+        stops, nothing sounds twice, and the next note-on plays its new velocity."""
+        with self._lock:
+            if any(len(s) != len(self.schedule) or s.messages is not self.schedule.messages
+                   for s in schedules.values()):
+                raise ValueError("set_velocities needs the same events; build a new player for other notes")
+            self.schedules = dict(schedules)
+        self.switch(version)
+
     def set_gains(self, gains_db: dict[str, float]) -> None:
         with self._lock:
             self.gains_db = dict(gains_db)

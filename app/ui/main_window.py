@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self.roll.audition_released.connect(self.transport.release_audition)
         self.keyboard.key_pressed.connect(self._audition_key)
         self.keyboard.key_released.connect(self.transport.release_audition)
-        self._shown: tuple[EditorState | None, Version | None] = (None, None)
+        self._shown: tuple[EditorDocument | None, EditorState | None, Version | None] = (None, None, None)
         self._fit_on_first_show = True
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -483,13 +483,15 @@ class MainWindow(QMainWindow):
             bar.blockSignals(False)
 
     def _document_changed(self) -> None:
-        state, version = self._shown
+        doc, state, version = self._shown
         if getattr(self, "transport", None) is not None:
-            if self.doc.state is not state:
-                self.transport.invalidate()  # notes or velocities changed: new schedules on next Play
+            if self.doc is not doc:
+                self.transport.invalidate()  # another file: playback stops
+            elif self.doc.state is not state:
+                self.transport.edited()  # notes or velocities changed: playback carries on with them
             elif self.doc.version is not version:
                 self.transport.switch(self.doc.version)
-            self._shown = (self.doc.state, self.doc.version)
+            self._shown = (self.doc, self.doc.state, self.doc.version)
         available = set(self.doc.available_versions())
         if self.blind.test is not None and set(self.blind.test.order) != available:
             self.blind.abandon()  # a version was undone away

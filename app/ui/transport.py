@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QInputDialog, QLabel, QProgressDialog, QToolBar
 
 from app.core.editor import Version
+from app.core.notes import NoteTable
 from app.playback.audition import Auditioner
 from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
 from app.playback.player import Player
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
 GAIN_ESTIMATE_SECONDS = 60.0  # loudness is estimated on the first minute (fast, and stable enough)
+REMEASURE_AFTER_MS = 1000  # edits while playing: measure loudness again once they pause this long
 
 
 class CallJob(QObject):
@@ -79,6 +81,7 @@ class Transport(QObject):
         self.window, self.settings = window, window.settings
         self.output: Output | None = None
         self.player: Player | None = None
+        self._player_notes: tuple[NoteTable, frozenset[tuple[int, int]], bool] | None = None  # what it plays
         self.auditioner: Auditioner | None = None
         self._audition_failed = False  # opening the output failed for a click: only Play (or a new output) retries
         self.gains: dict[str, float] = {}
@@ -87,6 +90,10 @@ class Transport(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(30)
         self.timer.timeout.connect(self._tick)
+        self.remeasure = QTimer(self)
+        self.remeasure.setSingleShot(True)
+        self.remeasure.setInterval(REMEASURE_AFTER_MS)
+        self.remeasure.timeout.connect(self._remeasure_gains)
         self._build_toolbar()
         window.ruler.seek_requested.connect(self.seek_tick)
 
@@ -154,13 +161,60 @@ class Transport(QObject):
 
     # -- player lifecycle ----------------------------------------------------------------
     def invalidate(self) -> None:
-        """The document changed: rebuild schedules (and gains) on the next Play; the output stays open."""
+        """Another document, or another output: stop, and build schedules (and gains) on the next Play."""
         if self.player is not None:
             self.player.stop()
             self.player = None
             self.timer.stop()
             self.play_action.setText("▶ Play")
         self._forget_gains()
+
+    def edited(self) -> None:
+        """The notes, velocities or parts changed: a player carries on with them from the same place, playing
+        or paused. It keeps the gains in use until they are measured again, a moment after the last edit,
+        so that a velocity drag does not jump the level."""
+        if self.player is None:
+            self._forget_gains()
+            return
+        self._gains_for += 1  # measurements under way are of the notes before this edit
+        if self._same_events():
+            events = next(iter(self.player.schedules.values()))
+            self.player.set_velocities({name: events.with_velocities(v) for name, v in self._velocities().items()},
+                                       self.window.doc.version.value)
+            self._update_loop()
+        else:
+            self._rebuild_in_place()
+        if self.match_box.isChecked():
+            self.remeasure.start()  # restarted by every edit
+
+    def _same_events(self) -> bool:
+        """Only velocities changed since the player was built (the edit a dynamics editor makes most)."""
+        if self._player_notes is None:
+            return False
+        built, parts, solo = self._player_notes
+        doc = self.window.doc
+        now = doc.notes
+        if len(now) != len(built) or parts != doc.midi.piano_parts or solo != self.solo_action.isChecked():
+            return False
+        return all(np.array_equal(getattr(now, c), getattr(built, c)) for c in ("start", "end", "pitch", "channel",
+                                                                                 "track"))
+
+    def _rebuild_in_place(self) -> None:
+        """New schedules for the player, from the same position, playing on if it was."""
+        if self.player is None:
+            return
+        playing, seconds = self.player.playing, self.player.position()
+        self.player.stop()
+        self.player = None
+        player = self.ensure_player()
+        if player is not None:
+            player.seek(seconds)
+            if playing:
+                player.play()
+
+    def _remeasure_gains(self) -> None:
+        if self.player is not None and self.match_box.isChecked():
+            self.compute_gains()
 
     def _forget_gains(self) -> None:
         self.gains, self._gains_for = {}, self._gains_for + 1
@@ -212,6 +266,7 @@ class Transport(QObject):
         self.release_audition()
         solo = self.solo_action.isChecked()
         self.player = Player(out, self._schedules(), self.window.doc.version.value, self.gains)
+        self._player_notes = (self.window.doc.notes, self.window.doc.midi.piano_parts, solo)
         self.set_message(f"Output: {out.name}" + (" (solo piano)" if solo else ""))
         if solo and not self.window.doc.midi.piano_parts:
             self.set_message("Solo piano: no part is ticked as the piano part in the Tracks panel")
@@ -269,16 +324,7 @@ class Transport(QObject):
         loudness is matched anew, on what is heard now."""
         self.settings.set("solo_piano", on)
         self._forget_gains()
-        if self.player is None:
-            return
-        playing, seconds = self.player.playing, self.player.position()
-        self.player.stop()
-        self.player = None
-        player = self.ensure_player()
-        if player is not None:
-            player.seek(seconds)
-            if playing:
-                player.play()
+        self._rebuild_in_place()
 
     def _output_changed(self) -> None:
         self.settings.set("output", self.output_box.currentData())
