@@ -159,3 +159,18 @@ def test_notes_pasted_from_another_file_go_to_its_piano_part_at_its_ticks_per_be
     target.set_piano_parts(set())
     with pytest.raises(ValueError, match="Tracks panel"):
         target.paste_notes(clip, 0)
+
+
+def test_two_notes_of_one_key_struck_together_keep_their_lengths_and_velocities_in_the_file(tmp_path):
+    """Readers pair a key's note-offs with its note-ons first in, first out: the shorter must be written first."""
+    from app.core.midi_document import MidiDocument
+
+    doc = EditorDocument.open(DEMO)
+    start = int(doc.notes.start[0])
+    doc.add_note(48, start, start + 480, 101, 0, 0)  # the longer one first in the table
+    doc.add_note(48, start, start + 120, 33, 0, 0)
+    doc.export(tmp_path / "out.mid", Version.ORIGINAL)
+    back = MidiDocument.load(tmp_path / "out.mid").notes
+    pair = sorted((int(e - s), int(v)) for s, e, v, p in zip(back.start, back.end, back.velocity, back.pitch)
+                  if s == start and p == 48 and v in (101, 33))
+    assert pair == [(120, 33), (480, 101)]

@@ -273,13 +273,25 @@ class MidiDocument:
     # -- saving ------------------------------------------------------------
     def to_midifile(self) -> mido.MidiFile:
         """A new ``mido.MidiFile``: loaded tracks with edits applied, everything else as loaded."""
+        return self.to_midifile_with_refs()[0]
+
+    def to_midifile_with_refs(self) -> tuple[mido.MidiFile, np.ndarray]:
+        """:meth:`to_midifile`, and (N,) the index of each note's note-on within its track of that file
+        (playback gives each note-on the velocity of its note in the version being played)."""
+        _check_writable(self.notes)
         out = mido.MidiFile(type=self.midi.type, ticks_per_beat=self.midi.ticks_per_beat, charset=self.midi.charset)
+        refs = np.full(len(self.notes), -1, dtype=np.int64)
         for tr, track in enumerate(self.midi.tracks):
-            now = self.notes.take(self.notes.track == tr)
+            rows = np.flatnonzero(self.notes.track == tr)
+            now = self.notes.take(rows)
             before = self.loaded_notes.take(self.loaded_notes.track == tr)
-            out.tracks.append(_patched_track(track, before, now) if _same_layout(before, now)
-                              else _rebuilt_track(track, now))
-        return out
+            if _same_layout(before, now):
+                out.tracks.append(_patched_track(track, before, now))
+                refs[rows] = now.on_ref
+            else:
+                rebuilt, refs[rows] = _rebuilt_track(track, now)
+                out.tracks.append(rebuilt)
+        return out, refs
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically (temp file + rename), so a failed save never leaves half a file."""
@@ -292,6 +304,17 @@ class MidiDocument:
         buf = io.BytesIO()
         self.to_midifile().save(file=buf)
         return buf.getvalue()
+
+
+def _check_writable(notes: NoteTable) -> None:
+    """Every field fits its MIDI byte, checked once for the whole table: the messages below are made
+    with mido's per-message checks skipped, which otherwise take most of the time of a save."""
+    for name, low, high in (("pitch", 0, 127), ("velocity", 0, 127), ("channel", 0, 15)):
+        values = getattr(notes, name)
+        if len(values) and (values.min() < low or values.max() > high):
+            raise ValueError(f"note {name} outside {low}..{high}")
+    if len(notes) and (notes.start.min() < 0 or (notes.end < notes.start).any()):
+        raise ValueError("a note starts before the start or ends before it starts")
 
 
 def _same_layout(before: NoteTable, now: NoteTable) -> bool:
@@ -308,12 +331,13 @@ def _patched_track(track: mido.MidiTrack, before: NoteTable, now: NoteTable) -> 
     a, b = np.argsort(before.on_ref), np.argsort(now.on_ref)  # same refs, so row a[i] is row b[i]
     for k in b[now.velocity[b] != before.velocity[a]]:
         ref = int(now.on_ref[k])
-        out[ref] = out[ref].copy(velocity=int(now.velocity[k]))
+        out[ref] = out[ref].copy(skip_checks=True, velocity=int(now.velocity[k]))  # see _check_writable
     return out
 
 
-def _rebuilt_track(track: mido.MidiTrack, notes: NoteTable) -> mido.MidiTrack:
-    """Keep every non-note event at its tick; write the track's notes afresh."""
+def _rebuilt_track(track: mido.MidiTrack, notes: NoteTable) -> tuple[mido.MidiTrack, np.ndarray]:
+    """Keep every non-note event at its tick; write the track's notes afresh. Also (N,) where each note's
+    note-on landed in the new track."""
     events: list[tuple[int, int, int, mido.Message]] = []
     tick = 0
     for i, msg in enumerate(track):
@@ -322,18 +346,30 @@ def _rebuilt_track(track: mido.MidiTrack, notes: NoteTable) -> mido.MidiTrack:
             continue
         events.append((tick, 1, i, msg))
     end = tick
+    # Readers pair a key's note-ons with its note-offs first in, first out (so do we, on loading): of two
+    # notes of one key struck on one tick, the one that ends first must be written first (then the softer,
+    # so that the order, and what a reader makes of overlapping notes, does not depend on the edit history).
+    rank = np.empty(len(notes), dtype=np.int64)
+    rank[np.lexsort((notes.velocity, notes.end, notes.start))] = np.arange(len(notes))
     for k in range(len(notes)):
         on, off = int(notes.start[k]), int(notes.end[k])
         ch, pitch = int(notes.channel[k]), int(notes.pitch[k])
         # Offs sort before ons at the same tick, except a zero-length note's own off.
-        events.append((on, 2, k, mido.Message("note_on", channel=ch, note=pitch, velocity=int(notes.velocity[k]))))
-        events.append((off, 3 if off == on else 0, k, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
+        velocity = int(notes.velocity[k])  # checked by _check_writable, like the rest
+        events.append((on, 2, int(rank[k]), mido.Message("note_on", skip_checks=True, channel=ch, note=pitch,
+                                                          velocity=velocity)))
+        events.append((off, 3 if off == on else 0, int(rank[k]),
+                       mido.Message("note_off", skip_checks=True, channel=ch, note=pitch, velocity=0)))
         end = max(end, off)
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     out = mido.MidiTrack()
+    refs = np.empty(len(notes), dtype=np.int64)
+    by_rank = np.argsort(rank)  # note row of each rank
     last = 0
-    for tick, _, _, msg in events:
-        out.append(msg.copy(time=tick - last))
+    for tick, kind, key, msg in events:
+        if kind == 2:
+            refs[by_rank[key]] = len(out)
+        out.append(msg.copy(skip_checks=True, time=tick - last))  # valid messages; ticks sorted, so time >= 0
         last = tick
     out.append(mido.MetaMessage("end_of_track", time=end - last))
-    return out
+    return out, refs

@@ -17,8 +17,9 @@ import mido
 import numpy as np
 
 from app.core.midi_document import MidiDocument
-from app.core.notes import NoteTable
 from app.core.timing import TempoMap
+
+TRACK_SPAN = 1 << 32  # a message's place in the file: track * TRACK_SPAN + its index in the track
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ class Schedule:
         msg, row = self.messages[index], int(self.note_row[index])
         if row < 0 or self.velocity is None:
             return msg
-        velocity = max(1, int(self.velocity[row]))  # 0 would turn the note-on into a note-off
-        return msg if velocity == msg.velocity else msg.copy(velocity=velocity)
+        velocity = min(127, max(1, int(self.velocity[row])))  # 0 would turn the note-on into a note-off
+        return msg if velocity == msg.velocity else msg.copy(skip_checks=True, velocity=velocity)
 
     def with_velocities(self, velocity: np.ndarray) -> Schedule:
         """The same events played with ``velocity`` (N,), one per note row: another version, at no cost."""
@@ -95,7 +96,8 @@ class Schedule:
 def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None = None) -> Schedule:
     """Merge all tracks (as the document would save them) into one timed event list; with ``parts``,
     only the channel messages of those (track, channel) parts (a soloed piano: no bass or drums)."""
-    midi = doc.to_midifile()
+    midi, refs = doc.to_midifile_with_refs()
+    row_of = dict(zip((doc.notes.track.astype(np.int64) * TRACK_SPAN + refs).tolist(), range(len(refs))))
     events: list[tuple[int, int, mido.Message]] = []
     for tr, track in enumerate(midi.tracks):
         tick = 0
@@ -103,59 +105,27 @@ def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None =
             tick += msg.time
             if msg.is_meta or msg.type == "sysex" or (parts is not None and (tr, msg.channel) not in parts):
                 continue
-            events.append((tick, tr * 1_000_000 + i, msg))  # not copied: copying 70,000 messages takes seconds
+            events.append((tick, tr * TRACK_SPAN + i, msg))  # not copied: copying 70,000 messages takes seconds
     events.sort(key=lambda e: (e[0], e[1]))
-    ordered: list[tuple[int, int, mido.Message]] = []  # (tick, track, message)
+    ordered: list[tuple[int, int, mido.Message]] = []  # (tick, place in the file, message)
     sounding: Counter[tuple[int, int]] = Counter()
     for tick, group in groupby(events, key=lambda e: e[0]):
-        ordered += [(tick, tr, m) for tr, m in _order_tick([(e[1] // 1_000_000, e[2]) for e in group], sounding)]
+        ordered += [(tick, place, m) for place, m in _order_tick([(e[1], e[2]) for e in group], sounding)]
     ticks = np.array([t for t, _, _ in ordered], dtype=np.int64)
     messages = [m for _, _, m in ordered]
-    ons = [(tr, tick, m.channel, m.note, k) for k, (tick, tr, m) in enumerate(ordered)
-           if m.type == "note_on" and m.velocity > 0]
-    rows = _note_rows(ons, doc.notes, len(ordered))
+    rows = np.array([row_of.get(place, -1) if m.type == "note_on" and m.velocity > 0 else -1
+                     for _, place, m in ordered], dtype=np.int64)
     return Schedule(doc.tempo_map.seconds(ticks), ticks, messages, doc.tempo_map, rows)
-
-
-def _note_rows(ons: list[tuple[int, int, int, int, int]], notes: NoteTable, events: int) -> np.ndarray:
-    """(events,) note-table row of each note-on ``(track, tick, channel, pitch, event index)``, else -1.
-
-    A note-on plays the note of its track, channel and pitch that starts on its tick; where one
-    key is struck twice on one tick the strikes pair with the notes in order.
-    """
-    rows = np.full(events, -1, dtype=np.int64)
-    if not ons or not len(notes):
-        return rows
-    on = np.array(ons, dtype=np.int64)
-    table = np.stack([notes.track, notes.start, notes.channel, notes.pitch], axis=1).astype(np.int64)
-    _, group = np.unique(np.concatenate([on[:, :4], table]), axis=0, return_inverse=True)
-    group = group.ravel()
-    span = len(group) + 1  # more than any rank: keys of different groups never meet
-    on_key, note_key = _ranked(group[: len(on)], span), _ranked(group[len(on):], span)
-    order = np.argsort(note_key)
-    at = np.clip(np.searchsorted(note_key, on_key, sorter=order), 0, len(order) - 1)
-    found = note_key[order[at]] == on_key
-    rows[on[found, 4]] = order[at[found]]
-    return rows
-
-
-def _ranked(group: np.ndarray, span: int) -> np.ndarray:
-    """``group * span + k``: each item's group with its rank k among the group's items (in order)."""
-    order = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
-    rank = np.empty(len(group), dtype=np.int64)
-    rank[order] = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))
-    return group.astype(np.int64) * span + rank
 
 
 def _is_off(msg: mido.Message) -> bool:
     return msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0)
 
 
-TrackMessage = tuple[int, mido.Message]  # (track index, message)
+PlacedMessage = tuple[int, mido.Message]  # (track * TRACK_SPAN + index in the track, message)
 
 
-def _order_tick(msgs: list[TrackMessage], sounding: Counter[tuple[int, int]]) -> list[TrackMessage]:
+def _order_tick(msgs: list[PlacedMessage], sounding: Counter[tuple[int, int]]) -> list[PlacedMessage]:
     """Within one tick: controllers, then offs of notes already sounding (a repeated note is
     re-struck, not cut), then note-ons, then the offs of zero-length notes (so none hangs)."""
     others, early_offs, ons, late_offs = [], [], [], []
