@@ -357,3 +357,17 @@ def test_a_player_takes_new_velocities_only_for_the_same_events(tmp_path):
     other = schedules_for(MidiDocument.load(tmp_path / "trio.mid"), {"original": np.full(32, 64)})
     with pytest.raises(ValueError, match="same events"):
         player.set_velocities(other, "original")
+
+
+def test_velocities_swapped_in_while_playing_may_drop_the_version_being_played():
+    doc, versions = demo_versions()
+    schedules = schedules_for(doc, versions)
+    player = Player(PortOutput(FakePort()), schedules, "stylised")
+    player.play()
+    for _ in range(200):  # an undone Humanise takes the stylised version away while it plays
+        player.set_velocities({"original": schedules["original"]}, "original")
+        player.set_velocities(schedules, "stylised")
+    player.set_velocities({"original": schedules["original"]}, "original")
+    time.sleep(0.05)
+    assert player.playing and player.version == "original" and player._thread.is_alive()
+    player.stop()

@@ -99,7 +99,7 @@ class Player:
                    for s in schedules.values()):
                 raise ValueError("set_velocities needs the same events; build a new player for other notes")
             self.schedules = dict(schedules)
-        self.switch(version)
+            self.switch(version)  # under the same (re-entrant) lock: the thread never sees a version that is gone
 
     def set_gains(self, gains_db: dict[str, float]) -> None:
         with self._lock:
