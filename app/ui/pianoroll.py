@@ -184,7 +184,8 @@ class PianoRoll(QWidget):
 
     def start_drawing(self, pos: QPointF) -> None:
         self.interaction = DrawNote(self, pos)
-        self.audition_pressed.emit(self.target_part()[1], self.view.pitch_at(pos.y()), self.draw_velocity)
+        pitch = min(127, max(0, self.view.pitch_at(pos.y())))
+        self.audition_pressed.emit(self.target_part()[1], pitch, self.draw_velocity)
 
     # -- mouse ------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
