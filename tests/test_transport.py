@@ -244,3 +244,15 @@ def test_loudness_is_matched_again_a_moment_after_edits_while_playing(window, qt
     qtbot.waitUntil(lambda: transport.gains.get("baseline", before) > before + 6.0, timeout=60_000)
     assert transport.player.gains_db["baseline"] == transport.gains["baseline"]
     transport.stop()
+
+
+def test_drawing_a_note_sounds_it_at_the_drawing_velocity(window):
+    window.open_path(DEMO)
+    port = FakePort()
+    window.transport.ensure_output(PortOutput(port))
+    window.draw_action.trigger()  # D
+    view = window.view
+    spot = view.point_at(100, 2 * 480)  # high above the prelude's notes: empty space
+    drag(window.roll, spot, spot + QPointF(3 * view.px_per_tick * 120, 0), steps=3)
+    assert _sounded(port) == [("note_on", 100, window.roll.draw_velocity), ("note_off", 100, 0)]
+    assert 100 in window.doc.notes.pitch  # and it was drawn
