@@ -371,3 +371,26 @@ def test_velocities_swapped_in_while_playing_may_drop_the_version_being_played()
     time.sleep(0.05)
     assert player.playing and player.version == "original" and player._thread.is_alive()
     player.stop()
+
+
+def test_an_auditioned_note_sounds_through_fluidsynth_while_held_and_dies_away_after(tmp_path):
+    """Listen-proxy: FluidSynth's file driver writes what a sound card would play, in real time."""
+    from app.playback.audition import Auditioner
+    from app.playback.outputs import FluidSynthOutput
+
+    wav = tmp_path / "heard.wav"
+    try:
+        out = FluidSynthOutput(driver="file", settings={"audio.file.name": str(wav), "audio.file.type": "wav"})
+    except PlaybackUnavailable as exc:
+        pytest.skip(f"FluidSynth cannot write to a file here: {exc}")
+    ear = Auditioner(out)
+    ear.press(0, 60, 100)
+    time.sleep(0.4)
+    ear.release()
+    time.sleep(0.5)
+    out.close()
+    audio = read_wav(wav)
+    tenth = 4410
+    level = [loudness_db(audio[k:k + tenth]) for k in range(0, len(audio) - tenth + 1, tenth)]
+    assert max(level[:3]) > -40  # sounding while held
+    assert level[-1] < max(level[:3]) - 20  # the damper is down: gone within half a second of the release
