@@ -27,3 +27,16 @@ def drag(widget: QWidget, start: QPointF, end: QPointF, steps: int = 6, modifier
         t = k / steps
         _send(widget, QEvent.Type.MouseMove, start + (end - start) * t, LEFT, modifiers)
     _send(widget, QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton, modifiers)
+
+
+def press(widget: QWidget, pos: QPointF) -> None:
+    _send(widget, QEvent.Type.MouseButtonPress, pos, LEFT)
+
+
+def move(widget: QWidget, pos: QPointF) -> None:
+    """A move with the left button held (between :func:`press` and :func:`release`)."""
+    _send(widget, QEvent.Type.MouseMove, pos, LEFT)
+
+
+def release(widget: QWidget, pos: QPointF) -> None:
+    _send(widget, QEvent.Type.MouseButtonRelease, pos, Qt.MouseButton.NoButton)

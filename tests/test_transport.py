@@ -9,6 +9,9 @@ import pytest
 from conftest import DEMO
 from PySide6.QtCore import QPointF
 from qt_helpers import click, drag
+from qt_helpers import move as qt_move
+from qt_helpers import press as qt_press
+from qt_helpers import release as qt_release
 from test_playback import FakePort, piano_and_band, read_wav
 
 from app.core.editor import Version
@@ -256,3 +259,28 @@ def test_drawing_a_note_sounds_it_at_the_drawing_velocity(window):
     drag(window.roll, spot, spot + QPointF(3 * view.px_per_tick * 120, 0), steps=3)
     assert _sounded(port) == [("note_on", 100, window.roll.draw_velocity), ("note_off", 100, 0)]
     assert 100 in window.doc.notes.pitch  # and it was drawn
+
+
+def test_a_velocity_drag_is_heard_while_it_lasts_and_dropping_it_puts_the_velocities_back(window, qtbot):
+    window.open_path(DEMO)  # flat velocity 80
+    port = FakePort()
+    transport = window.transport
+    transport.ensure_output(PortOutput(port))
+    transport.toggle_play()
+    player = transport.player
+    row = int(np.flatnonzero(window.doc.notes.start > 4 * 480)[0])  # ahead of the playhead
+    lane, press = window.lane, window.lane.point_at(row)
+    on = next(k for k in range(len(player.schedule)) if player.schedule.note_row[k] == row)
+    qt_press(lane, press)
+    qt_move(lane, window.lane.point_at(row, 30))
+    assert player.schedule.message(on).velocity == 30 and window.doc.shown_velocities()[row] == 80  # heard only
+    qt_move(lane, QPointF(-50, press.y()))  # dragged off every bar
+    qt_release(lane, QPointF(-50, press.y()))
+    assert player.schedule.message(on).velocity == 80  # dropped: the document's velocity again
+    qt_press(lane, press)
+    qt_move(lane, window.lane.point_at(row, 110))
+    qt_release(lane, window.lane.point_at(row, 110))
+    assert window.doc.shown_velocities()[row] == 110 and transport.player is player and player.playing
+    assert player.schedule.message(on).velocity == 110
+    qtbot.waitUntil(lambda: any(m.type == "note_on" and m.velocity == 110 for _, m in port.log), timeout=8_000)
+    transport.stop()

@@ -116,8 +116,11 @@ class VelocityLane(QWidget):
     a strip along the bottom (it shapes how loud the piano sounds as much as the velocities do).
 
     Drag a bar up/down to set it; drag sideways to draw a straight ramp over the
-    notes in between (the selection, if there is one). One undo step per drag.
+    notes in between (the selection, if there is one). One undo step per drag; while
+    it lasts, ``previewed`` offers the velocities it would set (playback plays them).
     """
+
+    previewed = Signal(object, object)  # (rows, velocities) of the drag in progress; empty when it is dropped
 
     def __init__(self, doc: EditorDocument, view: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -195,6 +198,7 @@ class VelocityLane(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.drag is not None:
             self.drag = (self.drag[0], event.position())
+            self.previewed.emit(*self.drag_values())
             self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -205,6 +209,8 @@ class VelocityLane(QWidget):
         self.drag = None
         if len(rows):
             self.doc.set_velocities(rows, values, "Draw velocity ramp" if len(rows) > 1 else "Set velocity")
+        else:
+            self.previewed.emit(rows, values)  # nothing to set: back to the document's velocities
         self.update()
 
     # -- painting ------------------------------------------------------------------

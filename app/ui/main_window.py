@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.roll.audition_released.connect(self.transport.release_audition)
         self.keyboard.key_pressed.connect(self._audition_key)
         self.keyboard.key_released.connect(self.transport.release_audition)
+        self.lane.previewed.connect(self.transport.preview_velocities)
         self._shown: tuple[EditorDocument | None, EditorState | None, Version | None] = (None, None, None)
         self._fit_on_first_show = True
         self.setAcceptDrops(True)

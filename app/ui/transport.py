@@ -178,14 +178,30 @@ class Transport(QObject):
             return
         self._gains_for += 1  # measurements under way are of the notes before this edit
         if self._same_events():
-            events = next(iter(self.player.schedules.values()))
-            self.player.set_velocities({name: events.with_velocities(v) for name, v in self._velocities().items()},
-                                       self.window.doc.version.value)
+            self._swap_velocities(self._velocities())
             self._update_loop()
         else:
             self._rebuild_in_place()
         if self.match_box.isChecked():
             self.remeasure.start()  # restarted by every edit
+
+    def preview_velocities(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """A velocity drag in progress: the player plays the shown version with ``values`` at ``rows`` (not an
+        edit yet, so not undoable; the release makes it one, or an empty preview puts the document's back)."""
+        if self.player is None or not self._same_events():
+            return
+        velocities = self._velocities()
+        shown = self.window.doc.version.value
+        velocities[shown] = velocities[shown].copy()
+        velocities[shown][rows] = values
+        self._swap_velocities(velocities)
+
+    def _swap_velocities(self, velocities: dict[str, np.ndarray]) -> None:
+        """Into the player's schedules (whose events are still the document's): no stop, nothing sounds twice."""
+        assert self.player is not None
+        events = next(iter(self.player.schedules.values()))
+        self.player.set_velocities({name: events.with_velocities(v) for name, v in velocities.items()},
+                                   self.window.doc.version.value)
 
     def _same_events(self) -> bool:
         """Only velocities changed since the player was built (the edit a dynamics editor makes most)."""
