@@ -361,7 +361,8 @@ def _rebuilt_track(track: mido.MidiTrack, notes: NoteTable) -> tuple[mido.MidiTr
         events.append((off, 3 if off == on else 0, int(rank[k]),
                        mido.Message("note_off", skip_checks=True, channel=ch, note=pitch, velocity=0)))
         end = max(end, off)
-    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    keys = np.array([e[:3] for e in events], dtype=np.int64).reshape(-1, 3)
+    events = [events[k] for k in np.lexsort((keys[:, 2], keys[:, 1], keys[:, 0]))]  # as sorting (tick, kind, key)
     out = mido.MidiTrack()
     refs = np.empty(len(notes), dtype=np.int64)
     by_rank = np.argsort(rank)  # note row of each rank

@@ -106,7 +106,11 @@ def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None =
             if msg.is_meta or msg.type == "sysex" or (parts is not None and (tr, msg.channel) not in parts):
                 continue
             events.append((tick, tr * TRACK_SPAN + i, msg))  # not copied: copying 70,000 messages takes seconds
-    events.sort(key=lambda e: (e[0], e[1]))
+    # numpy sorts in a few ms what list.sort does in tens, holding the GIL (a player thread may be playing)
+    if events:
+        order = np.lexsort((np.array([e[1] for e in events], dtype=np.int64),
+                            np.array([e[0] for e in events], dtype=np.int64)))
+        events = [events[k] for k in order]
     ordered: list[tuple[int, int, mido.Message]] = []  # (tick, place in the file, message)
     sounding: Counter[tuple[int, int]] = Counter()
     for tick, group in groupby(events, key=lambda e: e[0]):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,7 @@ class Transport(QObject):
         self.output: Output | None = None
         self.player: Player | None = None
         self._player_notes: tuple[NoteTable, frozenset[tuple[int, int]], bool] | None = None  # what it plays
+        self._players_made = 0  # a schedule built in the background is used only if no player was made since
         self.auditioner: Auditioner | None = None
         self._audition_failed = False  # opening the output failed for a click: only Play (or a new output) retries
         self.gains: dict[str, float] = {}
@@ -181,7 +183,7 @@ class Transport(QObject):
             self._swap_velocities(self._velocities())
             self._update_loop()
         else:
-            self._rebuild_in_place()
+            self._rebuild_in_background()
         if self.match_box.isChecked():
             self.remeasure.start()  # restarted by every edit
 
@@ -227,6 +229,32 @@ class Transport(QObject):
             player.seek(seconds)
             if playing:
                 player.play()
+
+    def _rebuild_in_background(self) -> None:
+        """Other notes: the player plays on with what it has while their schedules are built on a worker
+        thread (a tenth of a second for a typical file, 0.7 s for the longest), then carries on with them
+        from wherever it is by then. A later edit makes a newer build, and this one is dropped."""
+        doc, solo = self.window.doc, self.solo_action.isChecked()
+        snapshot = copy.copy(doc.midi_for(Version.ORIGINAL))  # its own notes; the tables are read-only
+        velocities, parts = self._velocities(), snapshot.piano_parts if solo else None
+        notes = (doc.notes, doc.midi.piano_parts, solo)
+        self._players_made += 1
+        made = self._players_made
+        self._run(lambda progress: schedules_for(snapshot, velocities, parts),
+                  lambda schedules: self._rebuilt(schedules, notes, made))
+
+    def _rebuilt(self, schedules: dict[str, Schedule], notes: tuple[NoteTable, frozenset[tuple[int, int]], bool],
+                 made: int) -> None:
+        if made != self._players_made or self.player is None or self.output is None:
+            return  # stopped, closed, or built again for a newer edit
+        playing, seconds = self.player.playing, self.player.position()
+        self.player.stop()
+        self.player = Player(self.output, schedules, self.window.doc.version.value, self.gains)
+        self._player_notes = notes
+        self._update_loop()
+        self.player.seek(seconds)
+        if playing:
+            self.player.play()
 
     def _remeasure_gains(self) -> None:
         if self.player is not None and self.match_box.isChecked():
@@ -281,6 +309,7 @@ class Transport(QObject):
             return None
         self.release_audition()
         solo = self.solo_action.isChecked()
+        self._players_made += 1
         self.player = Player(out, self._schedules(), self.window.doc.version.value, self.gains)
         self._player_notes = (self.window.doc.notes, self.window.doc.midi.piano_parts, solo)
         self.set_message(f"Output: {out.name}" + (" (solo piano)" if solo else ""))
@@ -477,6 +506,7 @@ class Transport(QObject):
 
     def _run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
              progress: Callable[[Any], None] | None = None) -> CallJob:
+        self.jobs = [(thread, job) for thread, job in self.jobs if not thread.isFinished()]
         job = CallJob(fn)
         relays = [Relay(on_result, self), Relay(lambda message: self.set_message(f"Failed: {message}"), self)]
         job.finished.connect(relays[0].call)
