@@ -106,10 +106,6 @@ class Player:
             self.gains_db = dict(gains_db)
             self._apply_gain()
 
-    def close(self) -> None:
-        self.stop()
-        self.output.close()
-
     # -- internals (call with the lock held) ---------------------------------------------
     def _apply_gain(self) -> None:
         self.output.set_gain_db(self.gains_db.get(self.version, 0.0))

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QInputDialog, QLabel, QProgressDialog, QToolBar
 
 from app.core.editor import Version
+from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable
 from app.playback.audition import Auditioner
 from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
@@ -27,6 +28,8 @@ from app.ui.worker import finish_threads, start_job
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
+# What a player's schedules were built from: the notes, the piano parts and whether Solo piano was on.
+PlayedNotes = tuple[NoteTable, frozenset[tuple[int, int]], bool]
 GAIN_ESTIMATE_SECONDS = 60.0  # loudness is estimated on the first minute (fast, and stable enough)
 REMEASURE_AFTER_MS = 1000  # edits while playing: measure loudness again once they pause this long
 
@@ -82,8 +85,8 @@ class Transport(QObject):
         self.window, self.settings = window, window.settings
         self.output: Output | None = None
         self.player: Player | None = None
-        self._player_notes: tuple[NoteTable, frozenset[tuple[int, int]], bool] | None = None  # what it plays
-        self._players_made = 0  # a schedule built in the background is used only if no player was made since
+        self._player_notes: PlayedNotes | None = None  # what the player's schedules were built from
+        self._generation = 0  # bumped by each new player and each background build: only the newest is used
         self.auditioner: Auditioner | None = None
         self._audition_failed = False  # opening the output failed for a click: only Play (or a new output) retries
         self.gains: dict[str, float] = {}
@@ -217,44 +220,45 @@ class Transport(QObject):
         return all(np.array_equal(getattr(now, c), getattr(built, c)) for c in ("start", "end", "pitch", "channel",
                                                                                  "track"))
 
-    def _rebuild_in_place(self) -> None:
-        """New schedules for the player, from the same position, playing on if it was."""
-        if self.player is None:
-            return
-        playing, seconds = self.player.playing, self.player.position()
-        self.player.stop()
-        self.player = None
-        player = self.ensure_player()
-        if player is not None:
-            player.seek(seconds)
-            if playing:
-                player.play()
-
-    def _rebuild_in_background(self) -> None:
-        """Other notes: the player plays on with what it has while their schedules are built on a worker
-        thread (a tenth of a second for a typical file, 0.7 s for the longest), then carries on with them
-        from wherever it is by then. A later edit makes a newer build, and this one is dropped."""
+    def _schedule_source(self) -> tuple[MidiDocument, dict[str, np.ndarray], frozenset[tuple[int, int]] | None,
+                                        PlayedNotes]:
+        """What schedules are built from now: a copy of the document at the Original's velocities (with its
+        own notes, so a worker thread can read it while editing goes on; the tables are read-only), each
+        version's velocities, the parts to play (the piano part alone while Solo piano is on), and what
+        :meth:`_same_events` compares with later."""
         doc, solo = self.window.doc, self.solo_action.isChecked()
-        snapshot = copy.copy(doc.midi_for(Version.ORIGINAL))  # its own notes; the tables are read-only
-        velocities, parts = self._velocities(), snapshot.piano_parts if solo else None
-        notes = (doc.notes, doc.midi.piano_parts, solo)
-        self._players_made += 1
-        made = self._players_made
-        self._run(lambda progress: schedules_for(snapshot, velocities, parts),
-                  lambda schedules: self._rebuilt(schedules, notes, made))
+        midi = copy.copy(doc.midi_for(Version.ORIGINAL))
+        return midi, self._velocities(), midi.piano_parts if solo else None, (doc.notes, midi.piano_parts, solo)
 
-    def _rebuilt(self, schedules: dict[str, Schedule], notes: tuple[NoteTable, frozenset[tuple[int, int]], bool],
-                 made: int) -> None:
-        if made != self._players_made or self.player is None or self.output is None:
-            return  # stopped, closed, or built again for a newer edit
+    def _install(self, player: Player, played: PlayedNotes) -> None:
+        self._generation += 1  # schedules still being built for an older player are dropped
+        self.player, self._player_notes = player, played
+        self._update_loop()
+
+    def _carry_on(self, schedules: dict[str, Schedule], played: PlayedNotes) -> None:
+        """Replace the player with one of ``schedules``, at the same position, playing on if it was."""
+        assert self.player is not None and self.output is not None
         playing, seconds = self.player.playing, self.player.position()
         self.player.stop()
-        self.player = Player(self.output, schedules, self.window.doc.version.value, self.gains)
-        self._player_notes = notes
-        self._update_loop()
+        self._install(Player(self.output, schedules, self.window.doc.version.value, self.gains), played)
+        assert self.player is not None
         self.player.seek(seconds)
         if playing:
             self.player.play()
+
+    def _rebuild_in_background(self) -> None:
+        """Other notes: the player plays on with what it has while their schedules are built on a worker
+        thread (a tenth of a second for a typical file, 0.5 s for the longest), then carries on with them
+        from wherever it is by then. A later edit makes a newer build, and this one is dropped."""
+        midi, velocities, parts, played = self._schedule_source()
+        self._generation += 1
+        wanted = self._generation
+        self._run(lambda progress: schedules_for(midi, velocities, parts),
+                  lambda schedules: self._rebuilt(schedules, played, wanted))
+
+    def _rebuilt(self, schedules: dict[str, Schedule], played: PlayedNotes, wanted: int) -> None:
+        if wanted == self._generation and self.player is not None and self.output is not None:
+            self._carry_on(schedules, played)  # else stopped, closed, or built again for a newer edit
 
     def _remeasure_gains(self) -> None:
         if self.player is not None and self.match_box.isChecked():
@@ -296,10 +300,9 @@ class Transport(QObject):
 
     def _schedules(self, versions: set[str] | None = None) -> dict[str, Schedule]:
         """Schedules of the versions (all, or ``versions``): of the piano part alone while Solo piano is on,
-        for playing, for loudness matching (the versions differ only there) and for audio export."""
-        midi = self.window.doc.midi_for(Version.ORIGINAL)
-        velocities = {k: v for k, v in self._velocities().items() if versions is None or k in versions}
-        return schedules_for(midi, velocities, midi.piano_parts if self.solo_action.isChecked() else None)
+        for loudness matching (the versions differ only there) and for audio export."""
+        midi, velocities, parts, _ = self._schedule_source()
+        return schedules_for(midi, {k: v for k, v in velocities.items() if versions is None or k in versions}, parts)
 
     def ensure_player(self, output: Output | None = None) -> Player | None:
         if self.player is not None and (output is None or output is self.output):
@@ -308,17 +311,20 @@ class Transport(QObject):
         if out is None:
             return None
         self.release_audition()
-        solo = self.solo_action.isChecked()
-        self._players_made += 1
-        self.player = Player(out, self._schedules(), self.window.doc.version.value, self.gains)
-        self._player_notes = (self.window.doc.notes, self.window.doc.midi.piano_parts, solo)
-        self.set_message(f"Output: {out.name}" + (" (solo piano)" if solo else ""))
-        if solo and not self.window.doc.midi.piano_parts:
-            self.set_message("Solo piano: no part is ticked as the piano part in the Tracks panel")
-        self._update_loop()
+        midi, velocities, parts, played = self._schedule_source()
+        player = Player(out, schedules_for(midi, velocities, parts), self.window.doc.version.value, self.gains)
+        self._install(player, played)
+        self._say_output()
         if self.match_box.isChecked() and not self.gains:
             self.compute_gains()
-        return self.player
+        return player
+
+    def _say_output(self) -> None:
+        solo = self.solo_action.isChecked()
+        assert self.output is not None
+        self.set_message(f"Output: {self.output.name}" + (" (solo piano)" if solo else ""))
+        if solo and not self.window.doc.midi.piano_parts:
+            self.set_message("Solo piano: no part is ticked as the piano part in the Tracks panel")
 
     def toggle_play(self) -> None:
         self.release_audition()
@@ -369,7 +375,13 @@ class Transport(QObject):
         loudness is matched anew, on what is heard now."""
         self.settings.set("solo_piano", on)
         self._forget_gains()
-        self._rebuild_in_place()
+        if self.player is None:
+            return
+        midi, velocities, parts, played = self._schedule_source()
+        self._carry_on(schedules_for(midi, velocities, parts), played)
+        self._say_output()
+        if self.match_box.isChecked():
+            self.compute_gains()
 
     def _output_changed(self) -> None:
         self.settings.set("output", self.output_box.currentData())
