@@ -304,7 +304,8 @@ class MainWindow(QMainWindow):
         self.tracks.show_parts(doc.midi)
         self.fit_song()
         self._document_changed()
-        settle_memory()
+        if len(doc.notes):  # not for the empty editor at start-up: 90 ms for nothing to set aside
+            settle_memory()
 
     def open_path(self, path: str | Path) -> bool:
         if not self.maybe_discard_changes():
