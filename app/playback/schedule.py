@@ -9,9 +9,7 @@ re-triggering or losing notes.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, replace
-from itertools import groupby
 
 import mido
 import numpy as np
@@ -95,59 +93,75 @@ class Schedule:
 
 def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None = None) -> Schedule:
     """Merge all tracks (as the document would save them) into one timed event list; with ``parts``,
-    only the channel messages of those (track, channel) parts (a soloed piano: no bass or drums)."""
+    only the channel messages of those (track, channel) parts (a soloed piano: no bass or drums).
+
+    Within one tick: controllers and other channel messages, then the offs of notes already sounding
+    (a repeated note is re-struck, not cut), then note-ons, then the offs of zero-length notes (so none
+    hangs); each group in file order. Everything after one pass over the messages is numpy: a note edit
+    rebuilds this on a worker thread while a player thread plays, and both need the GIL."""
     midi, refs = doc.to_midifile_with_refs()
-    row_of = dict(zip((doc.notes.track.astype(np.int64) * TRACK_SPAN + refs).tolist(), range(len(refs))))
-    events: list[tuple[int, int, mido.Message]] = []
+    ticks_l: list[int] = []
+    places_l: list[int] = []
+    codes_l: list[int] = []  # 0 other, 1 note-off (or note-on at velocity 0), 2 sounding note-on
+    keys_l: list[int] = []  # channel * 128 + note for notes
+    messages: list[mido.Message] = []  # not copied: copying 70,000 messages takes seconds
     for tr, track in enumerate(midi.tracks):
         tick = 0
         for i, msg in enumerate(track):
             tick += msg.time
             if msg.is_meta or msg.type == "sysex" or (parts is not None and (tr, msg.channel) not in parts):
                 continue
-            events.append((tick, tr * TRACK_SPAN + i, msg))  # not copied: copying 70,000 messages takes seconds
-    # numpy sorts in a few ms what list.sort does in tens, holding the GIL (a player thread may be playing)
-    if events:
-        order = np.lexsort((np.array([e[1] for e in events], dtype=np.int64),
-                            np.array([e[0] for e in events], dtype=np.int64)))
-        events = [events[k] for k in order]
-    ordered: list[tuple[int, int, mido.Message]] = []  # (tick, place in the file, message)
-    sounding: Counter[tuple[int, int]] = Counter()
-    for tick, group in groupby(events, key=lambda e: e[0]):
-        ordered += [(tick, place, m) for place, m in _order_tick([(e[1], e[2]) for e in group], sounding)]
-    ticks = np.array([t for t, _, _ in ordered], dtype=np.int64)
-    messages = [m for _, _, m in ordered]
-    rows = np.array([row_of.get(place, -1) if m.type == "note_on" and m.velocity > 0 else -1
-                     for _, place, m in ordered], dtype=np.int64)
-    return Schedule(doc.tempo_map.seconds(ticks), ticks, messages, doc.tempo_map, rows)
-
-
-def _is_off(msg: mido.Message) -> bool:
-    return msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0)
-
-
-PlacedMessage = tuple[int, mido.Message]  # (track * TRACK_SPAN + index in the track, message)
-
-
-def _order_tick(msgs: list[PlacedMessage], sounding: Counter[tuple[int, int]]) -> list[PlacedMessage]:
-    """Within one tick: controllers, then offs of notes already sounding (a repeated note is
-    re-struck, not cut), then note-ons, then the offs of zero-length notes (so none hangs)."""
-    others, early_offs, ons, late_offs = [], [], [], []
-    for item in msgs:
-        msg = item[1]
-        if _is_off(msg):
-            key = (msg.channel, msg.note)
-            if sounding[key] > 0:
-                sounding[key] -= 1
-                early_offs.append(item)
+            kind = msg.type
+            if kind == "note_on" or kind == "note_off":
+                codes_l.append(2 if kind == "note_on" and msg.velocity > 0 else 1)
+                keys_l.append(msg.channel * 128 + msg.note)
             else:
-                late_offs.append(item)
-        elif msg.type == "note_on":
-            ons.append(item)
-        else:
-            others.append(item)
-    for _, msg in ons:
-        sounding[(msg.channel, msg.note)] += 1
-    for _, msg in late_offs:
-        sounding[(msg.channel, msg.note)] = max(0, sounding[(msg.channel, msg.note)] - 1)
-    return others + early_offs + ons + late_offs
+                codes_l.append(0)
+                keys_l.append(-1)
+            ticks_l.append(tick)
+            places_l.append(tr * TRACK_SPAN + i)
+            messages.append(msg)
+    ticks, places = np.array(ticks_l, dtype=np.int64), np.array(places_l, dtype=np.int64)
+    codes, keys = np.array(codes_l, dtype=np.int64), np.array(keys_l, dtype=np.int64)
+    group = np.where(codes == 2, 2, np.where(codes == 1, 3 - 2 * _early_offs(ticks, places, codes, keys), 0))
+    order = np.lexsort((places, group, ticks))
+    ticks, places, codes = ticks[order], places[order], codes[order]
+    note_places = np.sort(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs)
+    found = np.minimum(np.searchsorted(note_places, places), max(len(note_places) - 1, 0))
+    rows = np.full(len(order), -1, dtype=np.int64)
+    if len(note_places):
+        hit = (codes == 2) & (note_places[found] == places)
+        rows[hit] = np.argsort(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs)[found[hit]]
+    return Schedule(doc.tempo_map.seconds(ticks), ticks, [messages[k] for k in order.tolist()], doc.tempo_map,
+                    rows)
+
+
+def _early_offs(ticks: np.ndarray, places: np.ndarray, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """(E,) bool: the note-offs that end a note already sounding before their tick.
+
+    Per key and tick, with s notes sounding before it, j offs and o ons at it: the first min(j, s) offs
+    (in file order) are early, and s + o - j notes sound after it, never fewer than 0 (an off with nothing
+    to end ends nothing). That clamped running sum is s_k = S_k - min(0, min_{h<=k} S_h), S the plain
+    running sum of o - j: Lindley's recursion, computed for all keys at once."""
+    early = np.zeros(len(codes), dtype=bool)
+    notes = np.flatnonzero(codes > 0)
+    if not len(notes):
+        return early
+    idx = notes[np.lexsort((places[notes], ticks[notes], keys[notes]))]  # by key, tick, file order
+    key, tick, is_off = keys[idx], ticks[idx], codes[idx] == 1
+    starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (tick[1:] != tick[:-1])])  # (key, tick) groups
+    offs = np.add.reduceat(is_off.astype(np.int64), starts)
+    total = np.cumsum(np.add.reduceat(1 - 2 * is_off.astype(np.int64), starts))  # running sum of o - j
+    group_key = key[starts]
+    first = np.r_[True, group_key[1:] != group_key[:-1]]
+    key_no = np.cumsum(first) - 1
+    running = total - np.r_[0, total[:-1]][first][key_no]  # S within each key
+    big = 2 * len(idx) + 2  # later keys sit lower, so a running minimum never carries over from an earlier key
+    low = np.minimum.accumulate(running - key_no * big) + key_no * big
+    after = running - np.minimum(low, 0)
+    before = np.where(first, 0, np.r_[0, after[:-1]])
+    group_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(idx)]))
+    off_count = np.cumsum(is_off)
+    off_rank = off_count - 1 - np.r_[0, off_count][starts][group_of]  # rank of an off among its group's offs
+    early[idx] = is_off & (off_rank < np.minimum(offs, before)[group_of])
+    return early

@@ -248,7 +248,7 @@ class Transport(QObject):
 
     def _rebuild_in_background(self) -> None:
         """Other notes: the player plays on with what it has while their schedules are built on a worker
-        thread (a tenth of a second for a typical file, 0.5 s for the longest), then carries on with them
+        thread (20 ms for a typical file, 0.1 s for the longest), then carries on with them
         from wherever it is by then. A later edit makes a newer build, and this one is dropped."""
         midi, velocities, parts, played = self._schedule_source()
         self._generation += 1
