@@ -100,10 +100,21 @@ def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None =
     hangs); each group in file order. Everything after one pass over the messages is numpy: a note edit
     rebuilds this on a worker thread while a player thread plays, and both need the GIL."""
     midi, refs = doc.to_midifile_with_refs()
-    ticks_l: list[int] = []
-    places_l: list[int] = []
-    codes_l: list[int] = []  # 0 other, 1 note-off (or note-on at velocity 0), 2 sounding note-on
-    keys_l: list[int] = []  # channel * 128 + note for notes
+    ticks, places, codes, keys, messages = _channel_events(midi, parts)
+    early = _early_offs(ticks, places, codes, keys)
+    within_tick = np.select([codes == 2, early, codes == 1], [2, 1, 3], default=0)  # the order above
+    order = np.lexsort((places, within_tick, ticks))
+    ticks, places, codes = ticks[order], places[order], codes[order]
+    return Schedule(doc.tempo_map.seconds(ticks), ticks, [messages[k] for k in order.tolist()], doc.tempo_map,
+                    _note_rows(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs, places, codes))
+
+
+def _channel_events(midi: mido.MidiFile, parts: frozenset[tuple[int, int]] | None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[mido.Message]]:
+    """Every channel message of ``parts`` (all if None), in file order: (E,) ticks, (E,) places in the file,
+    (E,) codes (0 other, 1 note-off or note-on at velocity 0, 2 sounding note-on), (E,) keys (channel * 128
+    + note for notes, else -1) and the (E,) messages themselves."""
+    ticks, places, codes, keys = [], [], [], []
     messages: list[mido.Message] = []  # not copied: copying 70,000 messages takes seconds
     for tr, track in enumerate(midi.tracks):
         tick = 0
@@ -113,27 +124,28 @@ def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None =
                 continue
             kind = msg.type
             if kind == "note_on" or kind == "note_off":
-                codes_l.append(2 if kind == "note_on" and msg.velocity > 0 else 1)
-                keys_l.append(msg.channel * 128 + msg.note)
+                codes.append(2 if kind == "note_on" and msg.velocity > 0 else 1)
+                keys.append(msg.channel * 128 + msg.note)
             else:
-                codes_l.append(0)
-                keys_l.append(-1)
-            ticks_l.append(tick)
-            places_l.append(tr * TRACK_SPAN + i)
+                codes.append(0)
+                keys.append(-1)
+            ticks.append(tick)
+            places.append(tr * TRACK_SPAN + i)
             messages.append(msg)
-    ticks, places = np.array(ticks_l, dtype=np.int64), np.array(places_l, dtype=np.int64)
-    codes, keys = np.array(codes_l, dtype=np.int64), np.array(keys_l, dtype=np.int64)
-    group = np.where(codes == 2, 2, np.where(codes == 1, 3 - 2 * _early_offs(ticks, places, codes, keys), 0))
-    order = np.lexsort((places, group, ticks))
-    ticks, places, codes = ticks[order], places[order], codes[order]
-    note_places = np.sort(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs)
-    found = np.minimum(np.searchsorted(note_places, places), max(len(note_places) - 1, 0))
-    rows = np.full(len(order), -1, dtype=np.int64)
-    if len(note_places):
-        hit = (codes == 2) & (note_places[found] == places)
-        rows[hit] = np.argsort(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs)[found[hit]]
-    return Schedule(doc.tempo_map.seconds(ticks), ticks, [messages[k] for k in order.tolist()], doc.tempo_map,
-                    rows)
+    arrays = [np.array(values, dtype=np.int64) for values in (ticks, places, codes, keys)]
+    return arrays[0], arrays[1], arrays[2], arrays[3], messages
+
+
+def _note_rows(note_places: np.ndarray, places: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """(E,) the note row whose note-on is at each event's place, -1 for other events."""
+    rows = np.full(len(places), -1, dtype=np.int64)
+    if not len(note_places):
+        return rows
+    by_place = np.argsort(note_places)
+    found = np.minimum(np.searchsorted(note_places[by_place], places), len(note_places) - 1)
+    hit = (codes == 2) & (note_places[by_place][found] == places)
+    rows[hit] = by_place[found[hit]]
+    return rows
 
 
 def _early_offs(ticks: np.ndarray, places: np.ndarray, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
