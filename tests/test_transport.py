@@ -222,8 +222,10 @@ def test_an_edit_while_playing_carries_on_from_there_with_the_new_velocities(win
     assert gc.get_freeze_count() > 0  # the open file is set aside from full collections: no GC pauses
     doc.move_notes(ahead[:1], 0, 12)  # other notes: built in the background, then on from where it is
     assert window.transport.player is player and player.playing  # nothing waits for the build
+    moved = len(port.log)
     qtbot.waitUntil(lambda: window.transport.player is not player, timeout=5_000)
     player = window.transport.player
+    assert not any(m.type == "control_change" and m.control == 123 for _, m in port.log[moved:])  # rings on
     assert player.playing and 0.5 < player.position() < 2.5  # carried on from where it was, not from 0
     at = float(window.doc.midi.tempo_map.seconds(np.array(n.start[ahead[-1]])))
     qtbot.waitUntil(lambda: player.position() > at + 0.1, timeout=int(at * 1000) + 5_000)

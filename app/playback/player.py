@@ -100,6 +100,20 @@ class Player:
             self.schedules = dict(schedules)
             self.switch(version)  # under the same (re-entrant) lock: the thread never sees a version that is gone
 
+    def take_over(self, old: Player) -> None:
+        """Carry on from where ``old`` (on the same output, with other notes: an edit while playing) is,
+        playing if it was. Keys sounding there in both go on sounding, to end at this player's note-off,
+        and the rest get their note-off now: a moved note stops, the rest of its chord rings on."""
+        playing, position, sounding = old._hand_over()
+        with self._lock:
+            self._position = position
+            keep = self.schedule.sounding_before(self.schedule.index_at(position))
+            for channel, note in sorted(sounding - keep):
+                self.output.send(mido.Message("note_off", channel=channel, note=note, velocity=0))
+            self._sounding = sounding & keep
+        if playing:
+            self.play()
+
     def set_gains(self, gains_db: dict[str, float]) -> None:
         with self._lock:
             self.gains_db = dict(gains_db)
@@ -131,6 +145,17 @@ class Player:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2.0)
+
+    def _hand_over(self) -> tuple[bool, float, set[tuple[int, int]]]:
+        """Stop without a note-off: (playing, position, what sounds), for :meth:`take_over`."""
+        with self._lock:
+            playing, position = self._playing, self.position()
+            self._playing, self._position = False, position
+            sounding, self._sounding = self._sounding, set()
+            self._lock.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        return playing, position, sounding
 
     def _send(self, msg: mido.Message) -> None:
         self.output.send(msg)

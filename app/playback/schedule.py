@@ -37,6 +37,10 @@ class Schedule:
     note_row : np.ndarray
         (E,) int64: the row of the document's note table that each sounding note-on plays, -1 for
         every other event (and for a note-on the table has no note for).
+    note_key : np.ndarray
+        (E,) int64: channel * 128 + note of note events, -1 for other events.
+    note_kind : np.ndarray
+        (E,) int64: +1 a sounding note-on, -1 a note-off (or a note-on at velocity 0), 0 other events.
     velocity : np.ndarray or None
         (N,) this version's velocity of each note row; None plays the messages' own velocities.
     """
@@ -46,6 +50,8 @@ class Schedule:
     messages: list[mido.Message]
     tempo_map: TempoMap
     note_row: np.ndarray
+    note_key: np.ndarray
+    note_kind: np.ndarray
     velocity: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -67,7 +73,7 @@ class Schedule:
         """Only the events before ``seconds`` (e.g. to measure loudness on the first minute)."""
         cut = self.index_at(seconds)
         return replace(self, seconds=self.seconds[:cut], ticks=self.ticks[:cut], messages=self.messages[:cut],
-                       note_row=self.note_row[:cut])
+                       note_row=self.note_row[:cut], note_key=self.note_key[:cut], note_kind=self.note_kind[:cut])
 
     @property
     def duration(self) -> float:
@@ -76,6 +82,13 @@ class Schedule:
     def index_at(self, seconds: float) -> int:
         """First event at or after ``seconds``."""
         return int(np.searchsorted(self.seconds, seconds, side="left"))
+
+    def sounding_before(self, index: int) -> set[tuple[int, int]]:
+        """(channel, note) of the keys struck before event ``index`` and not released since: what still
+        sounds when playback reaches it (a key released more often than struck counts as silent)."""
+        notes = self.note_kind[:index] != 0
+        net = np.bincount(self.note_key[:index][notes], weights=self.note_kind[:index][notes], minlength=16 * 128)
+        return {(int(key) >> 7, int(key) & 127) for key in np.flatnonzero(net > 0)}
 
     def state_before(self, index: int) -> list[mido.Message]:
         """Program, controller and pitch-bend state in force before event ``index`` (sent when seeking,
@@ -106,7 +119,8 @@ def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None =
     order = np.lexsort((places, within_tick, ticks))
     ticks, places, codes = ticks[order], places[order], codes[order]
     return Schedule(doc.tempo_map.seconds(ticks), ticks, [messages[k] for k in order.tolist()], doc.tempo_map,
-                    _note_rows(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs, places, codes))
+                    _note_rows(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs, places, codes),
+                    keys[order], np.select([codes == 2, codes == 1], [1, -1], default=0))
 
 
 def _channel_events(midi: mido.MidiFile, parts: frozenset[tuple[int, int]] | None

@@ -236,15 +236,13 @@ class Transport(QObject):
         self._update_loop()
 
     def _carry_on(self, schedules: dict[str, Schedule], played: PlayedNotes) -> None:
-        """Replace the player with one of ``schedules``, at the same position, playing on if it was."""
-        assert self.player is not None and self.output is not None
-        playing, seconds = self.player.playing, self.player.position()
-        self.player.stop()
-        self._install(Player(self.output, schedules, self.window.doc.version.value, self.gains), played)
-        assert self.player is not None
-        self.player.seek(seconds)
-        if playing:
-            self.player.play()
+        """Replace the player with one of ``schedules``, at the same position, playing on if it was (notes
+        that sound in both ring on: see ``Player.take_over``)."""
+        old = self.player
+        assert old is not None and self.output is not None
+        player = Player(self.output, schedules, self.window.doc.version.value, self.gains)
+        self._install(player, played)
+        player.take_over(old)
 
     def _rebuild_in_background(self) -> None:
         """Other notes: the player plays on with what it has while their schedules are built on a worker
