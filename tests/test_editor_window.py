@@ -13,6 +13,9 @@ from conftest import DEMO, ROOT
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from qt_helpers import click, drag
+from qt_helpers import move as qt_move
+from qt_helpers import press as qt_press
+from qt_helpers import release as qt_release
 
 import app.ui.main_window as main_window
 from app.core.editor import EditorDocument, Version
@@ -166,6 +169,22 @@ def test_velocity_lane_drag_across_draws_a_ramp(demo):
     v = doc.notes.velocity[order].astype(int)
     assert abs(v[0] - 40) <= 1 and abs(v[-1] - 100) <= 1 and np.all(np.diff(v) >= 0)
     assert demo.undo_stack.count() == 1
+
+
+def test_a_velocity_drag_shows_what_it_sets_until_it_is_dropped(demo):
+    lane, doc = demo.lane, demo.doc
+    row = row_of(doc, 60, 0)
+    qt_press(lane, lane.point_at(row))
+    qt_move(lane, lane.point_at(row, 110))
+    assert lane.drag_text() == "velocity 110 · 1 note"
+    qt_move(lane, QPointF(demo.view.x_of(840), float(lane.y_of(100))))  # sideways: a ramp from the first bar
+    ramp = int((doc.notes.start <= 840).sum())
+    assert lane.drag_text() == f"80 → 100 · {ramp} notes"
+    shown = lane.grab().toImage()
+    qt_release(lane, QPointF(demo.view.x_of(840), float(lane.y_of(100))))
+    after = lane.grab().toImage()
+    assert shown != after  # the readout goes with the drag
+    assert doc.notes.velocity[row] == 80 and lane.drag is None
 
 
 def test_humanise_runs_in_background_and_is_one_undo_step(demo, qtbot):

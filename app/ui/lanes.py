@@ -18,6 +18,7 @@ LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
 BOTTOM_PAD = PEDAL_STRIP + 3
 BLIND_TEXT = "Velocities are hidden during the blind test."
+SELECTED_TEXT = QColor("#ffffff")
 
 
 class Keyboard(QWidget):
@@ -222,9 +223,9 @@ class VelocityLane(QWidget):
             p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, BLIND_TEXT)
             p.end()
             return
-        p.setPen(QPen(style.BEAT_LINE, 1, Qt.PenStyle.DotLine))
         for level in (32, 64, 96):
             guide = float(self.y_of(level))
+            p.setPen(QPen(style.BEAT_LINE, 1, Qt.PenStyle.DotLine))
             p.drawLine(QLineF(0, guide, self.width(), guide))
         rows = self.rows()
         shown = self.doc.shown_velocities()[rows].astype(int)
@@ -243,9 +244,26 @@ class VelocityLane(QWidget):
             pick = bucket == b
             p.drawLines([QLineF(a, base, a, c) for a, c in zip(x[pick].tolist(), y[pick].tolist())])
         self.paint_pedal(p)
+        p.setPen(style.HINT_TEXT)
+        for level in (32, 64, 96):  # the scale, at the right edge, over the bars
+            p.drawText(QPointF(self.width() - 22, float(self.y_of(level)) - 2), str(level))
         if self.overlay:
             self.paint_overlays(p, rows, x)
+        if self.drag is not None:
+            p.setPen(SELECTED_TEXT)
+            end = self.drag[1]
+            p.drawText(QPointF(min(end.x() + 10, self.width() - 150), max(end.y() - 6, 24.0)), self.drag_text())
         p.end()
+
+    def drag_text(self) -> str:
+        """What the drag in progress sets, shown beside the pointer: "velocity 87 · 3 notes", or a ramp's
+        "64 → 96 · 12 notes"."""
+        rows, values = self.drag_values()
+        if not len(rows):
+            return "no piano note here"
+        count = f"{len(rows)} note" + ("s" if len(rows) > 1 else "")
+        low, high = int(values[0]), int(values[-1])
+        return f"velocity {low} · {count}" if low == high else f"{low} → {high} · {count}"
 
     def paint_pedal(self, p: QPainter) -> None:
         """Sustain-pedal-down spans of the piano part, in the padding below velocity 0."""
