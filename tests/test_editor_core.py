@@ -174,3 +174,10 @@ def test_two_notes_of_one_key_struck_together_keep_their_lengths_and_velocities_
     pair = sorted((int(e - s), int(v)) for s, e, v, p in zip(back.start, back.end, back.velocity, back.pitch)
                   if s == start and p == 48 and v in (101, 33))
     assert pair == [(120, 33), (480, 101)]
+
+
+def test_a_place_is_named_by_note_bar_beat_and_length():
+    doc = EditorDocument.open(DEMO)  # 4/4
+    tpb = doc.midi.ticks_per_beat
+    assert doc.describe_place(60, 0, tpb) == "C4 · bar 1, beat 1 · 1 beat"
+    assert doc.describe_place(61, 5 * tpb + tpb // 2, 7 * tpb) == "C#4 · bar 2, beat 2.5 · 1.5 beats"

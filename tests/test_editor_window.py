@@ -84,6 +84,22 @@ def test_drag_note_end_resizes(demo):
     assert (60, 0, 1200) in notes_set(demo.doc) and (60, 0, 960) not in notes_set(demo.doc)
 
 
+def test_dragging_a_note_shows_where_it_lands_and_how_long_it_is(demo):
+    roll, view = demo.roll, demo.view
+    qt_press(roll, view.point_at(72, 400))  # C5 at 360-480 (480 ticks a beat, 4/4)
+    assert roll.interaction.text() == "C5 · bar 1, beat 1.75 · 0.25 beats"
+    qt_move(roll, view.point_at(73, 520))  # a semitone up, a sixteenth later (snapped)
+    assert roll.interaction.text() == "C#5 · bar 1, beat 2 · 0.25 beats"
+    qt_release(roll, view.point_at(73, 520))
+    assert roll.interaction is None and (73, 480, 600) in notes_set(demo.doc)
+    end = view.point_at(60, 960) - QPointF(2, 0)  # the resize grip of C4 (0-960)
+    qt_press(roll, end)
+    qt_move(roll, end + QPointF(60, 0))  # +240 ticks
+    assert roll.interaction.text() == "C4 · bar 1, beat 1 · 2.5 beats"
+    qt_release(roll, end + QPointF(60, 0))
+    assert (60, 0, 1200) in notes_set(demo.doc)
+
+
 def test_arrow_keys_move_and_delete_removes_the_selection(demo, qtbot):
     click(demo.roll, demo.view.point_at(72, 400))  # C5 at 360-480
     assert demo.doc.selection.sum() == 1
@@ -94,6 +110,28 @@ def test_arrow_keys_move_and_delete_removes_the_selection(demo, qtbot):
     demo.delete_selection()
     assert len(demo.doc.notes) == count - 1 and (73, 480, 600) not in notes_set(demo.doc)
     assert demo.undo_stack.count() == 3
+
+
+def test_ctrl_up_and_down_make_the_selection_louder_or_softer_one_undo_step_each(demo, qtbot):
+    demo.show()
+    qtbot.waitExposed(demo)
+    demo.activateWindow()
+    ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(demo.roll, Qt.Key.Key_Up, ctrl)  # nothing selected: nothing changes, and it says why
+    assert demo.undo_stack.count() == 0 and "Select the piano notes" in demo.statusBar().currentMessage()
+    click(demo.roll, demo.view.point_at(72, 400))  # C5 at 360-480, velocity 80
+    row = int(np.flatnonzero(demo.doc.selection)[0])
+    qtbot.keyClick(demo.roll, Qt.Key.Key_Up, ctrl)
+    qtbot.keyClick(demo.roll, Qt.Key.Key_Up, ctrl)
+    qtbot.keyClick(demo.roll, Qt.Key.Key_Down, ctrl | shift)
+    assert int(demo.doc.notes.velocity[row]) == 89 and (72, 360, 480) in notes_set(demo.doc)  # not moved
+    assert (demo.doc.notes.velocity == 80).sum() == len(demo.doc.notes) - 1
+    assert [demo.undo_stack.text(k) for k in range(demo.undo_stack.count())] == ["Velocity +5", "Velocity +5",
+                                                                                 "Velocity -1"]
+    demo.doc.nudge_velocities(np.array([row]), 100)
+    assert int(demo.doc.notes.velocity[row]) == 127  # within MIDI's range
+    demo.doc.nudge_velocities(np.array([row]), -200)
+    assert int(demo.doc.notes.velocity[row]) == 1  # 0 would be a note-off
 
 
 def test_copy_paste_duplicate_and_cut_with_their_shortcuts(demo, qtbot):

@@ -98,6 +98,36 @@ def test_choose_port_without_midi_backend_explains(window, monkeypatch):
     assert window.transport.output_box.currentData() == "port"
 
 
+def test_a_virtual_port_of_our_own_plays_and_says_what_to_connect(window, monkeypatch):
+    opened = []
+
+    def open_output(name, virtual=False):
+        opened.append((name, virtual))
+        return FakePort()
+
+    monkeypatch.setattr("mido.get_output_names", lambda: [])  # nothing to play through but our own port
+    monkeypatch.setattr("mido.open_output", open_output)
+    monkeypatch.setattr("app.ui.transport.QInputDialog.getItem", lambda _w, _t, _l, items, *a: (items[-1], True))
+    window.open_path(DEMO)
+    window.transport.match_box.setChecked(False)  # its "Measuring loudness…" would cover the output's name
+    window.transport.choose_port()
+    assert window.settings.get("midi_port") == "@virtual"
+    player = window.transport.ensure_player()
+    assert player is not None and opened == [("StyleNet Studio", True)]
+    assert "virtual port “StyleNet Studio”" in window.transport.status.text()
+    window.transport.close_output()
+
+    def no_virtual_ports(name, virtual=False):
+        raise NotImplementedError("Virtual ports are not supported by the Windows MultiMedia API.")
+
+    monkeypatch.setattr("mido.open_output", no_virtual_ports)
+    monkeypatch.setattr("sys.platform", "win32")
+    assert window.transport.ensure_player() is None
+    monkeypatch.undo()
+    assert "virtual MIDI port cannot be made here" in window.transport.status.text()
+    assert "loopMIDI" in window.transport.status.text()  # what a Windows user can do instead
+
+
 def _sounded(port: FakePort, start: int = 0) -> list[tuple[str, int, int]]:
     """(kind, pitch, velocity) of the note messages the port got since ``start``."""
     return [(m.type, m.note, m.velocity) for _, m in port.log[start:] if m.type in ("note_on", "note_off")]

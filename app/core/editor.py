@@ -143,13 +143,19 @@ class EditorDocument:
 
     def describe_note(self, row: int) -> str:
         """A note for a tooltip: its name, where it starts, how long it is, its velocity in every version."""
-        n, midi = self.notes, self.midi
-        bar, beat = bar_beat(midi.time_signatures, midi.ticks_per_beat, int(n.start[row]))
-        beats = (int(n.end[row]) - int(n.start[row])) / midi.ticks_per_beat
+        n = self.notes
         velocities = ", ".join(f"{version.label} {int(velocity[row])}" for version in self.available_versions()
                                if (velocity := self.state.velocities(version)) is not None)
-        return (f"{pitch_name(int(n.pitch[row]))} · bar {bar}, beat {round(beat, 2):g} · {round(beats, 2):g} beats\n"
-                f"velocity: {velocities}")
+        return f"{self.describe_place(int(n.pitch[row]), int(n.start[row]), int(n.end[row]))}\nvelocity: {velocities}"
+
+    def describe_place(self, pitch: int, start: int, end: int) -> str:
+        """"E4 · bar 3, beat 2 · 0.5 beats": a note's name, where it starts and how long it is, in this file's
+        bars and beats."""
+        midi = self.midi
+        bar, beat = bar_beat(midi.time_signatures, midi.ticks_per_beat, start)
+        beats = (end - start) / midi.ticks_per_beat
+        length = f"{round(beats, 2):g} beat" + ("" if round(beats, 2) == 1 else "s")
+        return f"{pitch_name(pitch)} · bar {bar}, beat {round(beat, 2):g} · {length}"
 
     def available_versions(self) -> list[Version]:
         return [v for v in Version if self.state.velocities(v) is not None]
@@ -215,6 +221,11 @@ class EditorDocument:
         rows = np.asarray(rows, dtype=np.int64)
         values = scale_dynamics(self.shown_velocities()[rows], range_factor, offset)
         self.set_velocities(rows, values, "Scale velocities")
+
+    def nudge_velocities(self, rows: np.ndarray, delta: int) -> None:
+        """``rows`` louder (or softer, ``delta`` < 0) by ``delta`` velocity units, within 1..127: one undo step."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.set_velocities(rows, self.shown_velocities()[rows].astype(np.int64) + delta, f"Velocity {delta:+d}")
 
     def set_version_velocities(self, version: Version, velocity: np.ndarray, text: str,
                                style: str | None = None) -> None:

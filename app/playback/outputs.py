@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +17,10 @@ import mido
 SAMPLE_RATE = 44100
 SYSTEM_SOUNDFONTS = ("/usr/share/sounds/sf2/default-GM.sf2", "/usr/share/sounds/sf2/FluidR3_GM.sf2",
                      "/usr/share/sounds/sf3/default-GM.sf3")
+
+
+VIRTUAL_PORT = "@virtual"  # the port setting's value for a virtual port of our own
+VIRTUAL_PORT_NAME = "StyleNet Studio"  # what other programs list it as
 
 
 class PlaybackUnavailable(Exception):
@@ -143,6 +148,10 @@ class PortOutput:
 
     @classmethod
     def open(cls, name: str | None = None) -> PortOutput:
+        """The port called ``name`` (else the first there is), or with :data:`VIRTUAL_PORT` a new port of our
+        own that a DAW or a software synth connects to, as to a keyboard (ALSA, JACK and CoreMIDI)."""
+        if name == VIRTUAL_PORT:
+            return cls.open_virtual()
         try:
             names = mido.get_output_names()
             if not names:
@@ -152,6 +161,18 @@ class PortOutput:
             raise
         except Exception as exc:  # rtmidi/ALSA errors when there is no MIDI backend
             raise PlaybackUnavailable(f"MIDI output is unavailable here ({exc}); use FluidSynth instead") from None
+
+    @classmethod
+    def open_virtual(cls) -> PortOutput:
+        try:
+            port = mido.open_output(VIRTUAL_PORT_NAME, virtual=True)
+        except Exception as exc:  # Windows' MIDI API has no virtual ports; no backend at all on a server
+            hint = ("make one with a loopback driver such as loopMIDI and choose it instead"
+                    if sys.platform == "win32" else "use FluidSynth instead")
+            raise PlaybackUnavailable(f"a virtual MIDI port cannot be made here ({exc}); {hint}") from None
+        output = cls(port)
+        output.name = f"virtual port “{VIRTUAL_PORT_NAME}” (connect a DAW or synth to it)"
+        return output
 
     def send(self, msg: mido.Message) -> None:
         self.port.send(msg)

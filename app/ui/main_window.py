@@ -233,6 +233,9 @@ class MainWindow(QMainWindow):
         self._action(edit, "D&uplicate", self.duplicate_selection, "Ctrl+D")
         self._action(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
         self._action(edit, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
+        for text, delta, keys in (("&Louder", 5, "Ctrl+Up"), ("S&ofter", -5, "Ctrl+Down"),
+                                  ("A Little Louder", 1, "Ctrl+Shift+Up"), ("A Little Softer", -1, "Ctrl+Shift+Down")):
+            self._action(edit, f"{text} ({delta:+d} velocity)", lambda _=False, d=delta: self.nudge_velocities(d), keys)
         self.draw_action = self._action(edit, "&Draw Notes", self._toggle_draw, "D", checkable=True)
         view = bar.addMenu("&View")
         self._action(view, "Zoom &In", lambda: self.view.zoom_x(1.25, self.roll.width() / 2), "Ctrl+=")
@@ -454,6 +457,14 @@ class MainWindow(QMainWindow):
         dialog = ScaleVelocitiesDialog(f"{which} of the {self.doc.version.label} version", self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.doc.scale_velocities(rows, dialog.range_factor, dialog.offset.value())
+
+    def nudge_velocities(self, delta: int) -> None:
+        """The selected piano notes of the shown version louder or softer by ``delta``."""
+        rows = np.flatnonzero(self.doc.piano_mask & self.doc.selection)
+        if not len(rows):
+            self.statusBar().showMessage("Select the piano notes to make louder or softer first", 4000)
+            return
+        self.doc.nudge_velocities(rows, delta)
 
     def _toggle_draw(self, on: bool) -> None:
         self.roll.draw_mode = on

@@ -39,6 +39,10 @@ class Interaction:
     def paint(self, painter: QPainter) -> None:
         pass
 
+    def text(self) -> str | None:
+        """What the gesture would make, shown beside the pointer (None: nothing to say)."""
+        return None
+
 
 class RubberBand(Interaction):
     def __init__(self, roll: PianoRoll, pos: QPointF, extend: bool) -> None:
@@ -88,8 +92,25 @@ class MoveNotes(Interaction):
         dtick, dpitch = self.offsets()
         self.roll.paint_ghosts(painter, dtick, dpitch, 0)
 
+    def text(self) -> str:
+        """Where the grabbed note lands (the document keeps notes at or after the start and on the keyboard)."""
+        n, (dtick, dpitch) = self.roll.doc.notes, self.offsets()
+        shift = max(dtick, -int(n.start[self.roll.doc.selection].min()))
+        start, end = int(n.start[self.row]) + shift, int(n.end[self.row]) + shift
+        return self.roll.doc.describe_place(min(127, max(0, int(n.pitch[self.row]) + dpitch)), start, end)
+
 
 class ResizeNotes(Interaction):
+    def __init__(self, roll: PianoRoll, pos: QPointF, row: int) -> None:
+        super().__init__(roll, pos)
+        self.row = row  # the note whose end is dragged: its new length is shown
+
+    def text(self) -> str:
+        n = self.roll.doc.notes
+        start = int(n.start[self.row])
+        end = max(int(n.end[self.row]) + self.delta(), start + self.roll.view.snap_ticks)
+        return self.roll.doc.describe_place(int(n.pitch[self.row]), start, end)
+
     def delta(self) -> int:
         view = self.roll.view
         d = view.tick_at(self.pos.x()) - view.tick_at(self.origin.x())
@@ -118,6 +139,9 @@ class DrawNote(Interaction):
         pitch, start, end = self.span()
         track, channel = self.roll.target_part()
         self.roll.doc.add_note(pitch, start, end, self.roll.draw_velocity, track, channel)
+
+    def text(self) -> str:
+        return self.roll.doc.describe_place(*self.span())
 
     def paint(self, painter: QPainter) -> None:
         pitch, start, end = self.span()
@@ -215,7 +239,7 @@ class PianoRoll(QWidget):
         if sel[row]:
             right = self.view.x_of(float(self.doc.notes.end[row]))
             near_end = right - pos.x() <= RESIZE_GRIP_PX
-            self.interaction = ResizeNotes(self, pos) if near_end else MoveNotes(self, pos, row)
+            self.interaction = ResizeNotes(self, pos, row) if near_end else MoveNotes(self, pos, row)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.interaction is not None:
@@ -292,6 +316,18 @@ class PianoRoll(QWidget):
         h = max(v.key_height - 1.0, 1.0)
         return [QRectF(a, b, c, h) for a, b, c in zip(x.tolist(), y.tolist(), w.tolist())]
 
+    def paint_readout(self, p: QPainter, interaction: Interaction) -> None:
+        """The gesture's text beside the pointer, on a dark box so that notes beneath do not hide it."""
+        text = interaction.text()
+        if text is None or interaction.pos == interaction.origin:
+            return
+        box = p.fontMetrics().boundingRect(text).adjusted(-4, -2, 4, 2)
+        box.moveTopLeft(QPointF(min(interaction.pos.x() + 14, self.width() - box.width() - 2),
+                                max(interaction.pos.y() - box.height() - 8, 2.0)).toPoint())
+        p.fillRect(box, style.BACKGROUND)
+        p.setPen(style.SELECTED_OUTLINE)
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
     def paint_ghosts(self, painter: QPainter, dtick: int, dpitch: int, dlen: int) -> None:
         rows = np.flatnonzero(self.doc.selection)
         painter.setPen(QPen(style.SELECTED_OUTLINE, 1, Qt.PenStyle.DashLine))
@@ -325,6 +361,7 @@ class PianoRoll(QWidget):
             p.drawRects(self.note_rects(selected))
         if self.interaction is not None:
             self.interaction.paint(p)
+            self.paint_readout(p, self.interaction)
         if self.playhead_tick is not None:
             x = v.x_of(self.playhead_tick)
             p.setPen(QPen(style.PLAYHEAD, 1.5))

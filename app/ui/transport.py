@@ -18,7 +18,14 @@ from app.core.editor import Version
 from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable
 from app.playback.audition import Auditioner
-from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
+from app.playback.outputs import (
+    VIRTUAL_PORT,
+    VIRTUAL_PORT_NAME,
+    FluidSynthOutput,
+    Output,
+    PlaybackUnavailable,
+    PortOutput,
+)
 from app.playback.player import Player
 from app.playback.schedule import Schedule
 from app.playback.versions import export_wavs, loudness_gains, schedules_for
@@ -498,19 +505,20 @@ class Transport(QObject):
             self.close_output()
 
     def choose_port(self) -> None:
+        """Any output port there is, or a virtual port of our own (for a DAW or software synth to connect to)."""
         try:
             names = mido.get_output_names()
         except Exception as exc:  # no ALSA/CoreMIDI backend here
             self.set_message(f"MIDI output is unavailable here ({exc})")
             return
-        if not names:
-            self.set_message("No MIDI output ports found; connect a device or start a virtual port.")
-            return
+        virtual = f"New virtual port “{VIRTUAL_PORT_NAME}” (a DAW or synth connects to it)"
+        choices = [*names, virtual]
         current = self.settings.get("midi_port")
-        name, ok = QInputDialog.getItem(self.window, "MIDI output port", "Play through:", names,
-                                        names.index(current) if current in names else 0, False)
+        shown = virtual if current == VIRTUAL_PORT else current
+        name, ok = QInputDialog.getItem(self.window, "MIDI output port", "Play through:", choices,
+                                        choices.index(shown) if shown in choices else 0, False)
         if ok:
-            self.settings.set("midi_port", name)
+            self.settings.set("midi_port", VIRTUAL_PORT if name == virtual else name)
             self.output_box.setCurrentIndex(self.output_box.findData("port"))
             self.close_output()
 
