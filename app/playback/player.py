@@ -105,6 +105,7 @@ class Player:
         playing if it was. Keys sounding there in both go on sounding, to end at this player's note-off,
         and the rest get their note-off now: a moved note stops, the rest of its chord rings on."""
         playing, position, sounding = old._hand_over()
+        old._sounding.clear()  # now this player's to end
         with self._lock:
             self._position = position
             keep = self.schedule.sounding_before(self.schedule.index_at(position))
@@ -136,26 +137,26 @@ class Player:
         self.output.panic()
 
     def _halt(self, keep_position: bool) -> None:
+        self._hand_over()  # not under the lock: the thread needs it to finish
         with self._lock:
-            now = time.perf_counter() - self._t0 if self._playing else self._position
-            self._playing = False
             self._silence()
-            self._position = now if keep_position else 0.0
-            self._lock.notify_all()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2.0)
+            if not keep_position:
+                self._position = 0.0
 
     def _hand_over(self) -> tuple[bool, float, set[tuple[int, int]]]:
         """Stop without a note-off: (playing, position, what sounds), for :meth:`take_over`."""
         with self._lock:
             playing, position = self._playing, self.position()
             self._playing, self._position = False, position
-            sounding, self._sounding = self._sounding, set()
+            sounding = set(self._sounding)
             self._lock.notify_all()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
+        self._join()
         return playing, position, sounding
+
+    def _join(self) -> None:
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
 
     def _send(self, msg: mido.Message) -> None:
         self.output.send(msg)

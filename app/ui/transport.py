@@ -512,7 +512,7 @@ class Transport(QObject):
             self.set_message(f"MIDI output is unavailable here ({exc})")
             return
         virtual = f"New virtual port “{VIRTUAL_PORT_NAME}” (a DAW or synth connects to it)"
-        choices = [*names, virtual]
+        choices = [*(n for n in names if not n.startswith(VIRTUAL_PORT_NAME)), virtual]  # not into our own
         current = self.settings.get("midi_port")
         shown = virtual if current == VIRTUAL_PORT else current
         name, ok = QInputDialog.getItem(self.window, "MIDI output port", "Play through:", choices,
