@@ -232,6 +232,8 @@ def test_humanise_runs_in_background_and_is_one_undo_step(demo, qtbot):
     doc = demo.doc
     assert doc.version is Version.STYLISED and doc.state.style == "classical"
     assert (doc.state.stylised != original).mean() > 0.9
+    made = doc.state.stylised
+    assert f"Velocities {made.min()}–{made.max()}, mean {made.mean():.0f}." in demo.panel.info.text()
     assert np.array_equal(doc.notes.velocity, original)  # Original version untouched
     assert demo.version_actions[Version.STYLISED].isEnabled()
     demo.undo_stack.undo()

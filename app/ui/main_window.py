@@ -611,8 +611,11 @@ class MainWindow(QMainWindow):
         predictor = self.holder.loaded
         kept = (snapshot.keep_written and predictor is not None
                 and uses_written_dynamics(snapshot.notes.velocity[snapshot.mask], predictor.written_weight))
+        made = np.asarray(velocity)[snapshot.mask]
+        shape = f" Velocities {int(made.min())}–{int(made.max())}, mean {made.mean():.0f}." if len(made) else ""
         self.panel.info.setText(f"Humanised {int(snapshot.mask.sum())} notes ({snapshot.style}, {pct}%) "
-                                f"in {seconds:.2f} s" + ("; the written dynamics were kept." if kept else "."))
+                                f"in {seconds:.2f} s" + ("; the written dynamics were kept." if kept else ".")
+                                + shape)
 
     def _humanise_failed(self, message: str) -> None:
         self._end_job()
