@@ -18,7 +18,6 @@ LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
 BOTTOM_PAD = PEDAL_STRIP + 3
 BLIND_TEXT = "Velocities are hidden during the blind test."
-SELECTED_TEXT = QColor("#ffffff")
 
 
 class Keyboard(QWidget):
@@ -223,9 +222,9 @@ class VelocityLane(QWidget):
             p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, BLIND_TEXT)
             p.end()
             return
+        p.setPen(QPen(style.BEAT_LINE, 1, Qt.PenStyle.DotLine))
         for level in (32, 64, 96):
             guide = float(self.y_of(level))
-            p.setPen(QPen(style.BEAT_LINE, 1, Qt.PenStyle.DotLine))
             p.drawLine(QLineF(0, guide, self.width(), guide))
         rows = self.rows()
         shown = self.doc.shown_velocities()[rows].astype(int)
@@ -250,9 +249,7 @@ class VelocityLane(QWidget):
         if self.overlay:
             self.paint_overlays(p, rows, x)
         if self.drag is not None:
-            p.setPen(SELECTED_TEXT)
-            end = self.drag[1]
-            p.drawText(QPointF(min(end.x() + 10, self.width() - 150), max(end.y() - 6, 24.0)), self.drag_text())
+            style.draw_readout(p, self.drag_text(), self.drag[1], self.width())
         p.end()
 
     def drag_text(self) -> str:

@@ -317,16 +317,10 @@ class PianoRoll(QWidget):
         return [QRectF(a, b, c, h) for a, b, c in zip(x.tolist(), y.tolist(), w.tolist())]
 
     def paint_readout(self, p: QPainter, interaction: Interaction) -> None:
-        """The gesture's text beside the pointer, on a dark box so that notes beneath do not hide it."""
+        """The gesture's text beside the pointer, once it has moved."""
         text = interaction.text()
-        if text is None or interaction.pos == interaction.origin:
-            return
-        box = p.fontMetrics().boundingRect(text).adjusted(-4, -2, 4, 2)
-        box.moveTopLeft(QPointF(min(interaction.pos.x() + 14, self.width() - box.width() - 2),
-                                max(interaction.pos.y() - box.height() - 8, 2.0)).toPoint())
-        p.fillRect(box, style.BACKGROUND)
-        p.setPen(style.SELECTED_OUTLINE)
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        if text is not None and interaction.pos != interaction.origin:
+            style.draw_readout(p, text, interaction.pos, self.width())
 
     def paint_ghosts(self, painter: QPainter, dtick: int, dpitch: int, dlen: int) -> None:
         rows = np.flatnonzero(self.doc.selection)

@@ -1,10 +1,11 @@
-"""Colours shared by the painted views."""
+"""Colours shared by the painted views, and the readout they show beside the pointer while dragging."""
 
 from __future__ import annotations
 
 import itertools
 
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter
 
 BACKGROUND = QColor("#1e2126")
 WHITE_ROW = QColor("#262a30")
@@ -38,3 +39,14 @@ def velocity_colour(velocity: int) -> QColor:
 
 def is_black(pitch: int) -> bool:
     return pitch % 12 in BLACK_KEYS
+
+
+def draw_readout(painter: QPainter, text: str, pointer: QPointF, width: int) -> None:
+    """``text`` just above and right of ``pointer`` (kept inside ``width``), on a dark box so that what is
+    beneath does not hide it: what a drag in progress would make."""
+    box = painter.fontMetrics().boundingRect(text).adjusted(-4, -2, 4, 2)
+    box.moveTopLeft(QPointF(min(pointer.x() + 14, width - box.width() - 2),
+                            max(pointer.y() - box.height() - 8, 2.0)).toPoint())
+    painter.fillRect(box, BACKGROUND)
+    painter.setPen(SELECTED_OUTLINE)
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
