@@ -181,3 +181,19 @@ def test_a_place_is_named_by_note_bar_beat_and_length():
     tpb = doc.midi.ticks_per_beat
     assert doc.describe_place(60, 0, tpb) == "C4 · bar 1, beat 1 · 1 beat"
     assert doc.describe_place(61, 5 * tpb + tpb // 2, 7 * tpb) == "C#4 · bar 2, beat 2.5 · 1.5 beats"
+
+
+def test_select_neighbour_steps_through_the_piano_notes_in_playing_order():
+    doc = EditorDocument.open(DEMO)
+    n = doc.notes
+    order = np.lexsort((n.pitch, n.start))
+    assert doc.select_neighbour(1) == order[0]  # nothing selected: the first note
+    assert doc.select_neighbour(1) == order[1] and doc.selection.sum() == 1
+    assert doc.select_neighbour(-1) == order[0]
+    assert doc.select_neighbour(-1) is None and doc.selection[order[0]]  # nothing before: selection kept
+    later = int(np.searchsorted(n.start[order], 960))
+    doc.set_selection(np.zeros(len(n), bool))
+    assert doc.select_neighbour(1, from_tick=960) == order[later]  # from where the view starts
+    assert doc.select_neighbour(-1) == order[later - 1]
+    doc.set_selection(np.isin(np.arange(len(n)), order[[3, 5]]))
+    assert doc.select_neighbour(1) == order[6] and doc.select_neighbour(-1) == order[5]

@@ -134,6 +134,25 @@ def test_ctrl_up_and_down_make_the_selection_louder_or_softer_one_undo_step_each
     assert int(demo.doc.notes.velocity[row]) == 1  # 0 would be a note-off
 
 
+def test_alt_arrows_step_through_notes_into_view_and_sound_them(demo, qtbot):
+    demo.show()
+    qtbot.waitExposed(demo)
+    demo.activateWindow()
+    heard = []
+    demo.roll.audition_pressed.connect(lambda channel, pitch, velocity: heard.append(pitch))
+    demo.view.zoom_x(8.0)  # a few beats on screen
+    n = demo.doc.notes
+    order = np.lexsort((n.pitch, n.start))
+    for _ in range(40):
+        qtbot.keyClick(demo.roll, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    row = int(order[39])
+    assert np.flatnonzero(demo.doc.selection).tolist() == [row] and heard[-1] == int(n.pitch[row])
+    assert 0 <= demo.view.x_of(float(n.start[row])) <= demo.roll.width()  # followed into view
+    assert demo.undo_stack.count() == 0  # Alt+arrows select; plain arrows would have moved the note
+    qtbot.keyClick(demo.roll, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    assert np.flatnonzero(demo.doc.selection).tolist() == [int(order[38])]
+
+
 def test_copy_paste_duplicate_and_cut_with_their_shortcuts(demo, qtbot):
     keys = {"Copy": Qt.Key.Key_C, "Paste at Playhead": Qt.Key.Key_V, "Duplicate": Qt.Key.Key_D, "Cut": Qt.Key.Key_X}
 

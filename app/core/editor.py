@@ -205,6 +205,25 @@ class EditorDocument:
         self.selection = np.asarray(mask, dtype=bool).copy()
         self._emit()
 
+    def select_neighbour(self, step: int, from_tick: float = 0.0) -> int | None:
+        """Select the piano note ``step`` places after the selection (before it, when negative), in the order
+        they are played (start, then pitch); with nothing selected, the first one from ``from_tick`` on (or
+        the last one before it). Returns its row; None, with the selection kept, when there is no such note."""
+        piano = np.flatnonzero(self.piano_mask)
+        order = piano[np.lexsort((self.notes.pitch[piano], self.notes.start[piano]))]
+        chosen = np.flatnonzero(self.selection[order])
+        if len(chosen):
+            at = int(chosen[-1] if step > 0 else chosen[0]) + step
+        else:
+            first_on = int(np.searchsorted(self.notes.start[order], from_tick, side="left"))
+            at = first_on + step - 1 if step > 0 else first_on + step
+        if not 0 <= at < len(order):
+            return None
+        mask = np.zeros(len(self.notes), dtype=bool)
+        mask[order[at]] = True
+        self.set_selection(mask)
+        return int(order[at])
+
     def set_piano_parts(self, keys: set[tuple[int, int]]) -> None:
         self.midi.set_piano_parts(keys)
         self._emit()

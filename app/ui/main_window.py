@@ -232,6 +232,8 @@ class MainWindow(QMainWindow):
         self._action(edit, "&Paste at Playhead", self.paste, QKeySequence.StandardKey.Paste)
         self._action(edit, "D&uplicate", self.duplicate_selection, "Ctrl+D")
         self._action(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
+        self._action(edit, "Select &Next Note", lambda: self.select_neighbour(1), "Alt+Right")
+        self._action(edit, "Select P&revious Note", lambda: self.select_neighbour(-1), "Alt+Left")
         self._action(edit, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
         for text, delta, keys in (("&Louder", 5, "Ctrl+Up"), ("S&ofter", -5, "Ctrl+Down"),
                                   ("A Little Louder", 1, "Ctrl+Shift+Up"), ("A Little Softer", -1, "Ctrl+Shift+Down")):
@@ -457,6 +459,21 @@ class MainWindow(QMainWindow):
         dialog = ScaleVelocitiesDialog(f"{which} of the {self.doc.version.label} version", self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.doc.scale_velocities(rows, dialog.range_factor, dialog.offset.value())
+
+    def select_neighbour(self, step: int) -> None:
+        """Step through the piano notes from the keyboard (then Ctrl+Up/Down sets how loud each is): the note
+        is brought into view and sounds briefly."""
+        row = self.doc.select_neighbour(step, from_tick=self.view.tick_at(0))
+        if row is None:
+            return
+        n, v, roll = self.doc.notes, self.view, self.roll
+        x, y = v.x_of(float(n.start[row])), v.y_of(float(n.pitch[row]))
+        if not 0 <= x <= roll.width() * 0.9:
+            v.scroll_to(left_tick=float(n.start[row]) - 0.1 * roll.width() / v.px_per_tick)
+        if not 0 <= y <= roll.height() - v.key_height:
+            v.scroll_to(top_pitch=float(n.pitch[row]) + roll.height() / v.key_height / 2)
+        roll.audition(row)
+        QTimer.singleShot(250, roll.audition_released.emit)
 
     def nudge_velocities(self, delta: int) -> None:
         """The selected piano notes of the shown version louder or softer by ``delta``."""
