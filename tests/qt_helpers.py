@@ -29,8 +29,8 @@ def drag(widget: QWidget, start: QPointF, end: QPointF, steps: int = 6, modifier
     _send(widget, QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton, modifiers)
 
 
-def press(widget: QWidget, pos: QPointF) -> None:
-    _send(widget, QEvent.Type.MouseButtonPress, pos, LEFT)
+def press(widget: QWidget, pos: QPointF, modifiers=NONE) -> None:
+    _send(widget, QEvent.Type.MouseButtonPress, pos, LEFT, modifiers)
 
 
 def move(widget: QWidget, pos: QPointF) -> None:

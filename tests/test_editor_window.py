@@ -138,8 +138,9 @@ def test_alt_arrows_step_through_notes_into_view_and_sound_them(demo, qtbot):
     demo.show()
     qtbot.waitExposed(demo)
     demo.activateWindow()
-    heard = []
+    heard, released = [], []
     demo.roll.audition_pressed.connect(lambda channel, pitch, velocity: heard.append(pitch))
+    demo.roll.audition_released.connect(lambda: released.append(True))
     demo.view.zoom_x(8.0)  # a few beats on screen
     n = demo.doc.notes
     order = np.lexsort((n.pitch, n.start))
@@ -151,6 +152,8 @@ def test_alt_arrows_step_through_notes_into_view_and_sound_them(demo, qtbot):
     assert demo.undo_stack.count() == 0  # Alt+arrows select; plain arrows would have moved the note
     qtbot.keyClick(demo.roll, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     assert np.flatnonzero(demo.doc.selection).tolist() == [int(order[38])]
+    qtbot.waitUntil(lambda: bool(released), timeout=2_000)  # each stepped-to note sounds briefly
+    assert len(released) < len(heard) / 4  # a pending release is restarted by the next step, not one per press
 
 
 def test_copy_paste_duplicate_and_cut_with_their_shortcuts(demo, qtbot):
@@ -226,6 +229,24 @@ def test_velocity_lane_drag_across_draws_a_ramp(demo):
     v = doc.notes.velocity[order].astype(int)
     assert abs(v[0] - 40) <= 1 and abs(v[-1] - 100) <= 1 and np.all(np.diff(v) >= 0)
     assert demo.undo_stack.count() == 1
+
+
+def test_shift_drag_in_the_velocity_lane_draws_freehand(demo):
+    lane, doc, view = demo.lane, demo.doc, demo.view
+    shift = Qt.KeyboardModifier.ShiftModifier
+    at = lambda tick, velocity: QPointF(view.x_of(tick), float(lane.y_of(velocity)))  # noqa: E731
+    qt_press(lane, at(0, 100), shift)  # a V: loud, soft at beat 2, loud again at beat 3
+    for k in range(1, 21):
+        tick = 960 * k / 20
+        qt_move(lane, at(tick, 100 - 60 * (1 - abs(tick - 480) / 480)))
+    assert lane.drag_text().startswith("freehand 40–100 · ")
+    qt_release(lane, at(960, 100))
+    rows = np.flatnonzero(doc.notes.start <= 960)
+    v, start = doc.notes.velocity[rows].astype(int), doc.notes.start[rows]
+    expected = 100 - 60 * (1 - np.abs(start - 480) / 480)
+    assert np.max(np.abs(v - expected)) <= 2
+    assert (doc.notes.velocity == 80).sum() == len(doc.notes) - len(rows)
+    assert demo.undo_stack.count() == 1 and demo.undo_stack.text(0) == "Draw velocities"
 
 
 def test_a_velocity_drag_shows_what_it_sets_until_it_is_dropped(demo):

@@ -52,6 +52,7 @@ GESTURES = [
     ("Drag a note / its right end", "move it (snapped) / change its length"),
     ("Double-click empty space", "draw a note"),
     ("Drag a velocity bar / sideways across bars", "set it / draw a ramp"),
+    ("Shift+drag in the velocity lane", "draw the velocities freehand, each bar at the path's height"),
     ("Click the ruler", "move the playhead"),
     ("Click or slide over the keyboard", "hear those keys; notes sound as you click, drag or draw them "
                                           "(Edit ▸ Audition Notes)"),

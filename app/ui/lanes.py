@@ -116,8 +116,9 @@ class VelocityLane(QWidget):
     a strip along the bottom (it shapes how loud the piano sounds as much as the velocities do).
 
     Drag a bar up/down to set it; drag sideways to draw a straight ramp over the
-    notes in between (the selection, if there is one). One undo step per drag; while
-    it lasts, ``previewed`` offers the velocities it would set (playback plays them).
+    notes in between (the selection, if there is one); Shift+drag draws freehand, each
+    bar taking the height of the path above it. One undo step per drag; while it lasts,
+    ``previewed`` offers the velocities it would set (playback plays them).
     """
 
     previewed = Signal(object, object)  # (rows, velocities) of the drag in progress; empty when it is dropped
@@ -128,6 +129,7 @@ class VelocityLane(QWidget):
         self.overlay = True
         self.blind = False  # a blind test is on: velocities hidden
         self.drag: tuple[QPointF, QPointF] | None = None
+        self.path: list[QPointF] | None = None  # a freehand drag's points, in the order drawn
         self.setMinimumHeight(90)
         view.changed.connect(self.update)
 
@@ -136,8 +138,12 @@ class VelocityLane(QWidget):
         return LANE_PAD + (127 - np.asarray(velocity, float)) * (self.height() - LANE_PAD - BOTTOM_PAD) / 127
 
     def velocity_at(self, y: float) -> int:
-        v = 127 - (y - LANE_PAD) * 127 / max(1.0, self.height() - LANE_PAD - BOTTOM_PAD)
-        return int(np.clip(round(v), 1, 127))
+        return int(self.velocities_at(np.array([y]))[0])
+
+    def velocities_at(self, y: np.ndarray) -> np.ndarray:
+        """(K,) velocities (1..127) at heights ``y`` (K,)."""
+        v = 127 - (np.asarray(y, float) - LANE_PAD) * 127 / max(1.0, self.height() - LANE_PAD - BOTTOM_PAD)
+        return np.clip(np.rint(v), 1, 127).astype(np.int64)
 
     def point_at(self, row: int, velocity: int | None = None) -> QPointF:
         """Top of ``row``'s bar (or the height of ``velocity``): where a test grabs it."""
@@ -180,6 +186,8 @@ class VelocityLane(QWidget):
 
     def drag_values(self) -> tuple[np.ndarray, np.ndarray]:
         assert self.drag is not None
+        if self.path is not None:
+            return self._freehand_values(self.path)
         a, b = self.drag
         rows = self.targets(a.x(), b.x())
         v0, v1 = self.velocity_at(a.y()), self.velocity_at(b.y())
@@ -189,15 +197,30 @@ class VelocityLane(QWidget):
         t = np.clip((x - a.x()) / (b.x() - a.x()), 0, 1)
         return rows, np.rint(v0 + t * (v1 - v0))
 
+    def _freehand_values(self, path: list[QPointF]) -> tuple[np.ndarray, np.ndarray]:
+        """The bars under a freehand path and the path's velocity above each (by x: where the path went
+        back over itself, the later stroke counts)."""
+        x = np.array([p.x() for p in path])
+        y = np.array([p.y() for p in path])
+        keep = len(x) - 1 - np.unique(x[::-1], return_index=True)[1]  # the last point drawn at each x
+        x, y = x[keep], y[keep]  # sorted by x
+        rows = self.targets(float(x.min()), float(x.max()))
+        bars = self.view.x_of(self.doc.notes.start[rows].astype(float))
+        return rows, self.velocities_at(np.interp(bars, x, y))
+
     # -- mouse ------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self.drag = (event.position(), event.position())
+            freehand = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self.path = [event.position()] if freehand else None
             self.update()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.drag is not None:
             self.drag = (self.drag[0], event.position())
+            if self.path is not None:
+                self.path.append(event.position())
             self.previewed.emit(*self.drag_values())
             self.update()
 
@@ -205,10 +228,14 @@ class VelocityLane(QWidget):
         if self.drag is None:
             return
         self.drag = (self.drag[0], event.position())
+        if self.path is not None:
+            self.path.append(event.position())
         rows, values = self.drag_values()
-        self.drag = None
+        text = "Draw velocities" if self.path is not None else "Draw velocity ramp" if len(rows) > 1 else \
+            "Set velocity"
+        self.drag, self.path = None, None
         if len(rows):
-            self.doc.set_velocities(rows, values, "Draw velocity ramp" if len(rows) > 1 else "Set velocity")
+            self.doc.set_velocities(rows, values, text)
         else:
             self.previewed.emit(rows, values)  # nothing to set: back to the document's velocities
         self.update()
@@ -259,6 +286,8 @@ class VelocityLane(QWidget):
         if not len(rows):
             return "no piano note here"
         count = f"{len(rows)} note" + ("s" if len(rows) > 1 else "")
+        if self.path is not None:
+            return f"freehand {int(values.min())}–{int(values.max())} · {count}"
         low, high = int(values[0]), int(values[-1])
         return f"velocity {low} · {count}" if low == high else f"{low} → {high} · {count}"
 

@@ -136,6 +136,8 @@ class MainWindow(QMainWindow):
     # -- construction ---------------------------------------------------------------
     def _build_views(self) -> None:
         self.roll = PianoRoll(self.doc, self.view)
+        self.step_release = QTimer(self, singleShot=True, interval=250)  # ends the sound of a stepped-to note
+        self.step_release.timeout.connect(self.roll.audition_released.emit)
         self.keyboard = Keyboard(self.view)
         self.ruler = Ruler(self.doc, self.view)
         self.lane = VelocityLane(self.doc, self.view)
@@ -473,7 +475,7 @@ class MainWindow(QMainWindow):
         if not 0 <= y <= roll.height() - v.key_height:
             v.scroll_to(top_pitch=float(n.pitch[row]) + roll.height() / v.key_height / 2)
         roll.audition(row)
-        QTimer.singleShot(250, roll.audition_released.emit)
+        self.step_release.start()  # one pending release, owned by the window: it goes with it
 
     def nudge_velocities(self, delta: int) -> None:
         """The selected piano notes of the shown version louder or softer by ``delta``."""
