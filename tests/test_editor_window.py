@@ -284,6 +284,32 @@ def test_humanise_runs_in_background_and_is_one_undo_step(demo, qtbot):
     assert doc.state.stylised is not None
 
 
+def test_the_strength_slider_blends_the_last_humanise_again_without_a_second_run(demo, qtbot, monkeypatch):
+    predictor = demo.holder.get()
+    runs = []
+    predict = predictor.predict
+    monkeypatch.setattr(predictor, "predict", lambda *a, **k: runs.append(1) or predict(*a, **k))
+    with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
+        demo.panel.humanise_button.click()
+    doc, original = demo.doc, demo.doc.notes.velocity.astype(float)
+    full = doc.state.stylised.copy()  # at the default 100%
+    demo.panel.strength.setValue(50)
+    qtbot.waitUntil(lambda: demo.undo_stack.count() == 2, timeout=2_000)
+    assert demo.undo_stack.text(1) == "Humanise strength 50%" and len(runs) == 1
+    assert np.array_equal(doc.state.stylised, np.clip(np.rint((original + full) / 2), 1, 127))
+    assert doc.version is Version.STYLISED and "Strength 50%" in demo.panel.info.text()
+    demo.undo_stack.undo()  # back to 100%: still one it made, so the slider goes on working
+    demo.panel.strength.setValue(20)
+    qtbot.waitUntil(lambda: demo.undo_stack.text(demo.undo_stack.count() - 1) == "Humanise strength 20%",
+                    timeout=2_000)
+    doc.set_velocities(np.array([0]), np.array([127]))  # the Stylised version edited by hand
+    count = demo.undo_stack.count()
+    demo.panel.strength.setValue(70)
+    qtbot.wait(400)
+    assert demo.undo_stack.count() == count and doc.state.stylised[0] == 127  # the edit is not blended away
+    assert len(runs) == 1
+
+
 def test_humanise_selection_only_and_strength(demo, qtbot):
     sel = np.zeros(len(demo.doc.notes), bool)
     sel[:12] = True

@@ -127,6 +127,12 @@ def stylised_velocities(notes: NoteTable, ticks_per_beat: int, mask: np.ndarray,
     if keep_written and mask.any():
         combined = with_written_dynamics(predicted[mask], notes.velocity[mask], predictor.written_weight)
         predicted[mask] = np.clip(np.rint(combined), 1, 127)
-    out = np.array(notes.velocity, dtype=np.int16, copy=True)
-    out[mask] = blend(notes.velocity[mask], predicted[mask], strength)
+    return blended(notes.velocity, predicted, mask, strength)
+
+
+def blended(current: np.ndarray, predicted: np.ndarray, mask: np.ndarray, strength: float) -> np.ndarray:
+    """(N,) ``current`` velocities with the masked ones moved ``strength`` of the way to ``predicted`` (N,):
+    the step after the model, so that another strength needs no second run."""
+    out = np.array(current, dtype=np.int16, copy=True)
+    out[mask] = blend(np.asarray(current)[mask], np.asarray(predicted)[mask], strength)
     return out

@@ -53,6 +53,7 @@ from app.ui.settings import Settings
 from app.ui.transport import Transport
 from app.ui.worker import (
     HumaniseJob,
+    HumaniseResult,
     HumaniseSnapshot,
     PredictorHolder,
     Preloader,
@@ -72,6 +73,10 @@ def settle_memory() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def velocity_summary(made: np.ndarray) -> str:
+    return f" Velocities {int(made.min())}–{int(made.max())}, mean {made.mean():.0f}." if len(made) else ""
 
 
 class StateCommand(QUndoCommand):
@@ -110,6 +115,7 @@ class MainWindow(QMainWindow):
         self.job: HumaniseJob | None = None
         self.threads: list[QThread] = []
         self.last_humanise_seconds: float | None = None
+        self.last_humanise: HumaniseResult | None = None  # the strength slider blends it again
         self._build_views()
         self._build_panels()
         self._build_actions()
@@ -171,6 +177,10 @@ class MainWindow(QMainWindow):
     def _build_panels(self) -> None:
         self.panel = HumanisePanel()
         self.panel.strength.setValue(self.settings.get("strength"))
+        self.strength_timer = QTimer(self, singleShot=True, interval=200)  # the slider's last word counts
+        self.strength_timer.timeout.connect(self.apply_strength)
+        self.panel.strength.valueChanged.connect(self.strength_timer.start)
+        self.panel.strength.sliderReleased.connect(self.strength_timer.start)
         self.panel.keep_written.setChecked(self.settings.get("keep_written"))
         self.panel.seed.setValue(self.settings.get("seed"))
         self.panel.humanise_requested.connect(self.humanise)
@@ -618,23 +628,42 @@ class MainWindow(QMainWindow):
         self.humanise_finished.emit()
         return snapshot
 
-    def _humanise_done(self, velocity: np.ndarray, seconds: float) -> None:
+    def _humanise_done(self, full: np.ndarray, seconds: float) -> None:
         snapshot = self._end_job()
         if snapshot is None or snapshot.notes is not self.doc.notes:
             self.show_error("Humanise discarded", "The notes changed while StyleNet was running; run it again.")
             return
         self.last_humanise_seconds = seconds
         pct = round(snapshot.strength * 100)
+        self.last_humanise = HumaniseResult(snapshot, full)
+        velocity = self.last_humanise.velocities(pct)
         self.doc.set_version_velocities(Version.STYLISED, velocity, f"Humanise ({snapshot.style}, {pct}%)",
                                         style=snapshot.style)
         predictor = self.holder.loaded
         kept = (snapshot.keep_written and predictor is not None
                 and uses_written_dynamics(snapshot.notes.velocity[snapshot.mask], predictor.written_weight))
-        made = np.asarray(velocity)[snapshot.mask]
-        shape = f" Velocities {int(made.min())}–{int(made.max())}, mean {made.mean():.0f}." if len(made) else ""
         self.panel.info.setText(f"Humanised {int(snapshot.mask.sum())} notes ({snapshot.style}, {pct}%) "
                                 f"in {seconds:.2f} s" + ("; the written dynamics were kept." if kept else ".")
-                                + shape)
+                                + velocity_summary(velocity[snapshot.mask]))
+
+    def apply_strength(self) -> None:
+        """The last Humanise blended again at the slider's strength, with no second model run, while the
+        Stylised version is still one it made (else the strength waits for the next Humanise): one undo step,
+        heard at once while playing."""
+        last, percent, doc = self.last_humanise, self.panel.strength.value(), self.doc
+        if self.panel.strength.isSliderDown() or last is None or self.job is not None:
+            return
+        stylised = doc.state.stylised
+        if last.snapshot.notes is not doc.notes or stylised is None or not last.made_this(stylised):
+            return
+        velocity = last.velocities(percent)
+        if np.array_equal(velocity, stylised):
+            return
+        self.settings.set("strength", percent)
+        doc.set_version_velocities(Version.STYLISED, velocity, f"Humanise strength {percent}%",
+                                   style=last.snapshot.style)
+        self.panel.info.setText(f"Strength {percent}% ({last.snapshot.style}), no second run."
+                                + velocity_summary(velocity[last.snapshot.mask]))
 
     def _humanise_failed(self, message: str) -> None:
         self._end_job()

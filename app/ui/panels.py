@@ -38,6 +38,8 @@ class HumanisePanel(QWidget):
         self.strength.setRange(0, 100)
         self.strength.setValue(100)
         self.strength_label = QLabel("100%")
+        self.strength.setToolTip("How far the velocities move from yours toward the model's; after a Humanise, "
+                                 "moving it blends that result again at once")
         self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v}%"))
         self.keep_written = QCheckBox("Keep written dynamics")
         self.keep_written.setChecked(True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
-from app.core.humanise import Cancelled, NoCheckpointError, VelocityPredictor, stylised_velocities
+from app.core.humanise import Cancelled, NoCheckpointError, VelocityPredictor, blended, stylised_velocities
 from app.core.notes import NoteTable
 
 
@@ -22,6 +22,26 @@ class HumaniseSnapshot:
     style: str
     strength: float
     keep_written: bool = True
+
+
+@dataclass
+class HumaniseResult:
+    """The last Humanise: the model's velocities at full strength, so that another strength is a blend, not
+    another run, and the versions made from them so far, by strength in percent."""
+
+    snapshot: HumaniseSnapshot
+    full: np.ndarray  # (N,)
+    made: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def velocities(self, percent: int) -> np.ndarray:
+        if percent not in self.made:
+            s = self.snapshot
+            self.made[percent] = blended(s.notes.velocity, self.full, s.mask, percent / 100)
+        return self.made[percent]
+
+    def made_this(self, velocity: np.ndarray) -> bool:
+        """``velocity`` is one of the versions made from this result (e.g. the one an undo went back to)."""
+        return any(np.array_equal(velocity, v) for v in self.made.values())
 
 
 class PredictorHolder:
@@ -45,7 +65,7 @@ class PredictorHolder:
 
 class HumaniseJob(QObject):
     progress = Signal(float)
-    finished = Signal(object, float)  # (N,) velocities, seconds
+    finished = Signal(object, float)  # (N,) velocities at full strength, seconds
     failed = Signal(str)
     cancelled = Signal()
 
@@ -67,8 +87,8 @@ class HumaniseJob(QObject):
         t0 = time.perf_counter()
         try:
             predictor = self.holder.get()
-            velocity = stylised_velocities(s.notes, s.ticks_per_beat, s.mask, predictor, s.style, s.strength,
-                                           self._progress, s.keep_written)
+            velocity = stylised_velocities(s.notes, s.ticks_per_beat, s.mask, predictor, s.style, 1.0,
+                                           self._progress, s.keep_written)  # the strength is applied after
         except Cancelled:
             self.cancelled.emit()
         except NoCheckpointError as exc:
