@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app import DEMO_SONG
 from app.core.editor import EditorDocument, EditorState, NoteClip, Version
-from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
+from app.core.humanise import VelocityPredictor
 from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
 from app.ui import style
@@ -45,22 +45,14 @@ from app.ui.blind import BlindTestController, slot_text
 from app.ui.filters import MIDI_FILES
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
+from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, Ruler, VelocityLane
 from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
 from app.ui.settings import Settings
 from app.ui.transport import Transport
-from app.ui.worker import (
-    HumaniseJob,
-    HumaniseResult,
-    HumaniseSnapshot,
-    PredictorHolder,
-    Preloader,
-    default_loader,
-    finish_threads,
-    start_job,
-)
+from app.ui.worker import finish_threads
 
 
 def settle_memory() -> None:
@@ -73,10 +65,6 @@ def settle_memory() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-
-
-def velocity_summary(made: np.ndarray) -> str:
-    return f" Velocities {int(made.min())}–{int(made.max())}, mean {made.mean():.0f}." if len(made) else ""
 
 
 class StateCommand(QUndoCommand):
@@ -107,17 +95,15 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.keeper = RecoveryKeeper(self, recovery) if recovery is not None else None
         self.blind = BlindTestController(self)
-        self.holder = PredictorHolder(loader or default_loader)
         self.undo_stack = QUndoStack(self)
         self.doc = EditorDocument.empty()
         self.clipboard: NoteClip | None = None  # copied notes; kept when another file opens
         self.view = ViewState(self.doc.midi.ticks_per_beat)
-        self.job: HumaniseJob | None = None
         self.threads: list[QThread] = []
-        self.last_humanise_seconds: float | None = None
-        self.last_humanise: HumaniseResult | None = None  # the strength slider blends it again
         self._build_views()
         self._build_panels()
+        self.humaniser = HumaniseController(self, loader, self.threads)
+        self.holder = self.humaniser.holder
         self._build_actions()
         self._build_status()
         self.transport = Transport(self)
@@ -137,7 +123,7 @@ class MainWindow(QMainWindow):
             self.restoreState(layout)  # panels where the user left them
         self.set_document(self.doc)
         self._fill_recent_menu()
-        self._preload_model()
+        self.humaniser.preload()
 
     # -- construction ---------------------------------------------------------------
     def _build_views(self) -> None:
@@ -177,15 +163,8 @@ class MainWindow(QMainWindow):
     def _build_panels(self) -> None:
         self.panel = HumanisePanel()
         self.panel.strength.setValue(self.settings.get("strength"))
-        self.strength_timer = QTimer(self, singleShot=True, interval=200)  # the slider's last word counts
-        self.strength_timer.timeout.connect(self.apply_strength)
-        self.panel.strength.valueChanged.connect(self.strength_timer.start)
-        self.panel.strength.sliderReleased.connect(self.strength_timer.start)
         self.panel.keep_written.setChecked(self.settings.get("keep_written"))
         self.panel.seed.setValue(self.settings.get("seed"))
-        self.panel.humanise_requested.connect(self.humanise)
-        self.panel.baseline_requested.connect(self.make_baseline)
-        self.panel.cancel_requested.connect(self.cancel_humanise)
         self.panel.humanise_button.setEnabled(False)
         self.panel.info.setText("Loading the StyleNet checkpoint…")
         dock = QDockWidget("Humanise", self)
@@ -577,113 +556,15 @@ class MainWindow(QMainWindow):
         self.status_labels["meter"].setText(f"{sig.numerator}/{sig.denominator}" if sig else "4/4")
         self.status_labels["notes"].setText(f"{int(self.doc.piano_mask.sum())} piano / {len(n)} notes")
 
-    # -- humanise -----------------------------------------------------------------------
-    def _preload_model(self) -> None:
-        loader = Preloader(self.holder)
-        loader.done.connect(self._model_ready)
-        loader.failed.connect(self._model_failed)
-        self._preloader = loader
-        self.threads.append(start_job(loader, loader.done, loader.failed))
-
-    def _model_ready(self, predictor: VelocityPredictor) -> None:
-        self.panel.set_styles(predictor.styles, self.settings.get("style"))
-        self.panel.humanise_button.setEnabled(True)
-        device = getattr(predictor, "device_name", "cpu")
-        self.status_labels["device"].setText(f"device: {device}")
-        self.panel.info.setText(f"StyleNet ready on {device}.")
-
-    def _model_failed(self, message: str) -> None:
-        self.holder.error = message
-        self.panel.set_unavailable(f"Humanise is unavailable: {message}")
-        self.status_labels["device"].setText("device: no model")
-
+    # -- humanise (see HumaniseController) ---------------------------------------------------
     def humanise(self) -> None:
-        if self.job is not None or not self.panel.humanise_button.isEnabled():
-            return
-        selection = self.doc.selection if self.panel.selection_only.isChecked() else None
-        mask = humanise_mask(self.doc.notes, self.doc.piano_mask, selection)
-        if not mask.any():
-            self.show_error("Nothing to humanise", "There are no piano-part notes in the 88-key range to humanise.")
-            return
-        snapshot = HumaniseSnapshot(self.doc.notes, self.doc.midi.ticks_per_beat, mask, self.panel.chosen_style,
-                                    self.panel.strength.value() / 100.0, self.panel.keep_written.isChecked())
-        self.job = HumaniseJob(self.holder, snapshot)
-        self.job.progress.connect(self._humanise_progress)  # a bound slot: runs on the main thread
-        self.job.finished.connect(self._humanise_done)
-        self.job.failed.connect(self._humanise_failed)
-        self.job.cancelled.connect(self._humanise_cancelled)
-        self.panel.set_running(True)
-        self.settings.set("style", snapshot.style)
-        self.settings.set("strength", self.panel.strength.value())
-        self.settings.set("keep_written", snapshot.keep_written)
-        self.threads.append(start_job(self.job, self.job.finished, self.job.failed, self.job.cancelled))
-
-    def _humanise_progress(self, fraction: float) -> None:
-        self.panel.progress.setValue(int(100 * fraction))
-
-    def _end_job(self) -> HumaniseSnapshot | None:
-        snapshot = self.job.snapshot if self.job else None
-        self.job = None
-        self.panel.set_running(False)
-        self.humanise_finished.emit()
-        return snapshot
-
-    def _humanise_done(self, full: np.ndarray, seconds: float) -> None:
-        snapshot = self._end_job()
-        if snapshot is None or snapshot.notes is not self.doc.notes:
-            self.show_error("Humanise discarded", "The notes changed while StyleNet was running; run it again.")
-            return
-        self.last_humanise_seconds = seconds
-        pct = round(snapshot.strength * 100)
-        self.last_humanise = HumaniseResult(snapshot, full)
-        velocity = self.last_humanise.velocities(pct)
-        self.doc.set_version_velocities(Version.STYLISED, velocity, f"Humanise ({snapshot.style}, {pct}%)",
-                                        style=snapshot.style)
-        predictor = self.holder.loaded
-        kept = (snapshot.keep_written and predictor is not None
-                and uses_written_dynamics(snapshot.notes.velocity[snapshot.mask], predictor.written_weight))
-        self.panel.info.setText(f"Humanised {int(snapshot.mask.sum())} notes ({snapshot.style}, {pct}%) "
-                                f"in {seconds:.2f} s" + ("; the written dynamics were kept." if kept else ".")
-                                + velocity_summary(velocity[snapshot.mask]))
-
-    def apply_strength(self) -> None:
-        """The last Humanise blended again at the slider's strength, with no second model run, while the
-        Stylised version is still one it made (else the strength waits for the next Humanise): one undo step,
-        heard at once while playing."""
-        last, percent, doc = self.last_humanise, self.panel.strength.value(), self.doc
-        if self.panel.strength.isSliderDown() or last is None or self.job is not None:
-            return
-        stylised = doc.state.stylised
-        if last.snapshot.notes is not doc.notes or stylised is None or not last.made_this(stylised):
-            return
-        velocity = last.velocities(percent)
-        if np.array_equal(velocity, stylised):
-            return
-        self.settings.set("strength", percent)
-        doc.set_version_velocities(Version.STYLISED, velocity, f"Humanise strength {percent}%",
-                                   style=last.snapshot.style)
-        self.panel.info.setText(f"Strength {percent}% ({last.snapshot.style}), no second run."
-                                + velocity_summary(velocity[last.snapshot.mask]))
-
-    def _humanise_failed(self, message: str) -> None:
-        self._end_job()
-        self.show_error("Humanise failed", message)
-
-    def _humanise_cancelled(self) -> None:
-        self._end_job()
-        self.panel.info.setText("Humanise cancelled.")
+        self.humaniser.run()
 
     def cancel_humanise(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        self.humaniser.cancel()
 
     def make_baseline(self) -> None:
-        selection = self.doc.selection if self.panel.selection_only.isChecked() else None
-        mask = humanise_mask(self.doc.notes, self.doc.piano_mask, selection)
-        seed = self.panel.seed.value()
-        self.settings.set("seed", seed)
-        self.doc.set_version_velocities(Version.BASELINE, baseline_velocities(self.doc.notes, mask, seed),
-                                        f"Random baseline (seed {seed})")
+        self.humaniser.make_baseline()
 
     # -- dialogs, drag and drop, closing ----------------------------------------------------
     def confirm(self, title: str, text: str) -> bool:
