@@ -811,3 +811,15 @@ def test_the_empty_editor_says_how_to_start_and_opens_the_demo(qtbot, settings):
     demo_action.trigger()
     assert win.doc.midi.path == DEMO and len(win.doc.notes) == 309
     assert hint_pixels() == 0
+
+
+def test_the_velocity_lane_grip_resizes_it_within_limits_and_the_height_is_kept(window, settings, qtbot):
+    grip, lane = window.lane_grip, window.lane
+    assert lane.height() == 140
+    drag(grip, QPointF(100, 2), QPointF(100, -58))  # up 60 px: a taller lane, finer velocity steps
+    assert lane.height() == 200 and settings.get("lane_height") == 200
+    drag(grip, QPointF(100, 2), QPointF(100, 600))  # far down: never too short to use
+    assert lane.height() == 90 and settings.get("lane_height") == 90
+    again = MainWindow(settings, loader=window.holder.get)  # the model already loaded: nothing to wait for
+    qtbot.addWidget(again)
+    assert again.lane.height() == 90

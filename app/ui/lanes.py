@@ -111,6 +111,41 @@ class Ruler(QWidget):
         self.seek_requested.emit(max(0.0, self.view.tick_at(event.position().x())))
 
 
+class LaneGrip(QWidget):
+    """The strip above the velocity lane: drag it to make the lane taller (finer velocity steps) or shorter."""
+
+    LOWEST, HIGHEST = 90, 600  # px
+
+    resized = Signal(int)  # the lane's new height, when a drag ends
+
+    def __init__(self, lane: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lane = lane
+        self.setFixedHeight(5)
+        self.setCursor(Qt.CursorShape.SizeVerCursor)
+        self.setToolTip("Drag to resize the velocity lane")
+        self._from: tuple[float, int] | None = None  # (global y, lane height) where the drag began
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._from = (event.globalPosition().y(), self.lane.height())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._from is not None:
+            y, height = self._from
+            grown = round(y - event.globalPosition().y())
+            self.lane.setFixedHeight(min(self.HIGHEST, max(self.LOWEST, height + grown)))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._from is not None:
+            self._from = None
+            self.resized.emit(self.lane.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), style.BAR_LINE)
+        p.end()
+
+
 class VelocityLane(QWidget):
     """One bar per piano note at its onset; other versions overlaid as thin lines; the sustain pedal as
     a strip along the bottom (it shapes how loud the piano sounds as much as the velocities do).

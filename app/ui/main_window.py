@@ -46,7 +46,7 @@ from app.ui.filters import MIDI_FILES
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
-from app.ui.lanes import Keyboard, Ruler, VelocityLane
+from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
 from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
@@ -133,7 +133,9 @@ class MainWindow(QMainWindow):
         self.keyboard = Keyboard(self.view)
         self.ruler = Ruler(self.doc, self.view)
         self.lane = VelocityLane(self.doc, self.view)
-        self.lane.setFixedHeight(140)
+        self.lane.setFixedHeight(min(LaneGrip.HIGHEST, max(LaneGrip.LOWEST, self.settings.get("lane_height"))))
+        self.lane_grip = LaneGrip(self.lane)
+        self.lane_grip.resized.connect(lambda height: self.settings.set("lane_height", height))
         self.hscroll = QScrollBar(Qt.Orientation.Horizontal)
         self.vscroll = QScrollBar(Qt.Orientation.Vertical)
         self.hscroll.valueChanged.connect(lambda v: self.view.scroll_to(left_tick=float(v)))
@@ -152,10 +154,11 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.keyboard, 1, 0)
         grid.addWidget(self.roll, 1, 1)
         grid.addWidget(self.vscroll, 1, 2)
-        grid.addWidget(lane_label, 2, 0)
-        grid.addWidget(pedal_label, 2, 0, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.lane, 2, 1)
-        grid.addWidget(self.hscroll, 3, 1)
+        grid.addWidget(self.lane_grip, 2, 0, 1, 3)
+        grid.addWidget(lane_label, 3, 0)
+        grid.addWidget(pedal_label, 3, 0, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.lane, 3, 1)
+        grid.addWidget(self.hscroll, 4, 1)
         central = QWidget()
         central.setLayout(grid)
         self.setCentralWidget(central)
