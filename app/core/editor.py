@@ -86,12 +86,6 @@ class NoteClip:
 Listener = Callable[[], None]
 
 
-def _same_places(a: NoteTable, b: NoteTable) -> bool:
-    """The same notes at the same times (the Original's velocities may differ)."""
-    return a is b or (len(a) == len(b) and all(np.array_equal(getattr(a, c), getattr(b, c))
-                                               for c in ("pitch", "start", "end", "channel", "track")))
-
-
 class EditorDocument:
     """A MIDI document being edited. Only the main thread calls its methods."""
 
@@ -146,7 +140,11 @@ class EditorDocument:
         n = self.notes
         velocities = ", ".join(f"{version.label} {int(velocity[row])}" for version in self.available_versions()
                                if (velocity := self.state.velocities(version)) is not None)
-        return f"{self.describe_place(int(n.pitch[row]), int(n.start[row]), int(n.end[row]))}\nvelocity: {velocities}"
+        return f"{self.describe_row(n, row)}\nvelocity: {velocities}"
+
+    def describe_row(self, notes: NoteTable, row: int) -> str:
+        """:meth:`describe_place` of note ``row`` of ``notes`` (e.g. the notes as a drag would leave them)."""
+        return self.describe_place(int(notes.pitch[row]), int(notes.start[row]), int(notes.end[row]))
 
     def describe_place(self, pitch: int, start: int, end: int) -> str:
         """"E4 · bar 3, beat 2 · 0.5 beats": a note's name, where it starts and how long it is, in this file's
@@ -167,7 +165,7 @@ class EditorDocument:
         out = [Version.ORIGINAL] if self.state.notes is not self.saved_state.notes else []
         stylised, exported = self.state.stylised, self.exported_stylised
         if stylised is not None and (exported is None or exported[1] is not stylised
-                                     or not _same_places(exported[0], self.notes)):
+                                     or not exported[0].same_places(self.notes)):
             out.append(Version.STYLISED)
         return out
 
@@ -256,6 +254,11 @@ class EditorDocument:
         self._edit(text, after)
 
     def move_notes(self, rows: np.ndarray, dtick: int, dpitch: int) -> None:
+        self._edit("Move notes", replace(self.state, notes=self.moved(rows, dtick, dpitch)))
+
+    def moved(self, rows: np.ndarray, dtick: int, dpitch: int) -> NoteTable:
+        """The notes with ``rows`` moved by ``dtick`` and ``dpitch``, kept at or after the start (together)
+        and on the keyboard: what :meth:`move_notes` makes, and what a drag shows before it is dropped."""
         rows = np.asarray(rows, dtype=np.int64)
         n = self.notes
         shift = max(dtick, -int(n.start[rows].min())) if len(rows) else 0
@@ -264,14 +267,18 @@ class EditorDocument:
         start, end = n.start.copy(), n.end.copy()
         start[rows] += shift
         end[rows] += shift
-        self._edit("Move notes", replace(self.state, notes=n.with_columns(pitch=pitch, start=start, end=end)))
+        return n.with_columns(pitch=pitch, start=start, end=end)
 
     def resize_notes(self, rows: np.ndarray, dtick: int, min_length: int) -> None:
+        self._edit("Resize notes", replace(self.state, notes=self.resized(rows, dtick, min_length)))
+
+    def resized(self, rows: np.ndarray, dtick: int, min_length: int) -> NoteTable:
+        """The notes with the ends of ``rows`` moved by ``dtick``, none shorter than ``min_length``."""
         rows = np.asarray(rows, dtype=np.int64)
         n = self.notes
         end = n.end.copy()
         end[rows] = np.maximum(end[rows] + dtick, n.start[rows] + max(1, min_length))
-        self._edit("Resize notes", replace(self.state, notes=n.with_columns(end=end)))
+        return n.with_columns(end=end)
 
     def add_note(self, pitch: int, start: int, end: int, velocity: int, track: int, channel: int) -> None:
         one = [np.array([x]) for x in (pitch, start, max(end, start + 1), velocity, channel, track, -1)]

@@ -102,6 +102,11 @@ class NoteTable:
         keys, counts = np.unique(self._part_keys(), return_counts=True)
         return {(int(k) // 16, int(k) % 16): int(n) for k, n in zip(keys, counts)}
 
+    def same_places(self, other: NoteTable) -> bool:
+        """The same notes at the same times (their velocities may differ)."""
+        return self is other or (len(self) == len(other) and all(
+            np.array_equal(getattr(self, c), getattr(other, c)) for c in ("pitch", "start", "end", "channel", "track")))
+
     def same_as(self, other: NoteTable) -> bool:
         return len(self) == len(other) and all(
             np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)

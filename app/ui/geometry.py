@@ -65,6 +65,12 @@ class ViewState(QObject):
             self.top_pitch = min(float(HIGHEST), max(float(LOWEST), top_pitch))
         self.changed.emit()
 
+    def keep_in_view(self, tick: float, width: float) -> None:
+        """Scroll so that ``tick`` sits a tenth of ``width`` from the left when it is off screen or in the last
+        tenth (the playhead, a note stepped to): what comes after it stays in sight."""
+        if not 0 <= self.x_of(tick) <= width * 0.9:
+            self.scroll_to(left_tick=tick - 0.1 * width / self.px_per_tick)
+
     def zoom_x(self, factor: float, anchor_x: float = 0.0) -> None:
         anchor = self.tick_at(anchor_x)
         self.px_per_tick = min(4.0, max(0.2 / self.ticks_per_beat, self.px_per_tick * factor))

@@ -461,10 +461,8 @@ class MainWindow(QMainWindow):
         if row is None:
             return
         n, v, roll = self.doc.notes, self.view, self.roll
-        x, y = v.x_of(float(n.start[row])), v.y_of(float(n.pitch[row]))
-        if not 0 <= x <= roll.width() * 0.9:
-            v.scroll_to(left_tick=float(n.start[row]) - 0.1 * roll.width() / v.px_per_tick)
-        if not 0 <= y <= roll.height() - v.key_height:
+        v.keep_in_view(float(n.start[row]), roll.width())
+        if not 0 <= v.y_of(float(n.pitch[row])) <= roll.height() - v.key_height:
             v.scroll_to(top_pitch=float(n.pitch[row]) + roll.height() / v.key_height / 2)
         roll.audition(row)
         self.step_release.start()  # one pending release, owned by the window: it goes with it

@@ -93,11 +93,9 @@ class MoveNotes(Interaction):
         self.roll.paint_ghosts(painter, dtick, dpitch, 0)
 
     def text(self) -> str:
-        """Where the grabbed note lands (the document keeps notes at or after the start and on the keyboard)."""
-        n, (dtick, dpitch) = self.roll.doc.notes, self.offsets()
-        shift = max(dtick, -int(n.start[self.roll.doc.selection].min()))
-        start, end = int(n.start[self.row]) + shift, int(n.end[self.row]) + shift
-        return self.roll.doc.describe_place(min(127, max(0, int(n.pitch[self.row]) + dpitch)), start, end)
+        """Where the grabbed note lands."""
+        doc = self.roll.doc
+        return doc.describe_row(doc.moved(np.flatnonzero(doc.selection), *self.offsets()), self.row)
 
 
 class ResizeNotes(Interaction):
@@ -106,10 +104,9 @@ class ResizeNotes(Interaction):
         self.row = row  # the note whose end is dragged: its new length is shown
 
     def text(self) -> str:
-        n = self.roll.doc.notes
-        start = int(n.start[self.row])
-        end = max(int(n.end[self.row]) + self.delta(), start + self.roll.view.snap_ticks)
-        return self.roll.doc.describe_place(int(n.pitch[self.row]), start, end)
+        """How long the grabbed note becomes."""
+        doc, rows = self.roll.doc, np.flatnonzero(self.roll.doc.selection)
+        return doc.describe_row(doc.resized(rows, self.delta(), self.roll.view.snap_ticks), self.row)
 
     def delta(self) -> int:
         view = self.roll.view

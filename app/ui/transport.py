@@ -221,11 +221,7 @@ class Transport(QObject):
             return False
         built, parts, solo = self._player_notes
         doc = self.window.doc
-        now = doc.notes
-        if len(now) != len(built) or parts != doc.midi.piano_parts or solo != self.solo_action.isChecked():
-            return False
-        return all(np.array_equal(getattr(now, c), getattr(built, c)) for c in ("start", "end", "pitch", "channel",
-                                                                                 "track"))
+        return parts == doc.midi.piano_parts and solo == self.solo_action.isChecked() and built.same_places(doc.notes)
 
     def _schedule_source(self) -> tuple[MidiDocument, dict[str, np.ndarray], frozenset[tuple[int, int]] | None,
                                         PlayedNotes]:
@@ -422,9 +418,7 @@ class Transport(QObject):
             return
         tick = float(self.window.doc.midi.tempo_map.ticks(self.player.position()))
         self._show_playhead(tick)
-        view, roll = self.window.view, self.window.roll
-        if view.x_of(tick) > roll.width() * 0.9 or view.x_of(tick) < 0:  # follow the playhead
-            view.scroll_to(left_tick=tick - 0.1 * roll.width() / view.px_per_tick)
+        self.window.view.keep_in_view(tick, self.window.roll.width())  # follow the playhead
         if not self.player.playing:
             self.timer.stop()
             self.play_action.setText("▶ Play")
