@@ -105,7 +105,6 @@ class Player:
         playing if it was. Keys sounding there in both go on sounding, to end at this player's note-off,
         and the rest get their note-off now: a moved note stops, the rest of its chord rings on."""
         playing, position, sounding = old._hand_over()
-        old._sounding.clear()  # now this player's to end
         with self._lock:
             self._position = position
             keep = self.schedule.sounding_before(self.schedule.index_at(position))
@@ -137,18 +136,20 @@ class Player:
         self.output.panic()
 
     def _halt(self, keep_position: bool) -> None:
-        self._hand_over()  # not under the lock: the thread needs it to finish
+        _, _, sounding = self._hand_over()  # not under the lock: the thread needs it to finish
         with self._lock:
+            self._sounding = sounding  # what it left sounding gets its note-off here
             self._silence()
             if not keep_position:
                 self._position = 0.0
 
     def _hand_over(self) -> tuple[bool, float, set[tuple[int, int]]]:
-        """Stop without a note-off: (playing, position, what sounds), for :meth:`take_over`."""
+        """Stop without a note-off and give up what sounds: (playing, position, sounding keys), for
+        :meth:`take_over` (or :meth:`_halt`, which ends them)."""
         with self._lock:
             playing, position = self._playing, self.position()
             self._playing, self._position = False, position
-            sounding = set(self._sounding)
+            sounding, self._sounding = self._sounding, set()
             self._lock.notify_all()
         self._join()
         return playing, position, sounding

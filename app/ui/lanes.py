@@ -126,14 +126,17 @@ class LaneGrip(QWidget):
         self.setToolTip("Drag to resize the velocity lane")
         self._from: tuple[float, int] | None = None  # (global y, lane height) where the drag began
 
+    def set_height(self, height: int) -> None:
+        """The lane's height, kept within LOWEST..HIGHEST."""
+        self.lane.setFixedHeight(min(self.HIGHEST, max(self.LOWEST, height)))
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self._from = (event.globalPosition().y(), self.lane.height())
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._from is not None:
             y, height = self._from
-            grown = round(y - event.globalPosition().y())
-            self.lane.setFixedHeight(min(self.HIGHEST, max(self.LOWEST, height + grown)))
+            self.set_height(height + round(y - event.globalPosition().y()))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._from is not None:
