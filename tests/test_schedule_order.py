@@ -45,10 +45,10 @@ def early_offs_by_loop(events: list[tuple[int, int, int]]) -> list[bool]:
 @given(events_strategy)
 def test_early_offs_match_the_tick_by_tick_loop(events):
     ticks = np.array([t for t, _, _ in events], dtype=np.int64)
-    codes = np.array([c for _, c, _ in events], dtype=np.int64)
-    keys = np.where(codes > 0, np.array([k for _, _, k in events], dtype=np.int64), -1)
+    kinds = np.array([(0, -1, 1)[c] for _, c, _ in events], dtype=np.int64)  # as Schedule.note_kind
+    keys = np.where(kinds != 0, np.array([k for _, _, k in events], dtype=np.int64), -1)
     places = np.arange(len(events), dtype=np.int64)
-    got = _early_offs(ticks, places, codes, keys)
+    got = _early_offs(ticks, places, kinds, keys)
     assert got.tolist() == early_offs_by_loop([(t, c, k if c else -1) for t, c, k in events])
 
 

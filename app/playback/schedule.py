@@ -113,22 +113,21 @@ def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None =
     hangs); each group in file order. Everything after one pass over the messages is numpy: a note edit
     rebuilds this on a worker thread while a player thread plays, and both need the GIL."""
     midi, refs = doc.to_midifile_with_refs()
-    ticks, places, codes, keys, messages = _channel_events(midi, parts)
-    early = _early_offs(ticks, places, codes, keys)
-    within_tick = np.select([codes == 2, early, codes == 1], [2, 1, 3], default=0)  # the order above
+    ticks, places, kinds, keys, messages = _channel_events(midi, parts)
+    early = _early_offs(ticks, places, kinds, keys)
+    within_tick = np.select([kinds == 1, early, kinds == -1], [2, 1, 3], default=0)  # the order above
     order = np.lexsort((places, within_tick, ticks))
-    ticks, places, codes = ticks[order], places[order], codes[order]
+    ticks, places, kinds = ticks[order], places[order], kinds[order]
     return Schedule(doc.tempo_map.seconds(ticks), ticks, [messages[k] for k in order.tolist()], doc.tempo_map,
-                    _note_rows(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs, places, codes),
-                    keys[order], np.select([codes == 2, codes == 1], [1, -1], default=0))
+                    _note_rows(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs, places, kinds), keys[order],
+                    kinds)
 
 
 def _channel_events(midi: mido.MidiFile, parts: frozenset[tuple[int, int]] | None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[mido.Message]]:
     """Every channel message of ``parts`` (all if None), in file order: (E,) ticks, (E,) places in the file,
-    (E,) codes (0 other, 1 note-off or note-on at velocity 0, 2 sounding note-on), (E,) keys (channel * 128
-    + note for notes, else -1) and the (E,) messages themselves."""
-    ticks, places, codes, keys = [], [], [], []
+    (E,) kinds and keys (as :class:`Schedule`'s ``note_kind`` and ``note_key``) and the (E,) messages."""
+    ticks, places, kinds, keys = [], [], [], []
     messages: list[mido.Message] = []  # not copied: copying 70,000 messages takes seconds
     for tr, track in enumerate(midi.tracks):
         tick = 0
@@ -138,43 +137,43 @@ def _channel_events(midi: mido.MidiFile, parts: frozenset[tuple[int, int]] | Non
                 continue
             kind = msg.type
             if kind == "note_on" or kind == "note_off":
-                codes.append(2 if kind == "note_on" and msg.velocity > 0 else 1)
+                kinds.append(1 if kind == "note_on" and msg.velocity > 0 else -1)
                 keys.append(msg.channel * 128 + msg.note)
             else:
-                codes.append(0)
+                kinds.append(0)
                 keys.append(-1)
             ticks.append(tick)
             places.append(tr * TRACK_SPAN + i)
             messages.append(msg)
-    arrays = [np.array(values, dtype=np.int64) for values in (ticks, places, codes, keys)]
+    arrays = [np.array(values, dtype=np.int64) for values in (ticks, places, kinds, keys)]
     return arrays[0], arrays[1], arrays[2], arrays[3], messages
 
 
-def _note_rows(note_places: np.ndarray, places: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def _note_rows(note_places: np.ndarray, places: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     """(E,) the note row whose note-on is at each event's place, -1 for other events."""
     rows = np.full(len(places), -1, dtype=np.int64)
     if not len(note_places):
         return rows
     by_place = np.argsort(note_places)
     found = np.minimum(np.searchsorted(note_places[by_place], places), len(note_places) - 1)
-    hit = (codes == 2) & (note_places[by_place][found] == places)
+    hit = (kinds == 1) & (note_places[by_place][found] == places)
     rows[hit] = by_place[found[hit]]
     return rows
 
 
-def _early_offs(ticks: np.ndarray, places: np.ndarray, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def _early_offs(ticks: np.ndarray, places: np.ndarray, kinds: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """(E,) bool: the note-offs that end a note already sounding before their tick.
 
     Per key and tick, with s notes sounding before it, j offs and o ons at it: the first min(j, s) offs
     (in file order) are early, and s + o - j notes sound after it, never fewer than 0 (an off with nothing
     to end ends nothing). That clamped running sum is s_k = S_k - min(0, min_{h<=k} S_h), S the plain
     running sum of o - j: Lindley's recursion, computed for all keys at once."""
-    early = np.zeros(len(codes), dtype=bool)
-    notes = np.flatnonzero(codes > 0)
+    early = np.zeros(len(kinds), dtype=bool)
+    notes = np.flatnonzero(kinds != 0)
     if not len(notes):
         return early
     idx = notes[np.lexsort((places[notes], ticks[notes], keys[notes]))]  # by key, tick, file order
-    key, tick, is_off = keys[idx], ticks[idx], codes[idx] == 1
+    key, tick, is_off = keys[idx], ticks[idx], kinds[idx] == -1
     starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (tick[1:] != tick[:-1])])  # (key, tick) groups
     offs = np.add.reduceat(is_off.astype(np.int64), starts)
     total = np.cumsum(np.add.reduceat(1 - 2 * is_off.astype(np.int64), starts))  # running sum of o - j
