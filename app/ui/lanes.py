@@ -293,9 +293,9 @@ class VelocityLane(QWidget):
             p.drawLine(QLineF(0, guide, self.width(), guide))
         rows = self.rows()
         shown = self.doc.shown_velocities()[rows].astype(int)
-        if self.drag is not None:
-            drag_rows, values = self.drag_values()
-            override = dict(zip(drag_rows.tolist(), values.tolist()))
+        dragged = self.drag_values() if self.drag is not None else None
+        if dragged is not None:
+            override = dict(zip(dragged[0].tolist(), dragged[1].tolist()))
             shown = np.array([override.get(r, s) for r, s in zip(rows.tolist(), shown.tolist())], dtype=int)
         x: np.ndarray = self.view.x_of(self.doc.notes.start[rows].astype(float))
         y: np.ndarray = self.y_of(shown)
@@ -313,14 +313,14 @@ class VelocityLane(QWidget):
             p.drawText(QPointF(self.width() - 22, float(self.y_of(level)) - 2), str(level))
         if self.overlay:
             self.paint_overlays(p, rows, x)
-        if self.drag is not None:
-            style.draw_readout(p, self.drag_text(), self.drag[1], self.width())
+        if self.drag is not None and dragged is not None:
+            style.draw_readout(p, self.drag_text(dragged), self.drag[1], self.width())
         p.end()
 
-    def drag_text(self) -> str:
-        """What the drag in progress sets, shown beside the pointer: "velocity 87 · 3 notes", or a ramp's
-        "64 → 96 · 12 notes"."""
-        rows, values = self.drag_values()
+    def drag_text(self, dragged: tuple[np.ndarray, np.ndarray] | None = None) -> str:
+        """What the drag in progress sets (``dragged``: its :meth:`drag_values`, if already computed), shown
+        beside the pointer: "velocity 87 · 3 notes", or a ramp's "64 → 96 · 12 notes"."""
+        rows, values = dragged if dragged is not None else self.drag_values()
         if not len(rows):
             return "no piano note here"
         count = f"{len(rows)} note" + ("s" if len(rows) > 1 else "")
