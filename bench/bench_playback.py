@@ -12,7 +12,7 @@ import time
 
 import mido
 import numpy as np
-from common import DATA
+from common import DATA, timeit
 
 from app.core.humanise import baseline_velocities, humanise_mask
 from app.core.midi_document import MidiDocument
@@ -47,17 +47,11 @@ def time_schedules() -> None:
             build_schedule(doc)
         doc.notes = kept
 
-    shared = min(_seconds(lambda: schedules_for(doc, versions)) for _ in range(3))
-    separate = min(_seconds(per_version) for _ in range(3))
+    shared = timeit(lambda: schedules_for(doc, versions), repeat=3)[1]
+    separate = timeit(per_version, repeat=3)[1]
     print(f"schedules for 3 versions of {LONGEST.rsplit('/', 1)[1]} ({len(doc.notes)} notes): shared events "
           f"{shared * 1000:.0f} ms, one build per version {separate * 1000:.0f} ms "
-          f"({separate / shared:.1f}x; min of 3)")
-
-
-def _seconds(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+          f"({separate / shared:.1f}x; min of 3 after a warm-up)")
 
 
 def main() -> None:
