@@ -38,7 +38,6 @@ class HumaniseController(QObject):
         self.window, self.threads = window, threads
         self.holder = PredictorHolder(loader or default_loader)
         self.job: HumaniseJob | None = None
-        self.last_seconds: float | None = None
         self.last: HumaniseResult | None = None  # the strength slider blends it again
         panel = window.panel
         self.strength_timer = QTimer(self, singleShot=True, interval=200)  # the slider's last word counts
@@ -112,7 +111,6 @@ class HumaniseController(QObject):
         if snapshot is None or snapshot.notes is not w.doc.notes:
             w.show_error("Humanise discarded", "The notes changed while StyleNet was running; run it again.")
             return
-        self.last_seconds = seconds
         pct = round(snapshot.strength * 100)
         self.last = HumaniseResult(snapshot, full)
         velocity = self.last.velocities(pct)
