@@ -183,6 +183,26 @@ def test_a_place_is_named_by_note_bar_beat_and_length():
     assert doc.describe_place(61, 5 * tpb + tpb // 2, 7 * tpb) == "C#4 · bar 2, beat 2.5 · 1.5 beats"
 
 
+def test_the_playhead_position_is_named_by_bar_beat_and_time_against_the_length(tmp_path):
+    import mido
+    from midi_factory import midi_bytes, note, track
+
+    from app.core.editor import clock
+
+    meta = [(0, mido.MetaMessage("time_signature", numerator=3, denominator=4)),
+            (0, mido.MetaMessage("set_tempo", tempo=500_000)),  # 120 bpm for the first bar,
+            (3 * 480, mido.MetaMessage("set_tempo", tempo=1_000_000))]  # then 60 bpm
+    path = tmp_path / "waltz.mid"
+    path.write_bytes(midi_bytes([track(meta), track(note(60, 0, 480) + note(64, 5 * 480, 6 * 480))]))
+    doc = EditorDocument.open(path)
+    assert doc.end_tick == 6 * 480
+    assert doc.describe_position(0) == "bar 1, beat 1 · 0:00.0 / 0:04.5"
+    assert doc.describe_position(4 * 480 + 479) == "bar 2, beat 2 · 0:03.4 / 0:04.5"  # 1.5 s + 1.998 s
+    doc.move_notes(np.array([1]), 480, 0)  # a note moved past the file's end lengthens the song
+    assert doc.end_tick == 7 * 480 and doc.describe_position(0).endswith("/ 0:05.5")
+    assert [clock(s) for s in (0.04, 59.96, 61.25, 3725.0)] == ["0:00.0", "0:59.9", "1:01.2", "1:02:05.0"]
+
+
 def test_select_neighbour_steps_through_the_piano_notes_in_playing_order():
     doc = EditorDocument.open(DEMO)
     n = doc.notes

@@ -22,6 +22,15 @@ from app.core.notes import NoteTable, pitch_name
 from app.core.timing import bar_beat
 
 
+def clock(seconds: float) -> str:
+    """0:12.4, 12:05.0 or 1:02:05.0: tenths shown, rounded down so the clock never runs ahead."""
+    tenths = int(max(0.0, seconds) * 10 + 1e-6)
+    minutes, rest = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{minutes}:{rest // 10:02d}.{rest % 10}"
+    return f"{hours}:{minutes:02d}:{rest // 10:02d}.{rest % 10}" if hours else text
+
+
 class Version(StrEnum):
     ORIGINAL = "original"
     BASELINE = "baseline"
@@ -154,6 +163,20 @@ class EditorDocument:
         beats = (end - start) / midi.ticks_per_beat
         length = f"{round(beats, 2):g} beat" + ("" if round(beats, 2) == 1 else "s")
         return f"{pitch_name(pitch)} · bar {bar}, beat {round(beat, 2):g} · {length}"
+
+    @property
+    def end_tick(self) -> int:
+        """Where the song ends: the file's last event or the last note-off, whichever is later (edits can
+        move notes past the file's end)."""
+        return max(int(self.midi.end_tick), int(self.notes.end.max()) if len(self.notes) else 0)
+
+    def describe_position(self, tick: float) -> str:
+        """"bar 5, beat 2 · 0:12.4 / 2:05.0": where the playhead is, in bars and beats and in time, against
+        the song's length."""
+        midi = self.midi
+        bar, beat = bar_beat(midi.time_signatures, midi.ticks_per_beat, max(0, int(tick)))
+        now, total = midi.tempo_map.seconds(np.array([max(0.0, tick), self.end_tick]))
+        return f"bar {bar}, beat {int(beat)} · {clock(now)} / {clock(total)}"
 
     def available_versions(self) -> list[Version]:
         return [v for v in Version if self.state.velocities(v) is not None]

@@ -506,7 +506,7 @@ class MainWindow(QMainWindow):
         """Thumbs as large as the visible share of the song (plus a bar after it) and of the keyboard;
         a range never stops short of where the view already is (the wheel may scroll past the end)."""
         view, tpb = self.view, self.doc.midi.ticks_per_beat
-        end = max(int(self.doc.midi.end_tick), int(self.doc.notes.end.max()) if len(self.doc.notes) else 0)
+        end = self.doc.end_tick
         ticks = self.roll.width() / view.px_per_tick
         rows = self.roll.height() / view.key_height
         pairs = ((self.hscroll, view.left_tick, end + 4 * tpb - ticks, ticks),
@@ -522,7 +522,7 @@ class MainWindow(QMainWindow):
         doc, state, version = self._shown
         if getattr(self, "transport", None) is not None:
             if self.doc is not doc:
-                self.transport.invalidate()  # another file: playback stops
+                self.transport.document_replaced()  # another file: playback stops, back to its start
             elif self.doc.state is not state:
                 self.transport.edited()  # notes or velocities changed: playback carries on with them
             elif self.doc.version is not version:

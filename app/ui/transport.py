@@ -108,6 +108,7 @@ class Transport(QObject):
         self.remeasure.timeout.connect(self._remeasure_gains)
         self._build_toolbar()
         window.ruler.seek_requested.connect(self.seek_tick)
+        self._show_playhead(None)
 
     # -- UI ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -130,6 +131,16 @@ class Transport(QObject):
         self.solo_action.toggled.connect(self._solo_changed)
         for action in (self.play_action, self.stop_action, self.loop_action, self.solo_action):
             bar.addAction(action)
+            w.addAction(action)
+        self.position_label = QLabel("")
+        self.position_label.setToolTip("Where the playhead is: bar and beat, time / the song's length")
+        widest = self.position_label.fontMetrics().horizontalAdvance("bar 888, beat 88 · 88:88.8 / 88:88.8")
+        self.position_label.setMinimumWidth(widest + 12)  # a longer number must not push the buttons along
+        bar.insertWidget(self.loop_action, self.position_label)
+        for text, key, tick in (("Go to &Start", "Home", lambda: 0), ("Go to &End", "End", lambda: w.doc.end_tick)):
+            action = QAction(text, w)
+            action.setShortcut(QKeySequence(key))
+            action.triggered.connect(lambda _=False, tick=tick: self.seek_tick(tick()))
             w.addAction(action)
         self.output_box = QComboBox()
         self.output_box.addItem("FluidSynth piano", "fluidsynth")
@@ -180,6 +191,11 @@ class Transport(QObject):
             self.timer.stop()
             self.play_action.setText("▶ Play")
         self._forget_gains()
+
+    def document_replaced(self) -> None:
+        """Another file: playback stops and the playhead goes back to its start (none drawn until it moves)."""
+        self.invalidate()
+        self._show_playhead(None)
 
     def edited(self) -> None:
         """The notes, velocities or parts changed: a player carries on with them from the same place, playing
@@ -314,6 +330,8 @@ class Transport(QObject):
         self.release_audition()
         midi, velocities, parts, played = self._schedule_source()
         player = Player(out, schedules_for(midi, velocities, parts), self.window.doc.version.value, self.gains)
+        if self.window.roll.playhead_tick:  # e.g. after another output was chosen: go on from where it was
+            player.seek(float(self.window.doc.midi.tempo_map.seconds(np.array(self.window.roll.playhead_tick))))
         self._install(player, played)
         self._say_output()
         if self.match_box.isChecked() and not self.gains:
@@ -423,7 +441,8 @@ class Transport(QObject):
             self.timer.stop()
             self.play_action.setText("▶ Play")
 
-    def _show_playhead(self, tick: float) -> None:
+    def _show_playhead(self, tick: float | None) -> None:
+        self.position_label.setText(self.window.doc.describe_position(tick or 0.0))
         self.window.roll.playhead_tick = tick
         self.window.ruler.playhead_tick = tick
         self.window.roll.update()
