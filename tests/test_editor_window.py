@@ -100,6 +100,30 @@ def test_dragging_a_note_shows_where_it_lands_and_how_long_it_is(demo):
     assert (60, 0, 1200) in notes_set(demo.doc)
 
 
+def test_the_outlines_of_dragged_notes_show_them_where_the_edit_will_leave_them(demo, monkeypatch):
+    roll, view, doc = demo.roll, demo.view, demo.doc
+    drawn = []
+    paint = roll.paint_ghosts
+    monkeypatch.setattr(roll, "paint_ghosts", lambda p, notes: (drawn.append(notes), paint(p, notes)))
+    g4, c5 = row_of(doc, 67, 240), row_of(doc, 72, 360)
+    click(roll, view.point_at(67, 300))
+    click(roll, view.point_at(72, 400), Qt.KeyboardModifier.ControlModifier)
+    qt_press(roll, view.point_at(67, 300))
+    qt_move(roll, view.point_at(67, 300 - 960))  # two beats left: the pair stops where G4 reaches the start
+    roll.grab()
+    rects = roll.note_rects(np.array([g4, c5]), drawn[-1])
+    assert [r.x() for r in rects] == [view.x_of(0), view.x_of(120)]
+    qt_release(roll, view.point_at(67, 300 - 960))
+    assert {(67, 0, 120), (72, 120, 240)} <= notes_set(doc)  # where the outlines were
+    end = view.point_at(67, 120) - QPointF(2, 0)  # G4's resize grip, dragged far left of its start
+    qt_press(roll, end)
+    qt_move(roll, end - QPointF(200, 0))
+    roll.grab()
+    assert roll.note_rects(np.array([g4]), drawn[-1])[0].width() == view.snap_ticks * view.px_per_tick  # shortest
+    qt_release(roll, end - QPointF(200, 0))
+    assert (67, 0, view.snap_ticks) in notes_set(doc)
+
+
 def test_arrow_keys_move_and_delete_removes_the_selection(demo, qtbot):
     click(demo.roll, demo.view.point_at(72, 400))  # C5 at 360-480
     assert demo.doc.selection.sum() == 1

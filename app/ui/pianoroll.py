@@ -12,6 +12,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, Q
 from PySide6.QtWidgets import QWidget
 
 from app.core.editor import EditorDocument
+from app.core.notes import NoteTable
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
@@ -89,8 +90,8 @@ class MoveNotes(Interaction):
             self.roll.doc.move_notes(np.flatnonzero(self.roll.doc.selection), dtick, dpitch)
 
     def paint(self, painter: QPainter) -> None:
-        dtick, dpitch = self.offsets()
-        self.roll.paint_ghosts(painter, dtick, dpitch, 0)
+        doc = self.roll.doc
+        self.roll.paint_ghosts(painter, doc.moved(np.flatnonzero(doc.selection), *self.offsets()))
 
     def text(self) -> str:
         """Where the grabbed note lands."""
@@ -119,7 +120,9 @@ class ResizeNotes(Interaction):
             self.roll.doc.resize_notes(np.flatnonzero(self.roll.doc.selection), self.delta(), self.roll.view.snap_ticks)
 
     def paint(self, painter: QPainter) -> None:
-        self.roll.paint_ghosts(painter, 0, 0, self.delta())
+        doc = self.roll.doc
+        self.roll.paint_ghosts(painter, doc.resized(np.flatnonzero(doc.selection), self.delta(),
+                                                    self.roll.view.snap_ticks))
 
 
 class DrawNote(Interaction):
@@ -305,11 +308,12 @@ class PianoRoll(QWidget):
         _, first = np.unique(key[order], return_index=True)
         return np.sort(rows[order[first]])
 
-    def note_rects(self, rows: np.ndarray, dtick: int = 0, dpitch: int = 0, dlen: int = 0) -> list[QRectF]:
-        n, v = self.doc.notes, self.view
-        x = (n.start[rows] + dtick - v.left_tick) * v.px_per_tick
-        w = np.maximum((n.end[rows] - n.start[rows] + dlen) * v.px_per_tick, 2.0)
-        y = (v.top_pitch - (n.pitch[rows] + dpitch)) * v.key_height
+    def note_rects(self, rows: np.ndarray, notes: NoteTable | None = None) -> list[QRectF]:
+        """Rectangles of ``rows`` of the document's notes, or of ``notes`` (e.g. as a drag would leave them)."""
+        n, v = self.doc.notes if notes is None else notes, self.view
+        x = (n.start[rows] - v.left_tick) * v.px_per_tick
+        w = np.maximum((n.end[rows] - n.start[rows]) * v.px_per_tick, 2.0)
+        y = (v.top_pitch - n.pitch[rows]) * v.key_height
         h = max(v.key_height - 1.0, 1.0)
         return [QRectF(a, b, c, h) for a, b, c in zip(x.tolist(), y.tolist(), w.tolist())]
 
@@ -319,11 +323,12 @@ class PianoRoll(QWidget):
         if text is not None and interaction.pos != interaction.origin:
             style.draw_readout(p, text, interaction.pos, self.width())
 
-    def paint_ghosts(self, painter: QPainter, dtick: int, dpitch: int, dlen: int) -> None:
-        rows = np.flatnonzero(self.doc.selection)
+    def paint_ghosts(self, painter: QPainter, notes: NoteTable) -> None:
+        """Dashed outlines of the selected notes where a drag would leave them (``notes``: the whole table after
+        the edit, so the outlines obey the same clamps as the edit itself)."""
         painter.setPen(QPen(style.SELECTED_OUTLINE, 1, Qt.PenStyle.DashLine))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRects(self.note_rects(rows, dtick, dpitch, dlen))
+        painter.drawRects(self.note_rects(np.flatnonzero(self.doc.selection), notes))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
