@@ -52,6 +52,29 @@ def test_early_offs_match_the_tick_by_tick_loop(events):
     assert got.tolist() == early_offs_by_loop([(t, c, k if c else -1) for t, c, k in events])
 
 
+@settings(max_examples=200, deadline=None)
+@given(events_strategy)
+def test_what_sounds_at_each_event_matches_playing_the_schedule_up_to_it(events):
+    """``sounding_before`` (what a hand-over keeps) agrees with counting notes as the player sends them."""
+    messages = []
+    for _, code, key in events:
+        channel, note = key % 2, 60 + key
+        messages.append(mido.Message("control_change", control=1, channel=channel) if code == 0 else
+                        mido.Message("note_on" if code == 2 else "note_off", note=note, velocity=64 * (code == 2),
+                                     channel=channel))
+    timed = sorted(zip((t for t, _, _ in events), range(len(events)), messages))
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(mido.MidiTrack(m.copy(time=t - (timed[i - 1][0] if i else 0))
+                                      for i, (t, _, m) in enumerate(timed)))
+    schedule = build_schedule(MidiDocument(midi))
+    sounding: Counter[tuple[int, int]] = Counter()
+    for index, msg in enumerate([*schedule.messages, None]):
+        assert schedule.sounding_before(index) == {key for key, n in sounding.items() if n > 0}
+        if msg is not None and msg.type in ("note_on", "note_off"):
+            on = msg.type == "note_on" and msg.velocity > 0
+            sounding[(msg.channel, msg.note)] = max(0, sounding[(msg.channel, msg.note)] + (1 if on else -1))
+
+
 def test_a_repeated_note_is_restruck_and_a_zero_length_note_closes():
     track = mido.MidiTrack([
         mido.Message("note_on", note=60, velocity=80, time=0),

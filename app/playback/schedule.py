@@ -41,6 +41,9 @@ class Schedule:
         (E,) int64: channel * 128 + note of note events, -1 for other events.
     note_kind : np.ndarray
         (E,) int64: +1 a sounding note-on, -1 a note-off (or a note-on at velocity 0), 0 other events.
+    note_count : np.ndarray
+        (E,) int64: after each note event, how many notes of its key sound (an off with nothing to end ends
+        nothing, so never below 0); 0 for other events.
     velocity : np.ndarray or None
         (N,) this version's velocity of each note row; None plays the messages' own velocities.
     """
@@ -52,6 +55,7 @@ class Schedule:
     note_row: np.ndarray
     note_key: np.ndarray
     note_kind: np.ndarray
+    note_count: np.ndarray
     velocity: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -73,7 +77,8 @@ class Schedule:
         """Only the events before ``seconds`` (e.g. to measure loudness on the first minute)."""
         cut = self.index_at(seconds)
         return replace(self, seconds=self.seconds[:cut], ticks=self.ticks[:cut], messages=self.messages[:cut],
-                       note_row=self.note_row[:cut], note_key=self.note_key[:cut], note_kind=self.note_kind[:cut])
+                       note_row=self.note_row[:cut], note_key=self.note_key[:cut], note_kind=self.note_kind[:cut],
+                       note_count=self.note_count[:cut])
 
     @property
     def duration(self) -> float:
@@ -84,11 +89,12 @@ class Schedule:
         return int(np.searchsorted(self.seconds, seconds, side="left"))
 
     def sounding_before(self, index: int) -> set[tuple[int, int]]:
-        """(channel, note) of the keys struck before event ``index`` and not released since: what still
-        sounds when playback reaches it (a key released more often than struck counts as silent)."""
-        notes = self.note_kind[:index] != 0
-        net = np.bincount(self.note_key[:index][notes], weights=self.note_kind[:index][notes], minlength=16 * 128)
-        return {(int(key) >> 7, int(key) & 127) for key in np.flatnonzero(net > 0)}
+        """(channel, note) of the keys that sound when playback reaches event ``index``: those whose last note
+        event before it left a note sounding."""
+        notes = np.flatnonzero(self.note_kind[:index] != 0)
+        _, last_reversed = np.unique(self.note_key[notes][::-1], return_index=True)
+        last = notes[len(notes) - 1 - last_reversed]
+        return {(int(key) >> 7, int(key) & 127) for key in self.note_key[last][self.note_count[last] > 0]}
 
     def state_before(self, index: int) -> list[mido.Message]:
         """Program, controller and pitch-bend state in force before event ``index`` (sent when seeking,
@@ -117,10 +123,10 @@ def build_schedule(doc: MidiDocument, parts: frozenset[tuple[int, int]] | None =
     early = _early_offs(ticks, places, kinds, keys)
     within_tick = np.select([kinds == 1, early, kinds == -1], [2, 1, 3], default=0)  # the order above
     order = np.lexsort((places, within_tick, ticks))
-    ticks, places, kinds = ticks[order], places[order], kinds[order]
+    ticks, places, kinds, keys = ticks[order], places[order], kinds[order], keys[order]
     return Schedule(doc.tempo_map.seconds(ticks), ticks, [messages[k] for k in order.tolist()], doc.tempo_map,
-                    _note_rows(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs, places, kinds), keys[order],
-                    kinds)
+                    _note_rows(doc.notes.track.astype(np.int64) * TRACK_SPAN + refs, places, kinds), keys,
+                    kinds, _note_counts(kinds, keys))
 
 
 def _channel_events(midi: mido.MidiFile, parts: frozenset[tuple[int, int]] | None
@@ -161,13 +167,33 @@ def _note_rows(note_places: np.ndarray, places: np.ndarray, kinds: np.ndarray) -
     return rows
 
 
+def _clamped_running_sum(steps: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """s_k = max(0, s_{k-1} + steps_k), starting again from 0 at each ``first``: Lindley's recursion, computed
+    at once as s_k = S_k - min(0, min_{h<=k} S_h), S the plain running sum within each segment."""
+    segment = np.cumsum(first) - 1
+    total = np.cumsum(steps)
+    running = total - (total - steps)[first][segment]
+    big = 2 * int(np.abs(steps).sum()) + 2  # later segments sit lower: a running minimum never carries over
+    low = np.minimum.accumulate(running - segment * big) + segment * big
+    return running - np.minimum(low, 0)
+
+
+def _note_counts(kinds: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """(E,) :class:`Schedule`'s ``note_count``, for events in playing order."""
+    counts = np.zeros(len(kinds), dtype=np.int64)
+    notes = np.flatnonzero(kinds != 0)
+    if len(notes):
+        idx = notes[np.argsort(keys[notes], kind="stable")]  # by key, then playing order
+        counts[idx] = _clamped_running_sum(kinds[idx], np.r_[True, keys[idx][1:] != keys[idx][:-1]])
+    return counts
+
+
 def _early_offs(ticks: np.ndarray, places: np.ndarray, kinds: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """(E,) bool: the note-offs that end a note already sounding before their tick.
 
     Per key and tick, with s notes sounding before it, j offs and o ons at it: the first min(j, s) offs
     (in file order) are early, and s + o - j notes sound after it, never fewer than 0 (an off with nothing
-    to end ends nothing). That clamped running sum is s_k = S_k - min(0, min_{h<=k} S_h), S the plain
-    running sum of o - j: Lindley's recursion, computed for all keys at once."""
+    to end ends nothing): :func:`_clamped_running_sum` of o - j over each key's ticks."""
     early = np.zeros(len(kinds), dtype=bool)
     notes = np.flatnonzero(kinds != 0)
     if not len(notes):
@@ -176,14 +202,9 @@ def _early_offs(ticks: np.ndarray, places: np.ndarray, kinds: np.ndarray, keys: 
     key, tick, is_off = keys[idx], ticks[idx], kinds[idx] == -1
     starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (tick[1:] != tick[:-1])])  # (key, tick) groups
     offs = np.add.reduceat(is_off.astype(np.int64), starts)
-    total = np.cumsum(np.add.reduceat(1 - 2 * is_off.astype(np.int64), starts))  # running sum of o - j
     group_key = key[starts]
     first = np.r_[True, group_key[1:] != group_key[:-1]]
-    key_no = np.cumsum(first) - 1
-    running = total - np.r_[0, total[:-1]][first][key_no]  # S within each key
-    big = 2 * len(idx) + 2  # later keys sit lower, so a running minimum never carries over from an earlier key
-    low = np.minimum.accumulate(running - key_no * big) + key_no * big
-    after = running - np.minimum(low, 0)
+    after = _clamped_running_sum(np.add.reduceat(1 - 2 * is_off.astype(np.int64), starts), first)
     before = np.where(first, 0, np.r_[0, after[:-1]])
     group_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(idx)]))
     off_count = np.cumsum(is_off)
