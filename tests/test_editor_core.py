@@ -196,8 +196,8 @@ def test_the_playhead_position_is_named_by_bar_beat_and_time_against_the_length(
     path.write_bytes(midi_bytes([track(meta), track(note(60, 0, 480) + note(64, 5 * 480, 6 * 480))]))
     doc = EditorDocument.open(path)
     assert doc.end_tick == 6 * 480
-    assert doc.describe_position(0) == "bar 1, beat 1 · 0:00.0 / 0:04.5"
-    assert doc.describe_position(4 * 480 + 479) == "bar 2, beat 2 · 0:03.4 / 0:04.5"  # 1.5 s + 1.998 s
+    assert doc.describe_position(0) == "1.1 · 0:00.0 / 0:04.5"
+    assert doc.describe_position(4 * 480 + 479) == "2.2 · 0:03.4 / 0:04.5"  # 1.5 s + 1.998 s
     doc.move_notes(np.array([1]), 480, 0)  # a note moved past the file's end lengthens the song
     assert doc.end_tick == 7 * 480 and doc.describe_position(0).endswith("/ 0:05.5")
     assert [clock(s) for s in (0.04, 59.96, 61.25, 3725.0)] == ["0:00.0", "0:59.9", "1:01.2", "1:02:05.0"]

@@ -171,12 +171,12 @@ class EditorDocument:
         return max(int(self.midi.end_tick), int(self.notes.end.max()) if len(self.notes) else 0)
 
     def describe_position(self, tick: float) -> str:
-        """"bar 5, beat 2 · 0:12.4 / 2:05.0": where the playhead is, in bars and beats and in time, against
-        the song's length."""
+        """"5.2 · 0:12.4 / 2:05.0": where the playhead is, as bar.beat (as DAWs count: both from 1) and in
+        time, against the song's length."""
         midi = self.midi
         bar, beat = bar_beat(midi.time_signatures, midi.ticks_per_beat, max(0, int(tick)))
         now, total = midi.tempo_map.seconds(np.array([max(0.0, tick), self.end_tick]))
-        return f"bar {bar}, beat {int(beat)} · {clock(now)} / {clock(total)}"
+        return f"{bar}.{int(beat)} · {clock(now)} / {clock(total)}"
 
     def available_versions(self) -> list[Version]:
         return [v for v in Version if self.state.velocities(v) is not None]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,7 +109,7 @@ class Transport(QObject):
         self.remeasure.timeout.connect(self._remeasure_gains)
         self._build_toolbar()
         window.ruler.seek_requested.connect(self.seek_tick)
-        self._show_playhead(None)
+        self.document_replaced()
 
     # -- UI ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -133,9 +134,7 @@ class Transport(QObject):
             bar.addAction(action)
             w.addAction(action)
         self.position_label = QLabel("")
-        self.position_label.setToolTip("Where the playhead is: bar and beat, time / the song's length")
-        widest = self.position_label.fontMetrics().horizontalAdvance("bar 888, beat 88 · 88:88.8 / 88:88.8")
-        self.position_label.setMinimumWidth(widest + 12)  # a longer number must not push the buttons along
+        self.position_label.setToolTip("Where the playhead is: bar.beat · time / the song's length")
         bar.insertWidget(self.loop_action, self.position_label)
         for text, key, tick in (("Go to &Start", "Home", lambda: 0), ("Go to &End", "End", lambda: w.doc.end_tick)):
             action = QAction(text, w)
@@ -196,6 +195,9 @@ class Transport(QObject):
         """Another file: playback stops and the playhead goes back to its start (none drawn until it moves)."""
         self.invalidate()
         self._show_playhead(None)
+        doc = self.window.doc  # as wide as the song's widest position, so the buttons do not move as it plays
+        widest = re.sub(r"\d", "8", doc.describe_position(doc.end_tick)).replace(".8 ", ".88 ")
+        self.position_label.setMinimumWidth(self.position_label.fontMetrics().horizontalAdvance(widest) + 12)
 
     def edited(self) -> None:
         """The notes, velocities or parts changed: a player carries on with them from the same place, playing
