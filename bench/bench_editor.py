@@ -43,10 +43,14 @@ def measure(window: MainWindow, path: Path, label: str) -> None:
     view.scroll_to(left_tick=float(notes.start[len(notes) // 2]), top_pitch=84.0)
     visible = len(window.roll.visible_rows())
     roll, lane = repaint_ms(window.roll), repaint_ms(window.lane)
+    view.px_per_tick, view.key_height = 120 / view.ticks_per_beat, 14.0  # close up: velocities on the notes
+    view.scroll_to(left_tick=float(notes.start[len(notes) // 2]), top_pitch=84.0)
+    close_visible, close = len(window.roll.visible_rows()), repaint_ms(window.roll)
     window.fit_song()
     fit_roll, fit_lane = repaint_ms(window.roll, 5), repaint_ms(window.lane, 5)
     print(f"{label}: {len(notes)} notes; open {opened * 1000:.0f} ms (target < 2000 ms for 50k notes)")
     print(f"  typical zoom ({visible} notes visible): roll {roll:.1f} ms, lane {lane:.1f} ms (target < 16 ms)")
+    print(f"  close up, velocities written on notes ({close_visible} notes visible): roll {close:.1f} ms")
     print(f"  whole song on screen: roll {fit_roll:.1f} ms, lane {fit_lane:.1f} ms")
 
 

@@ -124,6 +124,34 @@ def test_the_outlines_of_dragged_notes_show_them_where_the_edit_will_leave_them(
     assert (67, 0, view.snap_ticks) in notes_set(doc)
 
 
+def test_velocities_are_written_on_notes_with_room_for_them_unless_switched_off(demo):
+    roll, view, doc = demo.roll, demo.view, demo.doc
+    c4 = roll.note_rects(np.array([row_of(doc, 60, 0)]))[0].toRect()  # 240 x 11 px at this zoom
+
+    def note_pixels():
+        return roll.grab().toImage().copy(c4)
+
+    with_numbers = note_pixels()
+    action = next(a for a in demo.actions() if a.text() == "Velocity &Numbers on Notes")
+    assert action.isChecked()
+    action.trigger()
+    assert not roll.show_numbers and not demo.settings.get("velocity_numbers")
+    plain = note_pixels()
+    assert with_numbers != plain
+    colours = {plain.pixel(x, y) for x in range(plain.width()) for y in range(plain.height())}
+    assert len(colours) <= 2  # the note's colour (and its edge): nothing written on it
+    action.trigger()
+    roll.blind = True  # a blind test: the numbers would tell the versions apart
+    blind = note_pixels()
+    assert len({blind.pixel(x, y) for x in range(blind.width()) for y in range(blind.height())}) <= 2
+    roll.blind = False
+    view.key_height = 9.0  # too low a row for a number
+    view.changed.emit()
+    c4 = roll.note_rects(np.array([row_of(doc, 60, 0)]))[0].toRect()
+    short = note_pixels()
+    assert len({short.pixel(x, y) for x in range(short.width()) for y in range(short.height())}) <= 2
+
+
 def test_arrow_keys_move_and_delete_removes_the_selection(demo, qtbot):
     click(demo.roll, demo.view.point_at(72, 400))  # C5 at 360-480
     assert demo.doc.selection.sum() == 1

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollBar,
     QUndoView,
@@ -242,9 +243,8 @@ class MainWindow(QMainWindow):
         panels = view.addMenu("&Panels")  # a closed panel comes back from here
         for panel_dock in self.docks:
             panels.addAction(panel_dock.toggleViewAction())
-        overlay = self._action(view, "Overlay Other Versions", self._toggle_overlay, checkable=True)
-        overlay.setChecked(self.settings.get("overlay"))
-        self.lane.overlay = overlay.isChecked()
+        self._view_option(view, "Overlay Other Versions", "overlay", self.lane, "overlay")
+        self._view_option(view, "Velocity &Numbers on Notes", "velocity_numbers", self.roll, "show_numbers")
         humanise = self.humanise_menu = bar.addMenu("&Humanise")
         self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")
         self._action(humanise, "Random &Baseline", self.make_baseline, "Ctrl+B")
@@ -478,10 +478,16 @@ class MainWindow(QMainWindow):
     def _toggle_draw(self, on: bool) -> None:
         self.roll.draw_mode = on
 
-    def _toggle_overlay(self, on: bool) -> None:
-        self.lane.overlay = on
-        self.settings.set("overlay", on)
-        self.lane.update()
+    def _view_option(self, menu: QMenu, text: str, option: str, widget: QWidget, attribute: str) -> None:
+        """A View menu switch for how ``widget`` draws, kept in the settings as ``option``."""
+        def toggled(on: bool) -> None:
+            setattr(widget, attribute, on)
+            self.settings.set(option, on)
+            widget.update()
+
+        action = self._action(menu, text, toggled, checkable=True)
+        action.setChecked(self.settings.get(option))
+        setattr(widget, attribute, action.isChecked())
 
     def _set_snap(self, name: str) -> None:
         self.view.set_snap(SNAP_CHOICES.get(name, 0.25))

@@ -151,6 +151,10 @@ class DrawNote(Interaction):
         painter.drawRect(QRectF(v.x_of(start), v.y_of(pitch), (end - start) * v.px_per_tick, v.key_height))
 
 
+NUMBER_MIN_KEY_PX = 11  # rows lower than this have no room for a velocity number
+NUMBER_MOST = 1500
+
+
 class PianoRoll(QWidget):
     """Notes of the document in the shared view; only piano-part notes are editable, others dimmed."""
 
@@ -163,6 +167,7 @@ class PianoRoll(QWidget):
         self.doc, self.view = doc, view
         self.draw_mode = False
         self.blind = False  # a blind test is on: one colour for every note
+        self.show_numbers = True  # each note's velocity written on it, where there is room
         self.draw_velocity = 80
         self.playhead_tick: float | None = None
         self.interaction: Interaction | None = None
@@ -350,6 +355,8 @@ class PianoRoll(QWidget):
         for b in np.unique(buckets):
             p.setBrush(style.velocity_colour(int(b)))
             p.drawRects(self.note_rects(rows[piano][buckets == b]))
+        if self.show_numbers and not self.blind:
+            self.paint_velocity_numbers(p, rows[piano], velocity[piano])
         selected = rows[self.doc.selection[rows]]
         if len(selected):
             p.setPen(QPen(style.SELECTED_OUTLINE, 1.5))
@@ -366,6 +373,24 @@ class PianoRoll(QWidget):
             p.setPen(style.HINT_TEXT)  # the empty editor says how to start
             p.drawText(QRectF(0, 0, w, h), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
         p.end()
+
+    def paint_velocity_numbers(self, p: QPainter, rows: np.ndarray, velocity: np.ndarray) -> None:
+        """Each note's velocity written inside it, where it is tall and long enough to hold the number
+        (zoomed in): dark on light colours, light on dark ones."""
+        v = self.view
+        if v.key_height < NUMBER_MIN_KEY_PX or not len(rows):
+            return
+        font = p.font()
+        font.setPixelSize(int(min(11, v.key_height - 3)))
+        p.setFont(font)
+        room = (self.doc.notes.end[rows] - self.doc.notes.start[rows]) * v.px_per_tick
+        fits = room >= p.fontMetrics().horizontalAdvance("127") + 4
+        if fits.sum() > NUMBER_MOST:  # a screenful of numbers is noise, and slow to draw
+            return
+        left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        for rect, value in zip(self.note_rects(rows[fits]), velocity[fits].tolist()):
+            p.setPen(style.NUMBER_ON_LIGHT if style.velocity_colour(value).lightness() > 110 else style.NUMBER_ON_DARK)
+            p.drawText(rect.adjusted(2, 0, 0, 0), left, str(value))
 
     def paint_grid(self, p: QPainter) -> None:
         v, h = self.view, self.height()
