@@ -463,6 +463,36 @@ def test_never_overwrites_the_opened_file_without_confirmation(window, tmp_path,
     assert path.read_bytes() != DEMO.read_bytes()
 
 
+def test_save_asks_for_a_file_once_then_saves_there_and_export_offers_where_it_went(window, tmp_path,
+                                                                                      monkeypatch):
+    path = tmp_path / "mine.mid"
+    shutil.copy(DEMO, path)
+    window.open_path(path)
+    asked, confirmed = [], []
+    monkeypatch.setattr("app.ui.main_window.QFileDialog.getSaveFileName",
+                        lambda parent, title, offered, *a: (asked.append(offered), (str(path), ""))[1])
+    monkeypatch.setattr(window, "confirm", lambda *a: confirmed.append(a) or True)
+    window.doc.nudge_velocities(np.array([0]), 5)
+    save = next(a for a in window.actions() if a.text() == "&Save")
+    assert save.shortcut().toString() == "Ctrl+S"
+    save.trigger()  # the first time: Save As, which offers NAME.original.mid and asks before replacing the opened file
+    assert asked == [str(tmp_path / "mine.original.mid")] and len(confirmed) == 1 and not window.doc.modified
+    window.doc.nudge_velocities(np.array([0]), 5)
+    save.trigger()  # then to the same file, without asking again
+    assert len(asked) == 1 and len(confirmed) == 1 and not window.doc.modified
+    assert MidiDocument.load(path).notes.velocity[0] == 90
+    window.make_baseline()
+    monkeypatch.setattr("app.ui.main_window.QInputDialog.getItem", lambda *a: ("Baseline", True))
+    window.export_dialog()
+    assert asked[-1] == str(tmp_path / "mine.baseline.mid")  # first export: beside the opened file
+    window.export_dialog()
+    assert asked[-1] == str(path)  # then where it went last
+    window.open_path(DEMO)
+    window.make_baseline()
+    window.export_dialog()
+    assert asked[-1] == str(DEMO.with_name(f"{DEMO.stem}.baseline.mid"))  # another file starts afresh
+
+
 def test_bad_file_shows_a_message_and_keeps_the_document(demo, tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *a: shown.append(a[2]))

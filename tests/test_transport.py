@@ -88,6 +88,25 @@ def test_position_readout_home_end_and_a_new_output_or_file(window, qtbot, tmp_p
     assert window.roll.playhead_tick is None and label.text().startswith("1.1 · 0:00.0")
 
 
+def test_the_status_bar_shows_the_tempo_and_meter_at_the_playhead(window, tmp_path):
+    import mido
+    from midi_factory import midi_bytes, note, track
+
+    meta = [(0, mido.MetaMessage("time_signature", numerator=3, denominator=4)), (0, mido.MetaMessage("set_tempo")),
+            (3 * 480, mido.MetaMessage("set_tempo", tempo=1_000_000)),
+            (3 * 480, mido.MetaMessage("time_signature", numerator=6, denominator=8))]
+    path = tmp_path / "changes.mid"
+    path.write_bytes(midi_bytes([track(meta), track(note(60, 0, 480) + note(64, 5 * 480, 6 * 480))]))
+    window.open_path(path)
+    labels = window.status_labels
+    assert (labels["tempo"].text(), labels["meter"].text()) == ("120.0 bpm", "3/4")
+    window.transport.seek_tick(4 * 480)
+    assert (labels["tempo"].text(), labels["meter"].text()) == ("60.0 bpm", "6/8")
+    assert window.transport.position_label.text().startswith("2.3 · 0:02.5")  # 6/8 counts eighths
+    window.transport.stop()
+    assert (labels["tempo"].text(), labels["meter"].text()) == ("120.0 bpm", "3/4")
+
+
 def test_loudness_gains_and_export_all_three(window, qtbot, tmp_path):
     window.open_path(DEMO)
     window.make_baseline()

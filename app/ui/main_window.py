@@ -207,7 +207,8 @@ class MainWindow(QMainWindow):
         self._action(file, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file.addMenu("Open &Recent")
         self._action(file, "Open &Demo Song", lambda: self.open_path(DEMO_SONG))
-        self._action(file, "&Save As…", self.save_dialog, QKeySequence.StandardKey.Save)
+        self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(file, "Save &As…", self.save_dialog, "Ctrl+Shift+S")
         self._action(file, "&Export MIDI…", self.export_dialog, "Ctrl+E")
         if self.keeper is not None:
             self._action(file, "Restore &Unsaved Work…", self.keeper.restore_dialog)
@@ -291,6 +292,7 @@ class MainWindow(QMainWindow):
     def set_document(self, doc: EditorDocument) -> None:
         self.blind.abandon()
         self.doc = doc
+        self.exported_to: dict[Version, Path] = {}  # where each version of this document was last written
         def push(text: str, before: EditorState, after: EditorState) -> None:
             self.undo_stack.push(StateCommand(doc, text, before, after))
 
@@ -333,10 +335,12 @@ class MainWindow(QMainWindow):
             action.setToolTip(path)
             action.triggered.connect(partial(self.open_path, path))
 
-    def export_to(self, path: str | Path, version: Version) -> bool:
-        """Write ``version`` to ``path`` atomically; the opened file is overwritten only when confirmed."""
+    def export_to(self, path: str | Path, version: Version, confirmed: bool = False) -> bool:
+        """Write ``version`` to ``path`` atomically; the opened file is overwritten only when confirmed (here,
+        or already: ``confirmed``)."""
         target, opened = Path(path), self.doc.midi.path
-        if opened is not None and target.exists() and target.resolve() == opened.resolve() and not self.confirm(
+        if opened is not None and target.exists() and target.resolve() == opened.resolve() and not confirmed and \
+                not self.confirm(
                 "Overwrite the original file?", f"{target.name} is the file you opened. Replace it with the "
                 f"{version.label} version? The original cannot be recovered."):
             return False
@@ -348,12 +352,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported the {version.label} version to {target}", 5000)
         return True
 
-    def _ask_path(self, title: str, suffix: str) -> str:
-        """A MIDI path from the save dialog, offered as the opened file's NAME + ``suffix`` + .mid beside it."""
+    def _ask_path(self, title: str, suffix: str, previous: Path | None = None) -> str:
+        """A MIDI path from the save dialog, offered as ``previous`` (where this went last time), else as the
+        opened file's NAME + ``suffix`` + .mid beside it."""
         opened = self.doc.midi.path
         stem = opened.stem if opened else "untitled"
         folder = opened.parent if opened else Path(self.settings.get("last_folder") or ".")
-        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / f"{stem}{suffix}.mid"),
+        path, _ = QFileDialog.getSaveFileName(self, title, str(previous or folder / f"{stem}{suffix}.mid"),
                                               MIDI_FILES)
         return path
 
@@ -371,9 +376,9 @@ class MainWindow(QMainWindow):
                 self.export_all_to(path)
             return
         version = versions[labels.index(choice)]
-        path = self._ask_path("Export MIDI", f".{version.value}")
-        if path:
-            self.export_to(path, version)
+        path = self._ask_path("Export MIDI", f".{version.value}", self.exported_to.get(version))
+        if path and self.export_to(path, version):
+            self.exported_to[version] = Path(path)
 
     def export_all_to(self, path: str | Path) -> list[Path]:
         """Every version beside ``path`` as ``NAME.VERSION.mid``: the three side by side in any DAW."""
@@ -383,14 +388,24 @@ class MainWindow(QMainWindow):
             target = base.with_name(f"{base.stem}.{version.value}.mid")
             if self.export_to(target, version):
                 written.append(target)
+                self.exported_to[version] = target
         if written:
             self.statusBar().showMessage(f"Exported {', '.join(p.name for p in written)} to {base.parent}", 8000)
         return written
 
+    def save(self) -> None:
+        """The edited score (the Original version) to the file it was last saved to, else Save As."""
+        saved_to = self.exported_to.get(Version.ORIGINAL)
+        if saved_to is None:
+            self.save_dialog()
+        else:
+            self.export_to(saved_to, Version.ORIGINAL, confirmed=True)  # chosen (and confirmed) at Save As
+
     def save_dialog(self) -> None:
-        path = self._ask_path("Save edited score (Original version)", f".{Version.ORIGINAL.value}")
-        if path:
-            self.export_to(path, Version.ORIGINAL)
+        path = self._ask_path("Save edited score (Original version)", f".{Version.ORIGINAL.value}",
+                              self.exported_to.get(Version.ORIGINAL))
+        if path and self.export_to(path, Version.ORIGINAL):
+            self.exported_to[Version.ORIGINAL] = Path(path)
 
     # -- editing ------------------------------------------------------------------------
     def _show_slot(self, slot: int) -> None:
@@ -557,11 +572,17 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         midi, n = self.doc.midi, self.doc.notes
-        sig = midi.time_signatures[0] if midi.time_signatures else None
         self.status_labels["file"].setText(midi.path.name if midi.path else "untitled")
-        self.status_labels["tempo"].setText(f"{midi.tempo_map.bpm_at(0):.1f} bpm")
-        self.status_labels["meter"].setText(f"{sig.numerator}/{sig.denominator}" if sig else "4/4")
+        self.show_tempo_and_meter(self.roll.playhead_tick or 0.0)
         self.status_labels["notes"].setText(f"{int(self.doc.piano_mask.sum())} piano / {len(n)} notes")
+
+    def show_tempo_and_meter(self, tick: float) -> None:
+        """The tempo and time signature in force at ``tick`` (the playhead's): a score may change both."""
+        midi = self.doc.midi
+        in_force = [sig for sig in midi.time_signatures if sig.tick <= tick]
+        sig = in_force[-1] if in_force else None
+        self.status_labels["tempo"].setText(f"{midi.tempo_map.bpm_at(int(tick)):.1f} bpm")
+        self.status_labels["meter"].setText(f"{sig.numerator}/{sig.denominator}" if sig else "4/4")
 
     # -- humanise (see HumaniseController) ---------------------------------------------------
     def humanise(self) -> None:
@@ -587,7 +608,7 @@ class MainWindow(QMainWindow):
         unsaved = self.doc.unsaved
         if not unsaved:
             return True
-        what = {Version.ORIGINAL: "the edited score (File ▸ Save As)",
+        what = {Version.ORIGINAL: "the edited score (File ▸ Save)",
                 Version.STYLISED: "the Stylised version (File ▸ Export MIDI)"}
         return self.confirm("Discard changes?", "Not saved yet: " + " and ".join(what[v] for v in unsaved)
                             + ". Discard them?")

@@ -445,6 +445,7 @@ class Transport(QObject):
 
     def _show_playhead(self, tick: float | None) -> None:
         self.position_label.setText(self.window.doc.describe_position(tick or 0.0))
+        self.window.show_tempo_and_meter(tick or 0.0)
         self.window.roll.playhead_tick = tick
         self.window.ruler.playhead_tick = tick
         self.window.roll.update()
