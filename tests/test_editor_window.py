@@ -709,6 +709,33 @@ def test_velocity_lane_shows_the_sustain_pedal(window, tmp_path):
         assert image.pixelColor(int(v.x_of(tick)), strip_y) != style.PEDAL
 
 
+def test_velocity_lane_draws_the_phrase_level_dynamics_curve(window, tmp_path):
+    from midi_factory import midi_bytes, note, track
+
+    soft = [e for k in range(16) for e in note(60, 240 * k, 240 * k + 200, velocity=40)]  # bars 1-2 at 120 bpm
+    loud = [e for k in range(16, 32) for e in note(60, 240 * k, 240 * k + 200, velocity=100)]  # bars 3-4
+    path = tmp_path / "crescendo.mid"
+    path.write_bytes(midi_bytes([track(soft + loud)]))
+    assert window.open_path(path)
+    v, lane = window.view, window.lane
+    v.px_per_tick, v.left_tick = 0.08, 0.0  # the four bars in 620 px
+    v.changed.emit()
+
+    def curve_height(tick: int) -> list[int]:
+        """Rows of the lane image where the (light) curve crosses the column between two bars at ``tick``."""
+        image, x = lane.grab().toImage(), int(v.x_of(tick))
+        return [y for y in range(lane.height()) if image.pixelColor(x, y).lightness() > 150]
+
+    for tick, velocity in ((600, 40), (7080, 100)):  # mid bar 1 and mid bar 4: far (> 3 s) from the change
+        rows = curve_height(tick)
+        assert rows and all(abs(y - float(lane.y_of(velocity))) <= 2 for y in rows)
+    middle = curve_height(3840 - 120)  # just before the change: between the two levels
+    assert middle and float(lane.y_of(95)) < np.mean(middle) < float(lane.y_of(45))
+    action = next(a for a in window.actions() if a.text() == "&Dynamics Curve")
+    action.trigger()
+    assert not lane.curve and not window.settings.get("dynamics_curve") and not curve_height(600)
+
+
 def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo, monkeypatch):
     from PySide6.QtWidgets import QDialog
 

@@ -35,7 +35,7 @@ class ViewState(QObject):
     def x_of(self, tick: Num) -> Num:
         return (tick - self.left_tick) * self.px_per_tick
 
-    def tick_at(self, x: float) -> float:
+    def tick_at(self, x: Num) -> Num:
         return self.left_tick + x / self.px_per_tick
 
     def y_of(self, pitch: float) -> float:

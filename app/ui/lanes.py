@@ -7,6 +7,7 @@ from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from app.core.dynamics import dynamics_curve
 from app.core.editor import EditorDocument
 from app.core.notes import pitch_name
 from app.core.timing import bar_lines
@@ -17,6 +18,7 @@ from app.ui.tooltips import show_note_tooltip
 LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
 BOTTOM_PAD = PEDAL_STRIP + 3
+CURVE_STEP_PX = 4.0  # the dynamics curve is sampled every this many pixels
 BLIND_TEXT = "Velocities are hidden during the blind test."
 
 
@@ -165,7 +167,9 @@ class VelocityLane(QWidget):
         super().__init__(parent)
         self.doc, self.view = doc, view
         self.overlay = True
+        self.curve = True  # the phrase-level dynamics curve of each version drawn over the bars
         self.blind = False  # a blind test is on: velocities hidden
+        self._onsets: tuple[object, np.ndarray, np.ndarray] | None = None  # (notes, piano rows, their onsets in s)
         self.drag: tuple[QPointF, QPointF] | None = None
         self.path: list[QPointF] | None = None  # a freehand drag's points, in the order drawn
         self.setMinimumHeight(90)
@@ -311,6 +315,8 @@ class VelocityLane(QWidget):
         p.setPen(style.HINT_TEXT)
         for level in (32, 64, 96):  # the scale, at the right edge, over the bars
             p.drawText(QPointF(self.width() - 22, float(self.y_of(level)) - 2), str(level))
+        if self.curve:
+            self.paint_curves(p, dragged)
         if self.overlay:
             self.paint_overlays(p, rows, x)
         if self.drag is not None and dragged is not None:
@@ -338,6 +344,38 @@ class VelocityLane(QWidget):
         for down, up in shown.tolist():
             x0, x1 = v.x_of(down), v.x_of(up)
             p.fillRect(QRectF(x0, top, max(1.0, x1 - x0 - 1), PEDAL_STRIP - 1), style.PEDAL)
+
+    def piano_onsets(self) -> tuple[np.ndarray, np.ndarray]:
+        """(K,) piano note rows in order of onset and (K,) their onsets in seconds; kept until the notes change."""
+        notes = self.doc.notes
+        if self._onsets is None or self._onsets[0] is not notes or len(self._onsets[1]) != self.doc.piano_mask.sum():
+            rows = np.flatnonzero(self.doc.piano_mask)
+            rows = rows[np.argsort(notes.start[rows], kind="stable")]
+            self._onsets = (notes, rows, self.doc.midi.tempo_map.seconds(notes.start[rows]))
+        return self._onsets[1], self._onsets[2]
+
+    def paint_curves(self, p: QPainter, dragged: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Each version's phrase-level dynamics (:func:`dynamics_curve`) as a line across the lane: the shown
+        version's (with a drag in progress) bold, the others thin in their colours while overlays are on."""
+        rows, onsets = self.piano_onsets()
+        if not len(rows):
+            return
+        xs = np.arange(0.0, self.width() + CURVE_STEP_PX, CURVE_STEP_PX)
+        at = self.doc.midi.tempo_map.seconds(np.maximum(self.view.tick_at(xs), 0.0))
+        for version in self.doc.available_versions():
+            shown = version is self.doc.version
+            if not shown and not self.overlay:
+                continue
+            velocity = self.doc.state.velocities(version)
+            assert velocity is not None
+            if shown and dragged is not None:
+                velocity = velocity.copy()
+                velocity[dragged[0]] = dragged[1]
+            ys = self.y_of(dynamics_curve(onsets, velocity[rows], at))
+            colour = style.CURVE if shown else style.VERSION_COLOURS[version.value]
+            p.setPen(QPen(colour, 2.5 if shown else 1.5, Qt.PenStyle.SolidLine if shown else Qt.PenStyle.DashLine))
+            p.drawLines([QLineF(xs[k], ys[k], xs[k + 1], ys[k + 1]) for k in range(len(xs) - 1)
+                         if np.isfinite(ys[k]) and np.isfinite(ys[k + 1])])
 
     def paint_overlays(self, p: QPainter, rows: np.ndarray, x: np.ndarray) -> None:
         """Each other version as a thin tick across every bar at that version's velocity, with a legend."""

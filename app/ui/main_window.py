@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
         for panel_dock in self.docks:
             panels.addAction(panel_dock.toggleViewAction())
         self._view_option(view, "Overlay Other Versions", "overlay", self.lane, "overlay")
+        self._view_option(view, "&Dynamics Curve", "dynamics_curve", self.lane, "curve")
         self._view_option(view, "Velocity &Numbers on Notes", "velocity_numbers", self.roll, "show_numbers")
         humanise = self.humanise_menu = bar.addMenu("&Humanise")
         self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")

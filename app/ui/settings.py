@@ -28,6 +28,7 @@ OPTIONS = {
     "keep_written": Option("humanise/keep_written_dynamics", True, bool),
     "seed": Option("humanise/seed", 0, int),
     "overlay": Option("editor/overlay_versions", True, bool),
+    "dynamics_curve": Option("editor/dynamics_curve", True, bool),
     "velocity_numbers": Option("editor/velocity_numbers", True, bool),
     "lane_height": Option("editor/velocity_lane_height", 140, int),
     "soundfont": Option("playback/soundfont", "", str),
