@@ -731,6 +731,10 @@ def test_velocity_lane_draws_the_phrase_level_dynamics_curve(window, tmp_path):
         assert rows and all(abs(y - float(lane.y_of(velocity))) <= 2 for y in rows)
     middle = curve_height(3840 - 120)  # just before the change: between the two levels
     assert middle and float(lane.y_of(95)) < np.mean(middle) < float(lane.y_of(45))
+    parts = set(window.doc.midi.piano_parts)
+    window.doc.set_piano_parts(set())  # no piano part ticked: no curve
+    assert not curve_height(600)
+    window.doc.set_piano_parts(parts)
     action = next(a for a in window.actions() if a.text() == "&Dynamics Curve")
     action.trigger()
     assert not lane.curve and not window.settings.get("dynamics_curve") and not curve_height(600)

@@ -169,7 +169,7 @@ class VelocityLane(QWidget):
         self.overlay = True
         self.curve = True  # the phrase-level dynamics curve of each version drawn over the bars
         self.blind = False  # a blind test is on: velocities hidden
-        self._onsets: tuple[object, np.ndarray, np.ndarray] | None = None  # (notes, piano rows, their onsets in s)
+        self._onsets: tuple[tuple, np.ndarray, np.ndarray] | None = None  # (what for, piano rows, onsets in s)
         self.drag: tuple[QPointF, QPointF] | None = None
         self.path: list[QPointF] | None = None  # a freehand drag's points, in the order drawn
         self.setMinimumHeight(90)
@@ -347,11 +347,11 @@ class VelocityLane(QWidget):
 
     def piano_onsets(self) -> tuple[np.ndarray, np.ndarray]:
         """(K,) piano note rows in order of onset and (K,) their onsets in seconds; kept until the notes change."""
-        notes = self.doc.notes
-        if self._onsets is None or self._onsets[0] is not notes or len(self._onsets[1]) != self.doc.piano_mask.sum():
+        notes, parts = self.doc.notes, self.doc.midi.piano_parts  # other notes, or other parts ticked as piano
+        if self._onsets is None or self._onsets[0][0] is not notes or self._onsets[0][1] != parts:
             rows = np.flatnonzero(self.doc.piano_mask)
             rows = rows[np.argsort(notes.start[rows], kind="stable")]
-            self._onsets = (notes, rows, self.doc.midi.tempo_map.seconds(notes.start[rows]))
+            self._onsets = ((notes, parts), rows, self.doc.midi.tempo_map.seconds(notes.start[rows]))
         return self._onsets[1], self._onsets[2]
 
     def paint_curves(self, p: QPainter, dragged: tuple[np.ndarray, np.ndarray] | None) -> None:

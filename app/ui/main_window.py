@@ -340,8 +340,8 @@ class MainWindow(QMainWindow):
         """Write ``version`` to ``path`` atomically; the opened file is overwritten only when confirmed (here,
         or already: ``confirmed``)."""
         target, opened = Path(path), self.doc.midi.path
-        if opened is not None and target.exists() and target.resolve() == opened.resolve() and not confirmed and \
-                not self.confirm(
+        replaces_opened = opened is not None and target.exists() and target.resolve() == opened.resolve()
+        if replaces_opened and not confirmed and not self.confirm(
                 "Overwrite the original file?", f"{target.name} is the file you opened. Replace it with the "
                 f"{version.label} version? The original cannot be recovered."):
             return False
