@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.dynamics import CURVE_SIGMA_SECONDS, dynamics_curve
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument
 from app.playback.outputs import PlaybackUnavailable, find_soundfont
@@ -37,6 +38,12 @@ def plot_versions(doc: MidiDocument, versions: dict[str, np.ndarray], png: Path,
         roll.set_title(f"{name} — mean {velocity.mean():.0f}, SD {velocity.std():.1f}")
         roll.set_ylabel("MIDI pitch")
         lane.vlines(start, 0, velocity, color=cmap(velocity / 127.0), linewidth=1)
+        piano = np.flatnonzero(doc.piano_mask)
+        piano = piano[np.argsort(start[piano], kind="stable")]
+        at = np.linspace(0.0, float(end.max()) if len(notes) else 1.0, 400)
+        lane.plot(at, dynamics_curve(start[piano], velocity[piano], at), color="black", linewidth=1.5,
+                  label=f"dynamics (σ {CURVE_SIGMA_SECONDS:g} s)")
+        lane.legend(loc="lower right", fontsize="small")
         lane.set_ylim(0, 127)
         lane.set_xlabel("time (s)")
         lane.set_ylabel("velocity")

@@ -95,6 +95,28 @@ def test_scale_velocities_changes_only_the_rows_of_the_shown_version_in_one_step
     assert [t for t, _ in history] == ["Humanise", "Scale velocities"]
 
 
+def test_a_crescendo_ramps_the_level_over_the_notes_and_keeps_their_differences():
+    from app.core.humanise import ramp
+
+    assert ramp(np.array([0, 480, 960, 960, 1920]), 0, 20).tolist() == [0, 5, 10, 10, 20]  # chords alike
+    assert ramp(np.array([240, 240]), 3, 9).tolist() == [3, 3]  # no time between: the start's level
+    doc = EditorDocument.open(DEMO)
+    history = []
+    doc.push = lambda text, before, after: (history.append(text), doc.restore(after))
+    bar = np.flatnonzero(doc.notes.start < 1920)  # the first bar, 80 everywhere
+    accents = np.where(np.arange(len(bar)) % 4 == 0, 90, 70)
+    doc.set_velocities(bar, accents)
+    doc.scale_velocities(bar, 1.0, -10, 20)
+    after = doc.notes.velocity[bar].astype(int)
+    position = (doc.notes.start[bar] - doc.notes.start[bar].min()) / np.ptp(doc.notes.start[bar])
+    assert after.tolist() == np.rint(accents - 10 + 30 * position).astype(int).tolist()
+    assert history[-1] == "Crescendo -10 → +20"
+    doc.scale_velocities(bar, 1.0, 5, -5)
+    assert history[-1] == "Diminuendo +5 → -5"
+    doc.scale_velocities(bar, 1.0, 5, 5)
+    assert history[-1] == "Scale velocities"
+
+
 def test_copy_and_paste_carry_every_versions_velocities_and_the_timing_in_one_step(tmp_path):
     doc = EditorDocument.open(DEMO)
     history = []

@@ -772,6 +772,19 @@ def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo,
     demo.scale_velocities_dialog()
     assert demo.undo_stack.index() == index and doc.notes.velocity[rows].tolist() == [60, 100]
 
+    def crescendo(dialog: ScaleVelocitiesDialog) -> QDialog.DialogCode:
+        dialog.offset.setValue(4)
+        assert dialog.end_offset.value() == 4  # the end follows a plain level change
+        dialog.end_offset.setValue(24)
+        dialog.offset.setValue(-6)
+        assert dialog.end_offset.value() == 24  # until it is set apart
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ScaleVelocitiesDialog, "exec", crescendo)
+    demo.scale_velocities_dialog()
+    assert doc.notes.velocity[rows].tolist() == [54, 124]  # C4 at the start -6, E4 at the end +24
+    assert demo.undo_stack.text(demo.undo_stack.index() - 1) == "Crescendo -6 → +24"
+
 
 def help_actions(window):
     return next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()

@@ -2,7 +2,8 @@
 
 A listener follows dynamics as swells and falls over seconds (a crescendo, a soft passage); single notes
 stand out from that curve by voicing and accents. The velocity lane draws the curve so those swells can be
-seen, and compared between versions: a random baseline is flat there, a human performance is not.
+seen, and compared between versions: a random baseline's curve only jitters about its mean, a phrased
+version's rises and falls with the music.
 """
 
 from __future__ import annotations

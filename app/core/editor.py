@@ -16,7 +16,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from app.core.humanise import scale_dynamics
+from app.core.humanise import ramp, scale_dynamics
 from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable, pitch_name
 from app.core.timing import bar_beat
@@ -256,11 +256,19 @@ class EditorDocument:
         current[np.asarray(rows, dtype=np.int64)] = np.clip(np.rint(values), 1, 127)
         self._edit(text, self.state.with_velocities(self.version, current))
 
-    def scale_velocities(self, rows: np.ndarray, range_factor: float, offset: float) -> None:
-        """Widen or narrow the dynamics of ``rows`` about their mean and shift their level: one undo step."""
+    def scale_velocities(self, rows: np.ndarray, range_factor: float, offset: float,
+                         end_offset: float | None = None) -> None:
+        """Widen or narrow the dynamics of ``rows`` about their mean and shift their level: one undo step.
+        With ``end_offset``, the shift ramps from ``offset`` at the first onset to it at the last: a crescendo
+        (or diminuendo) over the notes, each keeping its place among its neighbours."""
         rows = np.asarray(rows, dtype=np.int64)
-        values = scale_dynamics(self.shown_velocities()[rows], range_factor, offset)
-        self.set_velocities(rows, values, "Scale velocities")
+        if end_offset is None or end_offset == offset:
+            shift: float | np.ndarray = offset
+            text = "Scale velocities"
+        else:
+            shift = ramp(self.notes.start[rows], offset, end_offset)
+            text = f"{'Crescendo' if end_offset > offset else 'Diminuendo'} {offset:+g} → {end_offset:+g}"
+        self.set_velocities(rows, scale_dynamics(self.shown_velocities()[rows], range_factor, shift), text)
 
     def nudge_velocities(self, rows: np.ndarray, delta: int) -> None:
         """``rows`` louder (or softer, ``delta`` < 0) by ``delta`` velocity units, within 1..127: one undo step."""

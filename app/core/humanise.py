@@ -55,9 +55,10 @@ def blend(current: np.ndarray, predicted: np.ndarray, strength: float) -> np.nda
     return np.clip(np.rint(mixed), 1, 127).astype(np.int16)
 
 
-def scale_dynamics(velocity: np.ndarray, range_factor: float, offset: float) -> np.ndarray:
+def scale_dynamics(velocity: np.ndarray, range_factor: float, offset: float | np.ndarray) -> np.ndarray:
     """(M,) velocities with their spread about their own mean times ``range_factor`` (1 keeps it, 0 flattens,
-    1.5 makes the dynamics half again as wide) and ``offset`` added to every one; rounded to 1..127."""
+    1.5 makes the dynamics half again as wide) and ``offset`` (one for all, or (M,) one per note) added;
+    rounded to 1..127."""
     if range_factor < 0:
         raise ValueError(f"range factor must be 0 or more, got {range_factor}")
     v = np.asarray(velocity, float)
@@ -65,6 +66,16 @@ def scale_dynamics(velocity: np.ndarray, range_factor: float, offset: float) -> 
         return v.astype(np.int16)
     scaled = v.mean() + range_factor * (v - v.mean()) + offset
     return np.clip(np.rint(scaled), 1, 127).astype(np.int16)
+
+
+def ramp(starts: np.ndarray, first: float, last: float) -> np.ndarray:
+    """(M,) from ``first`` at the earliest of ``starts`` (M,) (note onsets) to ``last`` at the latest, in
+    proportion to the time between: a crescendo or diminuendo to add to velocities, which keeps how each
+    note stands out from its neighbours. Notes that start together get the same amount."""
+    t = np.asarray(starts, float)
+    span = float(t.max() - t.min()) if len(t) else 0.0
+    position = (t - t.min()) / span if span > 0 else np.zeros(len(t))
+    return first + (last - first) * position
 
 
 def uses_written_dynamics(written: np.ndarray, weight: float) -> bool:

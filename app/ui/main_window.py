@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
         which = f"the {len(rows)} selected piano notes" if chosen.any() else f"all {len(rows)} piano notes"
         dialog = ScaleVelocitiesDialog(f"{which} of the {self.doc.version.label} version", self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.doc.scale_velocities(rows, dialog.range_factor, dialog.offset.value())
+            self.doc.scale_velocities(rows, dialog.range_factor, dialog.offset.value(), dialog.end_offset.value())
 
     def select_neighbour(self, step: int) -> None:
         """Step through the piano notes from the keyboard (then Ctrl+Up/Down sets how loud each is): the note

@@ -156,7 +156,8 @@ class TracksPanel(QListWidget):
 
 
 class ScaleVelocitiesDialog(QDialog):
-    """Dynamics range (% of the spread about the notes' mean) and a level offset, for Edit ▸ Scale Velocities."""
+    """Dynamics range (% of the spread about the notes' mean) and a level offset, constant or ramping from the
+    first note to the last (crescendo / diminuendo), for Edit ▸ Scale Velocities."""
 
     def __init__(self, target: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -171,6 +172,13 @@ class ScaleVelocitiesDialog(QDialog):
         self.offset = QSpinBox()
         self.offset.setRange(-126, 126)
         self.offset.setToolTip("Added to every velocity: the overall level, louder or softer")
+        self.end_offset = QSpinBox()
+        self.end_offset.setRange(-126, 126)
+        self.end_offset.setToolTip("Where it differs from Level: the level changes gradually from the first note to "
+                                   "the last, a crescendo (higher here) or diminuendo (lower), and each note keeps "
+                                   "how it stands out from its neighbours")
+        self.offset.valueChanged.connect(self._follow)
+        self._followed = 0  # the end follows the start until the user sets it apart
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -179,7 +187,14 @@ class ScaleVelocitiesDialog(QDialog):
         form.addRow(self.target_label)
         form.addRow("Dynamics range", self.range_percent)
         form.addRow("Level", self.offset)
+        form.addRow("Level at the end", self.end_offset)
         form.addRow(buttons)
+
+    def _follow(self, value: int) -> None:
+        """A plain level change moves the end with it; once the end is set apart, it stays."""
+        if self.end_offset.value() == self._followed:
+            self.end_offset.setValue(value)
+        self._followed = value
 
     @property
     def range_factor(self) -> float:
