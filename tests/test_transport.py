@@ -107,6 +107,17 @@ def test_the_status_bar_shows_the_tempo_and_meter_at_the_playhead(window, tmp_pa
     assert (labels["tempo"].text(), labels["meter"].text()) == ("120.0 bpm", "3/4")
 
 
+def test_the_audio_export_dialog_offers_a_file_beside_the_opened_one(window, monkeypatch):
+    offered = []
+    monkeypatch.setattr("app.ui.main_window.QFileDialog.getSaveFileName",
+                        lambda parent, title, path, kinds: (offered.append((path, kinds)), ("", ""))[1])
+    window.open_path(DEMO)
+    window.transport.export_audio_dialog()
+    window.transport.export_audio_dialog(all_versions=True)
+    assert offered == [(str(DEMO.with_name(f"{DEMO.stem}.original.wav")), "WAV audio (*.wav)"),
+                       (str(DEMO.with_name(f"{DEMO.stem}.wav")), "WAV audio (*.wav)")]
+
+
 def test_loudness_gains_and_export_all_three(window, qtbot, tmp_path):
     window.open_path(DEMO)
     window.make_baseline()

@@ -353,14 +353,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported the {version.label} version to {target}", 5000)
         return True
 
-    def _ask_path(self, title: str, suffix: str, previous: Path | None = None) -> str:
-        """A MIDI path from the save dialog, offered as ``previous`` (where this went last time), else as the
-        opened file's NAME + ``suffix`` + .mid beside it."""
+    def ask_save_path(self, title: str, suffix: str, previous: Path | None = None, extension: str = ".mid",
+                      kinds: str = MIDI_FILES) -> str:
+        """A path from the save dialog, offered as ``previous`` (where this went last time), else as the opened
+        file's NAME + ``suffix`` + ``extension`` beside it; "" when cancelled."""
         opened = self.doc.midi.path
         stem = opened.stem if opened else "untitled"
         folder = opened.parent if opened else Path(self.settings.get("last_folder") or ".")
-        path, _ = QFileDialog.getSaveFileName(self, title, str(previous or folder / f"{stem}{suffix}.mid"),
-                                              MIDI_FILES)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(previous or folder / f"{stem}{suffix}{extension}"),
+                                              kinds)
         return path
 
     def export_dialog(self) -> None:
@@ -372,12 +373,12 @@ class MainWindow(QMainWindow):
         if not ok:
             return
         if choice == ALL_VERSIONS:
-            path = self._ask_path("Export all versions (NAME.VERSION.mid each)", "")
+            path = self.ask_save_path("Export all versions (NAME.VERSION.mid each)", "")
             if path:
                 self.export_all_to(path)
             return
         version = versions[labels.index(choice)]
-        path = self._ask_path("Export MIDI", f".{version.value}", self.exported_to.get(version))
+        path = self.ask_save_path("Export MIDI", f".{version.value}", self.exported_to.get(version))
         if path and self.export_to(path, version):
             self.exported_to[version] = Path(path)
 
@@ -403,7 +404,7 @@ class MainWindow(QMainWindow):
             self.export_to(saved_to, Version.ORIGINAL, confirmed=True)  # chosen (and confirmed) at Save As
 
     def save_dialog(self) -> None:
-        path = self._ask_path("Save edited score (Original version)", f".{Version.ORIGINAL.value}",
+        path = self.ask_save_path("Save edited score (Original version)", f".{Version.ORIGINAL.value}",
                               self.exported_to.get(Version.ORIGINAL))
         if path and self.export_to(path, Version.ORIGINAL):
             self.exported_to[Version.ORIGINAL] = Path(path)

@@ -507,10 +507,9 @@ class Transport(QObject):
 
     def export_audio_dialog(self, all_versions: bool = False) -> None:
         doc = self.window.doc
-        stem = doc.midi.path.stem if doc.midi.path else "untitled"
         versions = doc.available_versions() if all_versions else [doc.version]
         suffix = "" if all_versions else f".{doc.version.value}"
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export audio", f"{stem}{suffix}.wav", "WAV audio (*.wav)")
+        path = self.window.ask_save_path("Export audio", suffix, extension=".wav", kinds="WAV audio (*.wav)")
         if path:
             self.export_audio(Path(path), versions, self.match_box.isChecked())
 
