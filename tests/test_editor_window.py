@@ -786,6 +786,31 @@ def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo,
     assert demo.undo_stack.text(demo.undo_stack.index() - 1) == "Crescendo -6 → +24"
 
 
+def test_bring_out_top_voice_raises_the_melody_over_the_rest_in_one_step(demo, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from app.core.dynamics import top_voice
+    from app.ui.panels import VoicingDialog
+
+    doc = demo.doc
+    n = doc.notes
+    on_top = top_voice(n.start, n.end, n.pitch)  # the demo is all piano, on a score's grid
+    assert 0 < on_top.sum() < len(n)
+
+    def answer(dialog: VoicingDialog) -> QDialog.DialogCode:
+        assert dialog.top.value() == 6 and "all 309 piano notes" in dialog.target_label.text()
+        dialog.top.setValue(10)
+        dialog.others.setValue(-4)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(VoicingDialog, "exec", answer)
+    next(a for a in demo.actions() if a.text() == "Bring Out Top &Voice…").trigger()
+    assert (doc.notes.velocity[on_top] == 90).all() and (doc.notes.velocity[~on_top] == 76).all()
+    assert demo.undo_stack.text(demo.undo_stack.index() - 1) == "Voicing: top +10, others -4"
+    demo.undo_stack.undo()
+    assert (doc.notes.velocity == 80).all()
+
+
 def help_actions(window):
     return next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()
 

@@ -45,3 +45,36 @@ def dynamics_curve(onsets: np.ndarray, velocity: np.ndarray, at: np.ndarray,
     weighted = np.bincount(sample, weights=weight * velocity[note], minlength=len(at))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, weighted / total, np.nan)
+
+
+def top_voice(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, together: int = 0) -> np.ndarray:
+    """(N,) bool: the notes that are the highest sounding when they are struck, i.e. no note struck with them
+    or still held from before is higher (the melody of most piano writing, which pianists play out).
+
+    Parameters
+    ----------
+    start, end, pitch : np.ndarray
+        (N,) each note's onset and release (ticks) and its MIDI pitch.
+    together : int
+        Notes starting less than this many ticks after a group's first onset count as struck together (a
+        played chord is rarely exact); 0: only notes on the same tick.
+    """
+    start, end, pitch = (np.asarray(a, dtype=np.int64) for a in (start, end, pitch))
+    order = np.argsort(start, kind="stable")
+    onset, release, key = (a[order].tolist() for a in (start, end, pitch))  # plain lists: a Python loop
+    top = [False] * len(onset)
+    held: list[tuple[int, int]] = []  # (pitch, end) of the notes struck before the group being looked at
+    k = 0
+    while k < len(onset):  # one group of notes struck together per pass
+        stop = k + 1
+        while stop < len(onset) and onset[stop] < onset[k] + max(together, 1):  # 0: the same tick
+            stop += 1
+        held = [(p, e) for p, e in held if e > onset[k]]
+        above = max(max((p for p, _ in held), default=-1), max(key[k:stop]))
+        for j in range(k, stop):
+            top[j] = key[j] >= above
+        held += zip(key[k:stop], release[k:stop])
+        k = stop
+    out = np.zeros(len(onset), dtype=bool)
+    out[order] = top
+    return out

@@ -48,7 +48,7 @@ from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
-from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel
+from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel, VoicingDialog
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
 from app.ui.settings import Settings
@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
         self._action(edit, "Select &Next Note", lambda: self.select_neighbour(1), "Alt+Right")
         self._action(edit, "Select P&revious Note", lambda: self.select_neighbour(-1), "Alt+Left")
         self._action(edit, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
+        self._action(edit, "Bring Out Top &Voice…", self.voicing_dialog)
         for text, delta, keys in (("&Louder", 5, "Ctrl+Up"), ("S&ofter", -5, "Ctrl+Down"),
                                   ("A Little Louder", 1, "Ctrl+Shift+Up"), ("A Little Softer", -1, "Ctrl+Shift+Down")):
             self._action(edit, f"{text} ({delta:+d} velocity)", lambda _=False, d=delta: self.nudge_velocities(d), keys)
@@ -458,18 +459,34 @@ class MainWindow(QMainWindow):
         step = self.view.snap_ticks
         self.doc.paste_notes(clip, int(self.doc.notes.start[rows].min()) + -(-clip.length // step) * step)
 
-    def scale_velocities_dialog(self) -> None:
-        """Widen/narrow the shown version's dynamics and shift its level: the selected piano notes, else all."""
+    def _edit_targets(self, verb: str) -> tuple[np.ndarray, str]:
+        """The piano notes a velocity edit applies to (the selected ones, else all) and how a dialog names them;
+        no rows (and a status message) when there are none."""
         piano = self.doc.piano_mask
         chosen = piano & self.doc.selection
         rows = np.flatnonzero(chosen if chosen.any() else piano)
         if not len(rows):
-            self.statusBar().showMessage("No piano notes to scale.", 4000)
-            return
+            self.statusBar().showMessage(f"No piano notes to {verb}.", 4000)
         which = f"the {len(rows)} selected piano notes" if chosen.any() else f"all {len(rows)} piano notes"
-        dialog = ScaleVelocitiesDialog(f"{which} of the {self.doc.version.label} version", self)
+        return rows, f"{which} of the {self.doc.version.label} version"
+
+    def scale_velocities_dialog(self) -> None:
+        """Widen/narrow the shown version's dynamics and shift its level: the selected piano notes, else all."""
+        rows, which = self._edit_targets("scale")
+        if not len(rows):
+            return
+        dialog = ScaleVelocitiesDialog(which, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.doc.scale_velocities(rows, dialog.range_factor, dialog.offset.value(), dialog.end_offset.value())
+
+    def voicing_dialog(self) -> None:
+        """Play out the top voice of the selected piano notes (else all) over the rest, by amounts chosen."""
+        rows, which = self._edit_targets("voice")
+        if not len(rows):
+            return
+        dialog = VoicingDialog(which, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.doc.voice_velocities(rows, dialog.top.value(), dialog.others.value())
 
     def select_neighbour(self, step: int) -> None:
         """Step through the piano notes from the keyboard (then Ctrl+Up/Down sets how loud each is): the note

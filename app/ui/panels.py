@@ -199,3 +199,28 @@ class ScaleVelocitiesDialog(QDialog):
     @property
     def range_factor(self) -> float:
         return self.range_percent.value() / 100.0
+
+
+class VoicingDialog(QDialog):
+    """How much louder the top voice (and how much louder or softer the rest), for Edit ▸ Bring Out Top Voice."""
+
+    def __init__(self, target: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Bring Out Top Voice")
+        self.top, self.others = QSpinBox(), QSpinBox()
+        for box, value in ((self.top, 6), (self.others, 0)):
+            box.setRange(-60, 60)
+            box.setValue(value)
+        self.top.setToolTip("Added to the notes that are the highest sounding when struck: the melody, mostly")
+        self.others.setToolTip("Added to every other note: negative makes the accompaniment softer")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.target_label = QLabel(f"Applies to {target}. Pianists in the training performances play the top "
+                                   "voice about 6 velocity units louder than the rest.")
+        self.target_label.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow(self.target_label)
+        form.addRow("Top voice", self.top)
+        form.addRow("Other notes", self.others)
+        form.addRow(buttons)
