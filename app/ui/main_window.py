@@ -230,11 +230,13 @@ class MainWindow(QMainWindow):
         self._action(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
         self._action(edit, "Select &Next Note", lambda: self.select_neighbour(1), "Alt+Right")
         self._action(edit, "Select P&revious Note", lambda: self.select_neighbour(-1), "Alt+Left")
-        self._action(edit, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
-        self._action(edit, "Bring Out Top &Voice…", self.voicing_dialog)
+        velocity = edit.addMenu("&Velocity")  # the dynamics edits, apart from the note edits
+        self._action(velocity, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
+        self._action(velocity, "Bring Out Top &Voice…", self.voicing_dialog)
         for text, delta, keys in (("&Louder", 5, "Ctrl+Up"), ("S&ofter", -5, "Ctrl+Down"),
                                   ("A Little Louder", 1, "Ctrl+Shift+Up"), ("A Little Softer", -1, "Ctrl+Shift+Down")):
-            self._action(edit, f"{text} ({delta:+d} velocity)", lambda _=False, d=delta: self.nudge_velocities(d), keys)
+            self._action(velocity, f"{text} ({delta:+d} velocity)", lambda _=False, d=delta: self.nudge_velocities(d),
+                         keys)
         self.draw_action = self._action(edit, "&Draw Notes", self._toggle_draw, "D", checkable=True)
         view = bar.addMenu("&View")
         self._action(view, "Zoom &In", lambda: self.view.zoom_x(1.25, self.roll.width() / 2), "Ctrl+=")
