@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from app import DEMO_SONG
+from app.core.batch import BatchError, HumaniseSettings, batch_targets, humanise_file
 from app.core.humanise import (
     NoCheckpointError,
     VelocityPredictor,
@@ -65,28 +66,19 @@ def load_predictor(checkpoint: str | None, device: str | None):  # -> StyleNetPr
         raise CliError(str(exc), EXIT_NO_MODEL) from None
 
 
+def _settings(args: argparse.Namespace) -> HumaniseSettings:
+    return HumaniseSettings(style=args.style, strength=args.strength, keep_written=not args.ignore_written,
+                            baseline=args.baseline, seed=args.seed)
+
+
 def _humanise_file(inp: Path, out: Path, args: argparse.Namespace, predictor_for) -> str:
     """Humanise one file into ``out``; returns the line to print. Bad input raises CliError/MidiError."""
     _check_output(inp, out, args.force)
-    doc = MidiDocument.load(inp)
-    _piano_tracks(doc, args.piano_tracks)
-    mask = humanise_mask(doc.notes, doc.piano_mask)
-    if not mask.any():
-        raise CliError(f"{inp.name}: no piano notes in 21..108 to humanise")
-    if args.baseline:
-        velocity = baseline_velocities(doc.notes, mask, args.seed)
-        what = f"random baseline (seed {args.seed})"
-    else:
-        predictor = predictor_for()
-        keep = not args.ignore_written
-        velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, args.style, args.strength,
-                                       keep_written=keep)
-        what = f"{args.style} at strength {args.strength:.2f} on {predictor.device_name}" + (
-            "" if keep else ", written dynamics ignored")
-    doc.notes = doc.notes.with_velocities(velocity)
-    doc.save(out)
-    changed = int((velocity != doc.loaded_notes.velocity).sum())
-    return f"{out}: {int(mask.sum())} piano notes humanised ({what}); {changed} velocities changed"
+    try:
+        return humanise_file(inp, out, _settings(args), predictor_for,
+                             lambda doc: _piano_tracks(doc, args.piano_tracks))
+    except BatchError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _humanise_targets(args: argparse.Namespace) -> list[tuple[Path, Path]]:
@@ -100,22 +92,11 @@ def _humanise_targets(args: argparse.Namespace) -> list[tuple[Path, Path]]:
         return [(inputs[0], Path(args.output))]
     if not args.out_dir:
         raise CliError("say where to write: --output OUT.mid, or --out-dir DIR for one or more inputs")
-    folder = Path(args.out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise CliError(f"--out-dir {folder} is a file, not a folder")
-    tag = "baseline" if args.baseline else args.style
-    pairs = [(i, folder / f"{i.stem}.{tag}.mid") for i in inputs]
-    seen: dict[Path, Path] = {}
-    inputs_at = {i.resolve(): i for i in inputs}
-    for inp, out in pairs:
-        if out in seen:
-            raise CliError(f"{seen[out]} and {inp} would both be written to {out}; humanise them separately")
-        seen[out] = inp
-        clobbered = inputs_at.get(out.resolve())
-        if clobbered is not None and not args.force:
-            raise CliError(f"{inp} would be written over the input file {clobbered}; choose another --out-dir "
-                           "(or add --force)")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        pairs = batch_targets(inputs, Path(args.out_dir), _settings(args).tag, args.force)
+    except BatchError as exc:
+        raise CliError(str(exc)) from None
+    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     return pairs
 
 

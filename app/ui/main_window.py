@@ -42,6 +42,7 @@ from app.core.humanise import VelocityPredictor
 from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
 from app.ui import style
+from app.ui.batch import BatchHumanise
 from app.ui.blind import BlindTestController, slot_text
 from app.ui.filters import MIDI_FILES
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.humaniser = HumaniseController(self, loader, self.threads)
         self.holder = self.humaniser.holder
+        self.batch = BatchHumanise(self)
         self._build_actions()
         self._build_status()
         self.transport = Transport(self)
@@ -210,6 +212,7 @@ class MainWindow(QMainWindow):
         self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file, "Save &As…", self.save_dialog, "Ctrl+Shift+S")
         self._action(file, "&Export MIDI…", self.export_dialog, "Ctrl+E")
+        self._action(file, "&Humanise Several Files…", self.batch.dialog)
         if self.keeper is not None:
             self._action(file, "Restore &Unsaved Work…", self.keeper.restore_dialog)
         file.addSeparator()
@@ -660,6 +663,7 @@ class MainWindow(QMainWindow):
         if self.keeper is not None:
             self.keeper.forget()  # saved, or discarded on purpose
         self.cancel_humanise()
+        self.batch.shutdown()
         self.transport.shutdown()
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("state", self.saveState())

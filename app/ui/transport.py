@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import mido
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QInputDialog, QLabel, QProgressDialog, QToolBar
 
@@ -31,7 +31,7 @@ from app.playback.player import Player
 from app.playback.schedule import Schedule
 from app.playback.versions import export_wavs, loudness_gains, schedules_for
 from app.ui.filters import SOUNDFONTS
-from app.ui.worker import finish_threads, start_job
+from app.ui.worker import BackgroundJobs, CallJob
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -40,46 +40,6 @@ if TYPE_CHECKING:
 PlayedNotes = tuple[NoteTable, frozenset[tuple[int, int]], bool]
 GAIN_ESTIMATE_SECONDS = 60.0  # loudness is estimated on the first minute (fast, and stable enough)
 REMEASURE_AFTER_MS = 1000  # edits while playing: measure loudness again once they pause this long
-
-
-class CallJob(QObject):
-    """Run ``fn(progress)`` on a worker thread; emit its result or a one-line error."""
-
-    progress = Signal(float)
-    finished = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, fn: Callable[[Callable[[float], bool]], Any]) -> None:
-        super().__init__()
-        self.fn, self.cancelled = fn, False
-
-    def _progress(self, fraction: float) -> bool:
-        self.progress.emit(fraction)
-        return not self.cancelled
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            result = self.fn(self._progress)
-        except Exception as exc:  # a failed render must not take the app down
-            self.failed.emit(str(exc))
-        else:
-            self.finished.emit(result)
-
-
-class Relay(QObject):
-    """Calls a plain function on the thread this object lives in (the main thread).
-
-    A lambda connected to a worker's signal would run on the worker thread, where
-    touching widgets is not allowed; a slot of a main-thread QObject is queued."""
-
-    def __init__(self, fn: Callable[[Any], None], parent: QObject) -> None:
-        super().__init__(parent)
-        self.fn = fn
-
-    @Slot(object)
-    def call(self, value: object) -> None:
-        self.fn(value)
 
 
 class Transport(QObject):
@@ -99,7 +59,7 @@ class Transport(QObject):
         self._audition_failed = False  # opening the output failed for a click: only Play (or a new output) retries
         self.gains: dict[str, float] = {}
         self._gains_for = 0  # bumped whenever what the gains were measured on changes: late results are dropped
-        self.jobs: list[tuple[QThread, CallJob]] = []
+        self.background = BackgroundJobs(self)  # loudness measurements, audio exports, schedule builds
         self.timer = QTimer(self)
         self.timer.setInterval(30)
         self.timer.timeout.connect(self._tick)
@@ -539,19 +499,8 @@ class Transport(QObject):
 
     def _run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
              progress: Callable[[Any], None] | None = None) -> CallJob:
-        self.jobs = [(thread, job) for thread, job in self.jobs if not thread.isFinished()]
-        job = CallJob(fn)
-        relays = [Relay(on_result, self), Relay(lambda message: self.set_message(f"Failed: {message}"), self)]
-        job.finished.connect(relays[0].call)
-        job.failed.connect(relays[1].call)
-        if progress is not None:
-            relays.append(Relay(progress, self))
-            job.progress.connect(relays[-1].call)
-        self.jobs.append((start_job(job, job.finished, job.failed), job))
-        return job
+        return self.background.run(fn, on_result, lambda message: self.set_message(f"Failed: {message}"), progress)
 
     def shutdown(self) -> None:
-        for _, job in self.jobs:
-            job.cancelled = True
-        finish_threads(thread for thread, _ in self.jobs)
+        self.background.shutdown()
         self.close_output()

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
@@ -141,3 +142,72 @@ class Preloader(QObject):
             self.done.emit(self.holder.get())
         except Exception as exc:  # no checkpoint, bad checkpoint: the editor still works
             self.failed.emit(str(exc))
+
+
+class CallJob(QObject):
+    """Run ``fn(progress)`` on a worker thread; emit its result or a one-line error. ``progress(fraction)``
+    returns False once the job is cancelled, so ``fn`` can stop early."""
+
+    progress = Signal(float)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[Callable[[float], bool]], Any]) -> None:
+        super().__init__()
+        self.fn, self.cancelled = fn, False
+
+    def _progress(self, fraction: float) -> bool:
+        self.progress.emit(fraction)
+        return not self.cancelled
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn(self._progress)
+        except Exception as exc:  # a failed job must not take the app down
+            self.failed.emit(str(exc))
+        else:
+            self.finished.emit(result)
+
+
+class Relay(QObject):
+    """Calls a plain function on the thread this object lives in (the main thread).
+
+    A lambda connected to a worker's signal would run on the worker thread, where
+    touching widgets is not allowed; a slot of a main-thread QObject is queued."""
+
+    def __init__(self, fn: Callable[[Any], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self.fn = fn
+
+    @Slot(object)
+    def call(self, value: object) -> None:
+        self.fn(value)
+
+
+class BackgroundJobs:
+    """Functions run on worker threads, with their results, errors and progress delivered on the main thread
+    (to callbacks owned by ``owner``, a main-thread object)."""
+
+    def __init__(self, owner: QObject) -> None:
+        self.owner = owner
+        self.jobs: list[tuple[QThread, CallJob]] = []
+
+    def run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
+            on_error: Callable[[str], None], progress: Callable[[Any], None] | None = None) -> CallJob:
+        self.jobs = [(thread, job) for thread, job in self.jobs if not thread.isFinished()]
+        job = CallJob(fn)
+        relays = [Relay(on_result, self.owner), Relay(on_error, self.owner)]
+        job.finished.connect(relays[0].call)
+        job.failed.connect(relays[1].call)
+        if progress is not None:
+            relays.append(Relay(progress, self.owner))
+            job.progress.connect(relays[-1].call)
+        self.jobs.append((start_job(job, job.finished, job.failed), job))
+        return job
+
+    def shutdown(self) -> None:
+        """Cancel every job and wait for its thread (a QThread destroyed while running aborts the process)."""
+        for _, job in self.jobs:
+            job.cancelled = True
+        finish_threads(thread for thread, _ in self.jobs)

@@ -1,0 +1,88 @@
+"""Humanise many files in one go, for the command line and the window's File ▸ Humanise Several Files (Qt-free).
+
+Each file is read, its piano part given new velocities and written as ``STEM.TAG.mid`` into one folder.
+A file that fails is reported and the rest go on; an input file is never written over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, stylised_velocities
+from app.core.midi_document import MidiDocument
+
+
+class BatchError(ValueError):
+    """A problem with one file, or with where the files would go: a one-line message naming it."""
+
+
+@dataclass(frozen=True)
+class HumaniseSettings:
+    """What to do to each file: a style of the model (``style``, ``strength``, ``keep_written``), or the random
+    baseline with ``seed`` when ``baseline`` is set."""
+
+    style: str = "classical"
+    strength: float = 1.0
+    keep_written: bool = True
+    baseline: bool = False
+    seed: int = 0
+
+    @property
+    def tag(self) -> str:
+        """What the output files are named after: ``STEM.TAG.mid``."""
+        return "baseline" if self.baseline else self.style
+
+    def describe(self, device: str = "") -> str:
+        if self.baseline:
+            return f"random baseline (seed {self.seed})"
+        return f"{self.style} at strength {self.strength:.2f}" + (f" on {device}" if device else "") + (
+            "" if self.keep_written else ", written dynamics ignored")
+
+
+def batch_targets(inputs: list[Path], folder: Path, tag: str, force: bool = False) -> list[tuple[Path, Path]]:
+    """(input, output) pairs, each output ``folder/STEM.TAG.mid``; refuses two inputs that would be written to
+    one file, and an output that is one of the inputs (unless ``force``)."""
+    if folder.exists() and not folder.is_dir():
+        raise BatchError(f"the output folder {folder} is a file, not a folder")
+    pairs = [(i, folder / f"{i.stem}.{tag}.mid") for i in inputs]
+    seen: dict[Path, Path] = {}
+    inputs_at = {i.resolve(): i for i in inputs}
+    for inp, out in pairs:
+        if out in seen:
+            raise BatchError(f"{seen[out]} and {inp} would both be written to {out}; humanise them separately")
+        seen[out] = inp
+        clobbered = inputs_at.get(out.resolve())
+        if clobbered is not None and not force:
+            raise BatchError(f"{inp} would be written over the input file {clobbered}; choose another output "
+                             "folder")
+    return pairs
+
+
+def humanise_file(inp: Path, out: Path, settings: HumaniseSettings,
+                  predictor_for: Callable[[], VelocityPredictor],
+                  prepare: Callable[[MidiDocument], None] | None = None) -> str:
+    """Humanise ``inp`` into ``out`` (atomically; ``prepare`` may choose the piano part first) and say what
+    was done in one line. Raises ``BatchError`` or ``MidiError`` for bad input; ``predictor_for`` is asked
+    only when a model is needed (a baseline never loads one)."""
+    doc = MidiDocument.load(inp)
+    if prepare is not None:
+        prepare(doc)
+    mask = humanise_mask(doc.notes, doc.piano_mask)
+    if not mask.any():
+        raise BatchError(f"{inp.name}: no piano notes in 21..108 to humanise")
+    if settings.baseline:
+        velocity = baseline_velocities(doc.notes, mask, settings.seed)
+        what = settings.describe()
+    else:
+        predictor = predictor_for()
+        velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, settings.style,
+                                       settings.strength, keep_written=settings.keep_written)
+        what = settings.describe(getattr(predictor, "device_name", ""))  # test fakes need not say
+    doc.notes = doc.notes.with_velocities(velocity)
+    doc.save(out)
+    changed = int(np.sum(velocity != doc.loaded_notes.velocity))
+    return f"{out}: {int(mask.sum())} piano notes humanised ({what}); {changed} velocities changed"

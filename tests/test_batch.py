@@ -1,0 +1,86 @@
+"""Humanising several files at once: from the window (File ▸ Humanise Several Files) and its Qt-free core."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DEMO
+
+from app.core.batch import BatchError, HumaniseSettings, batch_targets
+from app.core.midi_document import MidiDocument
+from app.ui.batch import humanise_all
+
+
+class LouderPredictor:
+    """Every piano note at 100: enough to see which files were humanised."""
+
+    styles = ("classical", "jazz")
+    written_weight = 0.0
+
+    def predict(self, notes, ticks_per_beat, mask, style, progress=None):
+        return np.where(mask, 100, notes.velocity).astype(np.int16)
+
+
+def inputs(tmp_path: Path) -> list[Path]:
+    good = [tmp_path / "one.mid", tmp_path / "two.mid"]
+    for path in good:
+        shutil.copy(DEMO, path)
+    broken = tmp_path / "broken.mid"
+    broken.write_bytes(b"MThd\x00\x00\x00\x06")
+    return [good[0], broken, good[1]]
+
+
+def test_a_bad_file_is_reported_and_the_rest_are_humanised(tmp_path):
+    pairs = batch_targets(inputs(tmp_path), tmp_path / "out", "classical")
+    (tmp_path / "out").mkdir()
+    report = humanise_all(pairs, HumaniseSettings(), LouderPredictor, lambda f: True)
+    assert [p.name for p in report.written] == ["one.classical.mid", "two.classical.mid"]
+    assert len(report.failed) == 1 and report.failed[0].startswith("broken.mid: ") and not report.stopped
+    assert (MidiDocument.load(report.written[0]).notes.velocity == 100).all()
+
+
+def test_cancelling_or_no_model_stops_the_run(tmp_path):
+    pairs = batch_targets(inputs(tmp_path), tmp_path, "jazz")
+    asked = []
+    report = humanise_all(pairs, HumaniseSettings(style="jazz"), LouderPredictor,
+                          lambda f: asked.append(f) or len(asked) < 2)
+    assert len(report.written) == 1 and report.stopped == "cancelled: 2 of 3 files not done"
+
+    def no_model():
+        raise RuntimeError("no checkpoint at models/stylenet.pt")
+
+    report = humanise_all(pairs, HumaniseSettings(style="jazz"), no_model, lambda f: True)
+    assert not report.written and report.stopped == "no model: no checkpoint at models/stylenet.pt"
+    assert not report.failed  # stopped at the first file, not failed three times the same way
+
+
+def test_names_that_collide_or_would_overwrite_an_input_are_refused(tmp_path):
+    (tmp_path / "a").mkdir()
+    shutil.copy(DEMO, tmp_path / "a" / "x.mid")
+    shutil.copy(DEMO, tmp_path / "x.mid")
+    with pytest.raises(BatchError, match="would both be written"):
+        batch_targets([tmp_path / "x.mid", tmp_path / "a" / "x.mid"], tmp_path / "out", "jazz")
+    shutil.copy(DEMO, tmp_path / "x.jazz.mid")
+    with pytest.raises(BatchError, match="written over the input file"):
+        batch_targets([tmp_path / "x.jazz.mid", tmp_path / "x.mid"], tmp_path, "jazz")
+
+
+def test_the_window_humanises_several_files_in_the_background(window, qtbot, tmp_path, monkeypatch):
+    files = inputs(tmp_path)
+    window.panel.strength.setValue(50)
+    reports = []
+    assert window.batch.run(files, tmp_path / "out", reports.append)
+    qtbot.waitUntil(lambda: bool(reports), timeout=60_000)
+    report = reports[0]
+    assert [p.name for p in report.written] == ["one.classical.mid", "two.classical.mid"]
+    assert "broken.mid" in report.failed[0]
+    original = MidiDocument.load(DEMO).notes.velocity
+    assert (MidiDocument.load(report.written[1]).notes.velocity != original).mean() > 0.5  # the tiny model, at 50%
+    assert "Humanised 2 of 3 files" in window.statusBar().currentMessage()
+    asked = []
+    monkeypatch.setattr(window, "confirm", lambda *a: asked.append(a[1]) or False)
+    assert not window.batch.run(files, tmp_path / "out", reports.append)  # outputs exist: asks, and may stop
+    assert "2 of the files to write are already in" in asked[0]
