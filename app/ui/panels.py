@@ -188,6 +188,9 @@ class ScaleVelocitiesDialog(QDialog):
         form.addRow("Dynamics range", self.range_percent)
         form.addRow("Level", self.offset)
         form.addRow("Level at the end", self.end_offset)
+        hint = QLabel("Another level at the end makes a crescendo or diminuendo over the notes.")
+        hint.setEnabled(False)  # drawn greyed: a hint, not a setting
+        form.addRow(hint)
         form.addRow(buttons)
 
     def _follow(self, value: int) -> None:
@@ -219,6 +222,7 @@ class VoicingDialog(QDialog):
         self.target_label = QLabel(f"Applies to {target}. Pianists in the training performances play the top "
                                    "voice about 6 velocity units louder than the rest.")
         self.target_label.setWordWrap(True)
+        self.setMinimumWidth(420)
         form = QFormLayout(self)
         form.addRow(self.target_label)
         form.addRow("Top voice", self.top)
