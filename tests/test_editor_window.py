@@ -301,6 +301,34 @@ def test_shift_drag_in_the_velocity_lane_draws_freehand(demo):
     assert demo.undo_stack.count() == 1 and demo.undo_stack.text(0) == "Draw velocities"
 
 
+def test_ctrl_drag_in_the_lane_raises_a_phrase_and_keeps_its_detail(demo):
+    lane, doc, view = demo.lane, demo.doc, demo.view
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    doc.set_velocities(np.arange(len(doc.notes)), 60 + 10 * (np.arange(len(doc.notes)) % 2))  # 60, 70, 60...
+    before = doc.notes.velocity.astype(int)
+    at = lambda tick, velocity: QPointF(view.x_of(tick), float(lane.y_of(velocity)))  # noqa: E731
+    qt_press(lane, at(960, 40), ctrl)
+    qt_move(lane, at(960, 60))  # up by 20, straight up: the narrowest brush (sigma 1 s)
+    assert lane.drag_text().startswith("phrase +20 · ")
+    qt_release(lane, at(960, 60))
+    seconds, centre = doc.midi.tempo_map.seconds(doc.notes.start), 2 * 60 / 66  # two beats at 66 bpm
+    weight = np.exp(-0.5 * (seconds - centre) ** 2) * (np.abs(seconds - centre) <= 3)  # sigma 1 s, 3 sigma
+    expected = np.clip(np.rint(before + 20 * weight), 1, 127)
+    assert np.array_equal(doc.notes.velocity, expected)
+    raised = doc.notes.velocity.astype(int) - before
+    assert raised.max() == 20 and (raised[seconds > 5] == 0).all()  # 3 s past the centre: untouched
+    assert demo.undo_stack.text(demo.undo_stack.index() - 1) == "Phrase +20"
+    count = demo.undo_stack.count()
+    qt_press(lane, at(960, 40), ctrl)
+    qt_release(lane, at(960, 40))  # a click: nothing changes, no undo step
+    assert demo.undo_stack.count() == count
+    demo.undo_stack.undo()
+    far = np.abs(seconds - centre - 4.0) < 0.3  # notes 4 s after the centre
+    qt_press(lane, at(960, 40), ctrl)
+    qt_release(lane, at(960 + 4 * 480, 60))  # also 4 beats (3.6 s) sideways: a brush that wide
+    assert (doc.notes.velocity[far].astype(int) - before[far] >= 10).all()
+
+
 def test_a_velocity_drag_shows_what_it_sets_until_it_is_dropped(demo):
     lane, doc = demo.lane, demo.doc
     row = row_of(doc, 60, 0)

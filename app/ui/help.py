@@ -53,6 +53,8 @@ GESTURES = [
     ("Double-click empty space", "draw a note"),
     ("Drag a velocity bar / sideways across bars", "set it / draw a ramp"),
     ("Shift+drag in the velocity lane", "draw the velocities freehand, each bar at the path's height"),
+    ("Ctrl+drag in the velocity lane", "raise (up) or lower a phrase around the pointer, keeping each note's "
+                                       "place; drag sideways to widen it"),
     ("Drag the strip above the velocity lane", "make the lane taller or shorter"),
     ("Click the ruler", "move the playhead"),
     ("Click or slide over the keyboard", "hear those keys; notes sound as you click, drag or draw them "

@@ -18,6 +18,7 @@ from app.ui.tooltips import show_note_tooltip
 LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
 BOTTOM_PAD = PEDAL_STRIP + 3
+BRUSH_MIN_SIGMA = 1.0  # s: the dynamics brush is at least a phrase wide (a Gaussian of this SD, in time)
 CURVE_STEP_PX = 4.0  # the dynamics curve is sampled every this many pixels
 BLIND_TEXT = "Velocities are hidden during the blind test."
 
@@ -172,6 +173,7 @@ class VelocityLane(QWidget):
         self._onsets: tuple[tuple, np.ndarray, np.ndarray] | None = None  # (what for, piano rows, onsets in s)
         self.drag: tuple[QPointF, QPointF] | None = None
         self.path: list[QPointF] | None = None  # a freehand drag's points, in the order drawn
+        self.brush = False  # the drag (with Ctrl) raises or lowers a phrase, keeping its notes' differences
         self.setMinimumHeight(90)
         view.changed.connect(self.update)
 
@@ -230,6 +232,8 @@ class VelocityLane(QWidget):
         assert self.drag is not None
         if self.path is not None:
             return self._freehand_values(self.path)
+        if self.brush:
+            return self._brush_values(*self.drag)
         a, b = self.drag
         rows = self.targets(a.x(), b.x())
         v0, v1 = self.velocity_at(a.y()), self.velocity_at(b.y())
@@ -250,12 +254,36 @@ class VelocityLane(QWidget):
         bars = self.view.x_of(self.doc.notes.start[rows].astype(float))
         return rows, self.velocities_at(np.interp(bars, x, y))
 
+    def _brush_values(self, a: QPointF, b: QPointF) -> tuple[np.ndarray, np.ndarray]:
+        """The dynamics brush: the piano notes (the selection's, if any) around the press point louder by the
+        drag's height there, less so further away (a Gaussian in seconds, as wide as the drag went sideways,
+        at least :data:`BRUSH_MIN_SIGMA`), each keeping how it stands out from its neighbours."""
+        delta = self.velocity_at(b.y()) - self.velocity_at(a.y())
+        tempo = self.doc.midi.tempo_map
+        centre, edge = tempo.seconds(np.maximum(self.view.tick_at(np.array([a.x(), b.x()])), 0.0))
+        sigma = max(BRUSH_MIN_SIGMA, abs(float(edge - centre)))
+        rows, onsets = self.piano_onsets()
+        near = np.abs(onsets - centre) <= 3 * sigma
+        if self.doc.selection.any():
+            near &= self.doc.selection[rows]
+        rows, onsets = rows[near], onsets[near]
+        weight = np.exp(-0.5 * ((onsets - centre) / sigma) ** 2)
+        values = self.doc.shown_velocities()[rows] + delta * weight
+        return rows, np.clip(np.rint(values), 1, 127)
+
+    def brush_text(self) -> str:
+        assert self.drag is not None
+        a, b = self.drag
+        delta = self.velocity_at(b.y()) - self.velocity_at(a.y())
+        return f"phrase {delta:+d}"
+
     # -- mouse ------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self.drag = (event.position(), event.position())
             freehand = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self.path = [event.position()] if freehand else None
+            self.brush = not freehand and bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
             self.update()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -273,10 +301,11 @@ class VelocityLane(QWidget):
         if self.path is not None:
             self.path.append(event.position())
         rows, values = self.drag_values()
-        text = "Draw velocities" if self.path is not None else "Draw velocity ramp" if len(rows) > 1 else \
-            "Set velocity"
-        self.drag, self.path = None, None
-        if len(rows):
+        text = "Draw velocities" if self.path is not None else self.brush_text().capitalize() if self.brush else \
+            "Draw velocity ramp" if len(rows) > 1 else "Set velocity"
+        unchanged = self.brush and np.array_equal(values, self.doc.shown_velocities()[rows])
+        self.drag, self.path, self.brush = None, None, False
+        if len(rows) and not unchanged:
             self.doc.set_velocities(rows, values, text)
         else:
             self.previewed.emit(rows, values)  # nothing to set: back to the document's velocities
@@ -330,6 +359,8 @@ class VelocityLane(QWidget):
         if not len(rows):
             return "no piano note here"
         count = f"{len(rows)} note" + ("s" if len(rows) > 1 else "")
+        if self.brush:
+            return f"{self.brush_text()} · {count}"
         if self.path is not None:
             return f"freehand {int(values.min())}–{int(values.max())} · {count}"
         low, high = int(values[0]), int(values[-1])
