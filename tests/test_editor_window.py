@@ -152,6 +152,19 @@ def test_velocities_are_written_on_notes_with_room_for_them_unless_switched_off(
     assert len({short.pixel(x, y) for x in range(short.width()) for y in range(short.height())}) <= 2
 
 
+def test_z_zooms_to_the_selected_notes_and_with_none_to_the_song(demo, qtbot):
+    roll, view, doc = demo.roll, demo.view, demo.doc
+    chosen = np.zeros(len(doc.notes), dtype=bool)
+    chosen[[row_of(doc, 60, 960), row_of(doc, 76, 1440)]] = True  # C4 at 960-1920, E5 at 1440-1560
+    doc.set_selection(chosen)
+    qtbot.keyClick(demo, Qt.Key.Key_Z)
+    assert view.left_tick == 720 and abs(view.tick_at(roll.width()) - (720 + 1440 * 1.02)) < 2  # 240 margin
+    assert view.pitch_at(0) >= 76 and view.pitch_at(roll.height() - 1) <= 60
+    doc.set_selection(np.zeros(len(doc.notes), dtype=bool))
+    qtbot.keyClick(demo, Qt.Key.Key_Z)
+    assert view.tick_at(roll.width()) >= doc.notes.end.max()  # the whole song
+
+
 def test_arrow_keys_move_and_delete_removes_the_selection(demo, qtbot):
     click(demo.roll, demo.view.point_at(72, 400))  # C5 at 360-480
     assert demo.doc.selection.sum() == 1

@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
         self._action(view, "Zoom In Vertically", lambda: self.view.zoom_y(1.2), "Ctrl+Shift+=")
         self._action(view, "Zoom Out Vertically", lambda: self.view.zoom_y(1 / 1.2), "Ctrl+Shift+-")
         self._action(view, "&Fit Song", self.fit_song, "Ctrl+0")
+        self._action(view, "Zoom to &Selection", self.zoom_to_selection, "Z")
         panels = view.addMenu("&Panels")  # a closed panel comes back from here
         for panel_dock in self.docks:
             panels.addAction(panel_dock.toggleViewAction())
@@ -539,9 +540,21 @@ class MainWindow(QMainWindow):
             self.show_error("Piano part", str(exc))
 
     def fit_song(self) -> None:
+        self._fit_rows(np.arange(len(self.doc.notes)))
+
+    def zoom_to_selection(self) -> None:
+        """The selected notes fill the roll (half a beat of margin either side); with none selected, the whole song."""
+        chosen = np.flatnonzero(self.doc.selection)
+        if not len(chosen):
+            self.fit_song()
+            return
+        self._fit_rows(chosen, margin=self.doc.midi.ticks_per_beat // 2)
+
+    def _fit_rows(self, rows: np.ndarray, margin: int = 0) -> None:
         n = self.doc.notes
-        if len(n):
-            self.view.fit(int(n.start.min()), int(n.end.max()), int(n.pitch.min()), int(n.pitch.max()),
+        if len(rows):
+            self.view.fit(max(0, int(n.start[rows].min()) - margin), int(n.end[rows].max()) + margin,
+                          int(n.pitch[rows].min()), int(n.pitch[rows].max()),
                           max(self.roll.width(), 400), max(self.roll.height(), 200))
         else:
             self.view.fit(0, 16 * self.doc.midi.ticks_per_beat, 48, 84, max(self.roll.width(), 400),
