@@ -31,6 +31,7 @@ ops = st.one_of(
     st.tuples(st.just("velocity"), st.integers(0, 99), st.integers(-20, 150)),
     st.tuples(st.just("scale"), st.floats(0.0, 3.0), st.integers(-40, 40), st.integers(-40, 40)),
     st.tuples(st.just("voice"), st.integers(-30, 30), st.integers(-30, 30)),
+    st.tuples(st.just("fit"), st.integers(1, 127), st.integers(1, 127)),
     st.tuples(st.just("move"), st.integers(0, 99), st.integers(-500, 500), st.integers(-3, 3)),
     st.tuples(st.just("resize"), st.integers(0, 99), st.integers(-300, 300)),
     st.tuples(st.just("add"), st.integers(21, 108), st.integers(0, 3000), st.integers(1, 127)),
@@ -52,6 +53,8 @@ def apply(doc: EditorDocument, op: tuple, history: list, board: list) -> None:
         doc.set_velocities(row, np.array([op[2]]))
     elif kind == "scale" and n:
         doc.scale_velocities(np.flatnonzero(doc.piano_mask), op[1], op[2], op[3])  # a crescendo if they differ
+    elif kind == "fit" and n:
+        doc.fit_velocities(np.flatnonzero(doc.piano_mask), min(op[1], op[2]), max(op[1], op[2]))
     elif kind == "voice" and n:
         doc.voice_velocities(np.flatnonzero(doc.piano_mask), op[1], op[2])
     elif kind == "move" and len(row):

@@ -117,6 +117,21 @@ def test_a_crescendo_ramps_the_level_over_the_notes_and_keeps_their_differences(
     assert history[-1] == "Scale velocities"
 
 
+def test_fit_to_range_keeps_the_shape_within_the_new_bounds():
+    from app.core.humanise import fit_to_range
+
+    assert fit_to_range(np.array([40, 60, 100]), 30, 90).tolist() == [30, 50, 90]
+    assert fit_to_range(np.array([70, 70]), 20, 40).tolist() == [30, 30]  # no spread: the middle
+    with pytest.raises(ValueError, match=r"within 1\.\.127"):
+        fit_to_range(np.array([1]), 90, 30)
+    doc = EditorDocument.open(DEMO)
+    history = []
+    doc.push = lambda text, before, after: (history.append(text), doc.restore(after))
+    doc.set_velocities(np.arange(3), np.array([10, 64, 127]))
+    doc.fit_velocities(np.arange(3), 40, 100)
+    assert doc.notes.velocity[:3].tolist() == [40, 68, 100] and history[-1] == "Fit to 40–100"  # 40 + 54 · 60/117
+
+
 def test_copy_and_paste_carry_every_versions_velocities_and_the_timing_in_one_step(tmp_path):
     doc = EditorDocument.open(DEMO)
     history = []

@@ -852,6 +852,28 @@ def test_bring_out_top_voice_raises_the_melody_over_the_rest_in_one_step(demo, m
     assert (doc.notes.velocity == 80).all()
 
 
+def test_fit_to_range_dialog_maps_the_shown_velocities_onto_the_chosen_range(demo, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from app.ui.panels import FitRangeDialog
+
+    doc = demo.doc
+    doc.set_velocities(np.arange(len(doc.notes)), 30 + np.arange(len(doc.notes)) % 80)  # 30..109
+
+    def answer(dialog: FitRangeDialog) -> QDialog.DialogCode:
+        assert (dialog.low.value(), dialog.high.value()) == (30, 109) and "now 30–109" in dialog.target_label.text()
+        dialog.high.setValue(20)  # below the lowest: the lowest follows it down
+        assert dialog.low.value() == 20
+        dialog.high.setValue(96)
+        dialog.low.setValue(48)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(FitRangeDialog, "exec", answer)
+    next(a for a in demo.actions() if a.text() == "&Fit to Range…").trigger()
+    v = doc.notes.velocity
+    assert (v.min(), v.max()) == (48, 96) and demo.undo_stack.text(demo.undo_stack.index() - 1) == "Fit to 48–96"
+
+
 def help_actions(window):
     return next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()
 

@@ -17,7 +17,7 @@ import mido
 import numpy as np
 
 from app.core.dynamics import top_voice
-from app.core.humanise import ramp, scale_dynamics
+from app.core.humanise import fit_to_range, ramp, scale_dynamics
 from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable, pitch_name
 from app.core.timing import bar_beat
@@ -272,6 +272,11 @@ class EditorDocument:
             shift = ramp(self.notes.start[rows], offset, end_offset)
             text = f"{'Crescendo' if end_offset > offset else 'Diminuendo'} {offset:+g} → {end_offset:+g}"
         self.set_velocities(rows, scale_dynamics(self.shown_velocities()[rows], range_factor, shift), text)
+
+    def fit_velocities(self, rows: np.ndarray, low: int, high: int) -> None:
+        """``rows``' velocities mapped onto ``low..high``, their shape kept: one undo step."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.set_velocities(rows, fit_to_range(self.shown_velocities()[rows], low, high), f"Fit to {low}–{high}")
 
     def voice_velocities(self, rows: np.ndarray, top: int, others: int) -> None:
         """``rows`` that are the piano part's top voice (highest sounding when struck, :func:`top_voice`)

@@ -68,6 +68,19 @@ def scale_dynamics(velocity: np.ndarray, range_factor: float, offset: float | np
     return np.clip(np.rint(scaled), 1, 127).astype(np.int16)
 
 
+def fit_to_range(velocity: np.ndarray, low: int, high: int) -> np.ndarray:
+    """(M,) velocities mapped linearly from their own lowest..highest onto ``low..high`` (1..127), so their
+    shape is kept and they fit what an instrument sounds best in; all alike go to the middle of the range."""
+    if not 1 <= low <= high <= 127:
+        raise ValueError(f"the range must lie within 1..127, lowest first (got {low}..{high})")
+    v = np.asarray(velocity, float)
+    if not len(v):
+        return v.astype(np.int16)
+    span = float(v.max() - v.min())
+    fitted = low + (v - v.min()) * (high - low) / span if span > 0 else np.full(len(v), (low + high) / 2)
+    return np.clip(np.rint(fitted), low, high).astype(np.int16)
+
+
 def ramp(starts: np.ndarray, first: float, last: float) -> np.ndarray:
     """(M,) from ``first`` at the earliest of ``starts`` (M,) (note onsets) to ``last`` at the latest, in
     proportion to the time between: a crescendo or diminuendo to add to velocities, which keeps how each

@@ -49,7 +49,7 @@ from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
-from app.ui.panels import HumanisePanel, ScaleVelocitiesDialog, TracksPanel, VoicingDialog
+from app.ui.panels import FitRangeDialog, HumanisePanel, ScaleVelocitiesDialog, TracksPanel, VoicingDialog
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
 from app.ui.settings import Settings
@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
         velocity = edit.addMenu("&Velocity")  # the dynamics edits, apart from the note edits
         self._action(velocity, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
         self._action(velocity, "Bring Out Top &Voice…", self.voicing_dialog)
+        self._action(velocity, "&Fit to Range…", self.fit_range_dialog)
         for text, delta, keys in (("&Louder", 5, "Ctrl+Up"), ("S&ofter", -5, "Ctrl+Down"),
                                   ("A Little Louder", 1, "Ctrl+Shift+Up"), ("A Little Softer", -1, "Ctrl+Shift+Down")):
             self._action(velocity, f"{text} ({delta:+d} velocity)", lambda _=False, d=delta: self.nudge_velocities(d),
@@ -484,6 +485,16 @@ class MainWindow(QMainWindow):
         dialog = ScaleVelocitiesDialog(which, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.doc.scale_velocities(rows, dialog.range_factor, dialog.offset.value(), dialog.end_offset.value())
+
+    def fit_range_dialog(self) -> None:
+        """Map the shown version's velocities (the selected piano notes, else all) onto a chosen range."""
+        rows, which = self._edit_targets("fit")
+        if not len(rows):
+            return
+        now = self.doc.shown_velocities()[rows]
+        dialog = FitRangeDialog(which, (int(now.min()), int(now.max())), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.doc.fit_velocities(rows, dialog.low.value(), dialog.high.value())
 
     def voicing_dialog(self) -> None:
         """Play out the top voice of the selected piano notes (else all) over the rest, by amounts chosen."""

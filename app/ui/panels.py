@@ -228,3 +228,30 @@ class VoicingDialog(QDialog):
         form.addRow("Top voice", self.top)
         form.addRow("Other notes", self.others)
         form.addRow(buttons)
+
+
+class FitRangeDialog(QDialog):
+    """The lowest and highest velocity to fit the notes into, for Edit ▸ Velocity ▸ Fit to Range."""
+
+    def __init__(self, target: str, current: tuple[int, int], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Fit Velocities to Range")
+        self.low, self.high = QSpinBox(), QSpinBox()
+        for box, value in ((self.low, current[0]), (self.high, current[1])):
+            box.setRange(1, 127)
+            box.setValue(value)
+        self.low.valueChanged.connect(lambda v: self.high.setValue(max(v, self.high.value())))
+        self.high.valueChanged.connect(lambda v: self.low.setValue(min(v, self.low.value())))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.target_label = QLabel(f"Applies to {target}, now {current[0]}–{current[1]}: the softest note goes to "
+                                   "the lowest velocity, the loudest to the highest, the rest in proportion (for "
+                                   "an instrument that sounds best within a range).")
+        self.target_label.setWordWrap(True)
+        self.setMinimumWidth(420)
+        form = QFormLayout(self)
+        form.addRow(self.target_label)
+        form.addRow("Lowest", self.low)
+        form.addRow("Highest", self.high)
+        form.addRow(buttons)
