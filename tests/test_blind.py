@@ -10,6 +10,7 @@ from conftest import DEMO
 
 from app.core.blind import BlindTest, tally_text
 from app.core.editor import Version
+from app.ui.blind import menu_actions
 
 
 def test_shuffled_order_reveal_and_tally():
@@ -45,8 +46,10 @@ def test_blind_test_in_the_window(window, qtbot, monkeypatch):
     assert [a.text() for a in window.version_actions.values()] == ["1 ?", "2 ?", "3 ?"]
     assert window.transport.match_box.isChecked() and not window.transport.gain_label.isVisible()
     assert not window.panel.isEnabled() and not window.roll.isEnabled() and not window.history.isEnabled()
-    edit_actions = {a.text(): a for a in window.edit_menu.actions() + window.humanise_menu.actions()}
+    edit_actions = {a.text(): a for a in menu_actions(window.edit_menu) + window.humanise_menu.actions()}
     assert not edit_actions["&Delete"].isEnabled() and not edit_actions["Random &Baseline"].isEnabled()
+    louder = edit_actions["&Louder (+5 velocity)"]  # in Edit ▸ Velocity: its shortcut must not edit either
+    assert not louder.isEnabled() and not edit_actions["Bring Out Top &Voice…"].isEnabled()
     assert edit_actions["Blind &Test"].isEnabled()
 
     def looks() -> tuple:
@@ -72,3 +75,4 @@ def test_blind_test_in_the_window(window, qtbot, monkeypatch):
     assert [a.text() for a in window.version_actions.values()] == ["1 Original", "2 Baseline", "3 Stylised"]
     assert not window.transport.match_box.isChecked() and window.roll.isEnabled() and window.panel.isEnabled()
     assert edit_actions["&Delete"].isEnabled() and edit_actions["Random &Baseline"].isEnabled()
+    assert louder.isEnabled()

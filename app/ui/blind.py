@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from app.core.blind import BlindTest, tally_text
 from app.core.editor import Version
@@ -23,6 +23,15 @@ NO_PICK = "No pick, just reveal"
 def slot_text(slot: int, version: Version | None) -> str:
     """The toolbar button for ``slot`` (from 0): its key and version, or a question mark during a test."""
     return f"{slot + 1} {version.label if version else '?'}"
+
+
+def menu_actions(menu: QMenu) -> list[QAction]:
+    """Every action of ``menu`` and of its submenus (their shortcuts work without the menu being open)."""
+    out = []
+    for action in menu.actions():
+        submenu = action.menu()
+        out += [action, *menu_actions(submenu)] if isinstance(submenu, QMenu) else [action]
+    return out
 
 
 class BlindTestController(QObject):
@@ -99,7 +108,7 @@ class BlindTestController(QObject):
         w.transport.gain_label.setVisible(not blind)
         w.panel.setEnabled(not blind)
         w.history.setEnabled(not blind)  # a click there would undo
-        edits = [a for a in w.edit_menu.actions() + w.humanise_menu.actions() if a is not w.blind_action]
+        edits = [a for a in menu_actions(w.edit_menu) + menu_actions(w.humanise_menu) if a is not w.blind_action]
         if blind:
             self._enabled = {a: a.isEnabled() for a in edits}
         for action in edits:
