@@ -874,6 +874,13 @@ def test_fit_to_range_dialog_maps_the_shown_velocities_onto_the_chosen_range(dem
     assert (v.min(), v.max()) == (48, 96) and demo.undo_stack.text(demo.undo_stack.index() - 1) == "Fit to 48–96"
 
 
+def test_the_painted_views_have_names_for_screen_readers(window):
+    names = {w.accessibleName() for w in (window.roll, window.keyboard, window.ruler, window.lane, window.lane_grip)}
+    assert names == {"Piano roll", "Keyboard", "Ruler", "Velocity lane", "Velocity lane height"}
+    assert all(w.accessibleDescription() for w in (window.roll, window.lane))
+    assert window.transport.position_label.accessibleName() == "Playhead position"
+
+
 def help_actions(window):
     return next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()
 

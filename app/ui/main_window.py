@@ -165,6 +165,16 @@ class MainWindow(QMainWindow):
         central = QWidget()
         central.setLayout(grid)
         self.setCentralWidget(central)
+        for widget, name, what in (  # painted views have no text of their own for a screen reader to read
+                (self.roll, "Piano roll", "The notes by pitch and time, coloured by velocity. Arrow keys move the "
+                                          "selected notes; Alt+Left and Alt+Right step from note to note."),
+                (self.keyboard, "Keyboard", "Click a key to hear it."),
+                (self.ruler, "Ruler", "Bars and beats; click to move the playhead."),
+                (self.lane, "Velocity lane", "The velocity of each piano note; Ctrl+Up and Ctrl+Down change the "
+                                             "selected notes' velocities."),
+                (self.lane_grip, "Velocity lane height", "Drag to make the velocity lane taller or shorter.")):
+            widget.setAccessibleName(name)
+            widget.setAccessibleDescription(what)
 
     def _build_panels(self) -> None:
         self.panel = HumanisePanel()

@@ -95,6 +95,7 @@ class Transport(QObject):
             w.addAction(action)
         self.position_label = QLabel("")
         self.position_label.setToolTip("Where the playhead is: bar.beat · time / the song's length")
+        self.position_label.setAccessibleName("Playhead position")
         bar.insertWidget(self.loop_action, self.position_label)
         for text, key, tick in (("Go to &Start", "Home", lambda: 0), ("Go to &End", "End", lambda: w.doc.end_tick)):
             action = QAction(text, w)
