@@ -49,6 +49,7 @@ from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
+from app.ui.midi_input import PlayedVelocities
 from app.ui.panels import FitRangeDialog, HumanisePanel, ScaleVelocitiesDialog, TracksPanel, VoicingDialog
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.humaniser = HumaniseController(self, loader, self.threads)
         self.holder = self.humaniser.holder
         self.batch = BatchHumanise(self)
+        self.played = PlayedVelocities(self)
         self._build_actions()
         self._build_status()
         self.transport = Transport(self)
@@ -247,6 +249,8 @@ class MainWindow(QMainWindow):
         self._action(velocity, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
         self._action(velocity, "Bring Out Top &Voice…", self.voicing_dialog)
         self._action(velocity, "&Fit to Range…", self.fit_range_dialog)
+        velocity.addSeparator()
+        velocity.addActions([self.played.action, self.played.choose_action])
         for text, delta, keys in (("&Louder", 5, "Ctrl+Up"), ("S&ofter", -5, "Ctrl+Down"),
                                   ("A Little Louder", 1, "Ctrl+Shift+Up"), ("A Little Softer", -1, "Ctrl+Shift+Down")):
             self._action(velocity, f"{text} ({delta:+d} velocity)", lambda _=False, d=delta: self.nudge_velocities(d),
@@ -515,9 +519,9 @@ class MainWindow(QMainWindow):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.doc.voice_velocities(rows, dialog.top.value(), dialog.others.value())
 
-    def select_neighbour(self, step: int) -> None:
+    def select_neighbour(self, step: int, sound: bool = True) -> None:
         """Step through the piano notes from the keyboard (then Ctrl+Up/Down sets how loud each is): the note
-        is brought into view and sounds briefly."""
+        is brought into view and (with ``sound``) sounds briefly."""
         row = self.doc.select_neighbour(step, from_tick=self.view.tick_at(0))
         if row is None:
             return
@@ -525,7 +529,12 @@ class MainWindow(QMainWindow):
         v.keep_in_view(float(n.start[row]), roll.width())
         if not 0 <= v.y_of(float(n.pitch[row])) <= roll.height() - v.key_height:
             v.scroll_to(top_pitch=float(n.pitch[row]) + roll.height() / v.key_height / 2)
-        roll.audition(row)
+        if sound:
+            self.sound_briefly(row)
+
+    def sound_briefly(self, row: int) -> None:
+        """Note ``row`` at its shown velocity, for a moment."""
+        self.roll.audition(row)
         self.step_release.start()  # one pending release, owned by the window: it goes with it
 
     def nudge_velocities(self, delta: int) -> None:
@@ -698,6 +707,7 @@ class MainWindow(QMainWindow):
             self.keeper.forget()  # saved, or discarded on purpose
         self.cancel_humanise()
         self.batch.shutdown()
+        self.played.close()
         self.transport.shutdown()
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("state", self.saveState())

@@ -33,6 +33,7 @@ OPTIONS = {
     "lane_height": Option("editor/velocity_lane_height", 140, int),
     "soundfont": Option("playback/soundfont", "", str),
     "midi_port": Option("playback/midi_port", "", str),
+    "midi_input": Option("playback/midi_input", "", str),
     "output": Option("playback/output", "fluidsynth", str),
     "match_loudness": Option("playback/match_loudness", True, bool),
     "audition": Option("playback/audition_notes", True, bool),

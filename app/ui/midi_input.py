@@ -1,0 +1,91 @@
+"""Edit ▸ Velocity ▸ Play Velocities on a MIDI Keyboard: set the dynamics note by note by playing them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mido
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QInputDialog
+
+from app.playback.inputs import KeyboardInput
+from app.playback.outputs import VIRTUAL_PORT_NAME, PlaybackUnavailable
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+
+class PlayedVelocities(QObject):
+    """While on, each key struck on a MIDI keyboard gives the selected piano notes the velocity it was struck
+    with (one undo step), sounds them so, and selects the next note: a melody's dynamics, played by hand."""
+
+    pressed = Signal(int, int)  # (note, velocity), emitted on the port's thread, handled on the main thread
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.keyboard: KeyboardInput | None = None
+        self.action = QAction("Play Velocities on a MIDI &Keyboard", window, checkable=True)
+        self.action.setToolTip("Each key you strike sets the selected note's velocity, then moves to the next note")
+        self.action.toggled.connect(self._toggled)
+        self.choose_action = QAction("Choose MIDI &Input Port…", window)
+        self.choose_action.triggered.connect(self.choose_port)
+        self.pressed.connect(self.press)  # queued: a slot of this main-thread object
+
+    def _toggled(self, on: bool) -> None:
+        w = self.window
+        self.close()
+        if not on:
+            return
+        try:
+            self.keyboard = KeyboardInput.open(w.settings.get("midi_input") or None, self.pressed.emit)
+        except PlaybackUnavailable as exc:
+            self.action.setChecked(False)
+            w.statusBar().showMessage(f"Cannot listen to a MIDI keyboard: {exc}", 10000)
+            return
+        w.statusBar().showMessage(f"Listening to {self.keyboard.name}: each key you strike sets the selected "
+                                  "note's velocity and moves on to the next note.", 10000)
+
+    def listen(self, keyboard: KeyboardInput) -> None:
+        """Use ``keyboard`` (e.g. a test's, fed by hand) as if it had been opened."""
+        self.close()
+        self.keyboard = keyboard
+        self.action.blockSignals(True)
+        self.action.setChecked(True)
+        self.action.blockSignals(False)
+
+    def press(self, note: int, velocity: int) -> None:
+        w, doc = self.window, self.window.doc
+        rows = np.flatnonzero(doc.selection & doc.piano_mask)
+        if not len(rows):
+            w.statusBar().showMessage("Select a piano note first (Alt+Right selects the next one): each key you "
+                                      "strike then sets its velocity.", 6000)
+            return
+        doc.set_velocities(rows, np.full(len(rows), velocity), f"Velocity {velocity} played")
+        w.sound_briefly(int(rows[0]))
+        w.select_neighbour(1, sound=False)
+
+    def choose_port(self) -> None:
+        w = self.window
+        try:
+            names = [n for n in mido.get_input_names() if not n.startswith(VIRTUAL_PORT_NAME)]
+        except Exception as exc:  # no ALSA/CoreMIDI backend here
+            w.statusBar().showMessage(f"MIDI input is unavailable here ({exc})", 8000)
+            return
+        if not names:
+            w.statusBar().showMessage("No MIDI input ports found; connect a MIDI keyboard.", 8000)
+            return
+        current = w.settings.get("midi_input")
+        name, ok = QInputDialog.getItem(w, "MIDI input port", "Listen to:", names,
+                                        names.index(current) if current in names else 0, False)
+        if ok:
+            w.settings.set("midi_input", name)
+            if self.action.isChecked():
+                self._toggled(True)  # listen to the new one
+
+    def close(self) -> None:
+        if self.keyboard is not None:
+            self.keyboard.close()
+            self.keyboard = None

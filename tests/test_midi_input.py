@@ -1,0 +1,59 @@
+"""Setting velocities by playing them on a MIDI keyboard (a fake one here: this machine has no MIDI)."""
+
+from __future__ import annotations
+
+import threading
+
+import mido
+import numpy as np
+import pytest
+from conftest import DEMO
+
+from app.playback.inputs import KeyboardInput
+from app.playback.outputs import PlaybackUnavailable
+
+
+def test_only_struck_keys_count():
+    pressed = []
+    keyboard = KeyboardInput(lambda note, velocity: pressed.append((note, velocity)))
+    for msg in (mido.Message("note_on", note=60, velocity=99), mido.Message("note_on", note=60, velocity=0),
+                mido.Message("note_off", note=60), mido.Message("control_change", control=64, value=127)):
+        keyboard.receive(msg)
+    assert pressed == [(60, 99)]
+
+
+def test_no_keyboard_or_no_midi_says_why(monkeypatch):
+    monkeypatch.setattr(mido, "get_input_names", lambda: [])
+    with pytest.raises(PlaybackUnavailable, match="no MIDI input ports found"):
+        KeyboardInput.open(None, print)
+
+    def no_backend():
+        raise OSError("ALSA lib seq_hw.c: cannot open /dev/snd/seq")
+
+    monkeypatch.setattr(mido, "get_input_names", no_backend)
+    with pytest.raises(PlaybackUnavailable, match="MIDI input is unavailable here"):
+        KeyboardInput.open("Digital Piano", print)
+
+
+def test_each_key_struck_sets_the_selected_note_and_moves_on(window, qtbot, monkeypatch):
+    window.open_path(DEMO)
+    monkeypatch.setattr(mido, "get_input_names", lambda: [])
+    window.played.action.trigger()  # nothing to listen to here: it says so and stays off
+    assert not window.played.action.isChecked() and "no MIDI input ports" in window.statusBar().currentMessage()
+    keyboard = KeyboardInput(window.played.pressed.emit)
+    window.played.listen(keyboard)
+    doc = window.doc
+    order = np.lexsort((doc.notes.pitch, doc.notes.start))
+    window.select_neighbour(1)  # the first note
+    for velocity, row in ((99, order[0]), (41, order[1])):
+        struck = threading.Thread(target=keyboard.receive, args=(mido.Message("note_on", note=60, velocity=velocity),))
+        struck.start()  # from another thread, as rtmidi calls back
+        struck.join()
+        qtbot.waitUntil(lambda row=row, velocity=velocity: doc.notes.velocity[row] == velocity, timeout=5000)
+    assert doc.selection[order[2]] and doc.selection.sum() == 1  # ready for the next key
+    assert window.undo_stack.text(window.undo_stack.index() - 1) == "Velocity 41 played"
+    assert (np.delete(doc.notes.velocity, order[:2]) == 80).all()
+    doc.set_selection(np.zeros(len(doc.notes), dtype=bool))
+    window.played.press(60, 70)  # nothing selected: says what to do, changes nothing
+    assert "Select a piano note first" in window.statusBar().currentMessage()
+    assert (np.delete(doc.notes.velocity, order[:2]) == 80).all()
