@@ -53,6 +53,13 @@ def test_each_key_struck_sets_the_selected_note_and_moves_on(window, qtbot, monk
     assert doc.selection[order[2]] and doc.selection.sum() == 1  # ready for the next key
     assert window.undo_stack.text(window.undo_stack.index() - 1) == "Velocity 41 played"
     assert (np.delete(doc.notes.velocity, order[:2]) == 80).all()
+    window.make_baseline()
+    window.blind_action.trigger()  # a blind test: keys struck change nothing
+    assert window.blind.test is not None
+    before = doc.state
+    window.played.press(60, 70)
+    assert doc.state is before
+    window.blind.abandon()
     doc.set_selection(np.zeros(len(doc.notes), dtype=bool))
     window.played.press(60, 70)  # nothing selected: says what to do, changes nothing
     assert "Select a piano note first" in window.statusBar().currentMessage()

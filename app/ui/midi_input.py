@@ -58,6 +58,8 @@ class PlayedVelocities(QObject):
 
     def press(self, note: int, velocity: int) -> None:
         w, doc = self.window, self.window.doc
+        if w.blind.test is not None:
+            return  # editing waits until the blind test is over
         rows = np.flatnonzero(doc.selection & doc.piano_mask)
         if not len(rows):
             w.statusBar().showMessage("Select a piano note first (Alt+Right selects the next one): each key you "
