@@ -784,7 +784,7 @@ def test_velocity_lane_draws_the_phrase_level_dynamics_curve(window, tmp_path):
 def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo, monkeypatch):
     from PySide6.QtWidgets import QDialog
 
-    from app.ui.panels import ScaleVelocitiesDialog
+    from app.ui.velocity_dialogs import ScaleVelocitiesDialog
 
     doc = demo.doc
     rows = np.array([row_of(doc, 60, 0), row_of(doc, 64, 120)])
@@ -831,7 +831,7 @@ def test_bring_out_top_voice_raises_the_melody_over_the_rest_in_one_step(demo, m
     from PySide6.QtWidgets import QDialog
 
     from app.core.dynamics import top_voice
-    from app.ui.panels import VoicingDialog
+    from app.ui.velocity_dialogs import VoicingDialog
 
     doc = demo.doc
     n = doc.notes
@@ -855,7 +855,7 @@ def test_bring_out_top_voice_raises_the_melody_over_the_rest_in_one_step(demo, m
 def test_fit_to_range_dialog_maps_the_shown_velocities_onto_the_chosen_range(demo, monkeypatch):
     from PySide6.QtWidgets import QDialog
 
-    from app.ui.panels import FitRangeDialog
+    from app.ui.velocity_dialogs import FitRangeDialog
 
     doc = demo.doc
     doc.set_velocities(np.arange(len(doc.notes)), 30 + np.arange(len(doc.notes)) % 80)  # 30..109

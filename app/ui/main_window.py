@@ -6,6 +6,7 @@ import gc
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal
@@ -50,11 +51,12 @@ from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
 from app.ui.midi_input import PlayedVelocities
-from app.ui.panels import FitRangeDialog, HumanisePanel, ScaleVelocitiesDialog, TracksPanel, VoicingDialog
+from app.ui.panels import HumanisePanel, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
 from app.ui.settings import Settings
 from app.ui.transport import Transport
+from app.ui.velocity_dialogs import FitRangeDialog, ScaleVelocitiesDialog, VoicingDialog
 from app.ui.worker import finish_threads
 
 
@@ -491,33 +493,35 @@ class MainWindow(QMainWindow):
         which = f"the {len(rows)} selected piano notes" if chosen.any() else f"all {len(rows)} piano notes"
         return rows, f"{which} of the {self.doc.version.label} version"
 
-    def scale_velocities_dialog(self) -> None:
-        """Widen/narrow the shown version's dynamics and shift its level: the selected piano notes, else all."""
-        rows, which = self._edit_targets("scale")
+    def _velocity_dialog(self, verb: str, make: Callable[[np.ndarray, str], QDialog],
+                         apply: Callable[[np.ndarray, Any], None]) -> None:
+        """``make(rows, which)`` a dialog for the selected piano notes (else all); when accepted, ``apply``."""
+        rows, which = self._edit_targets(verb)
         if not len(rows):
             return
-        dialog = ScaleVelocitiesDialog(which, self)
+        dialog = make(rows, which)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.doc.scale_velocities(rows, dialog.range_factor, dialog.offset.value(), dialog.end_offset.value())
+            apply(rows, dialog)
+
+    def scale_velocities_dialog(self) -> None:
+        """Widen/narrow the shown version's dynamics and shift its level, evenly or as a crescendo."""
+        self._velocity_dialog("scale", lambda rows, which: ScaleVelocitiesDialog(which, self),
+                              lambda rows, d: self.doc.scale_velocities(rows, d.range_factor, d.offset.value(),
+                                                                        d.end_offset.value()))
 
     def fit_range_dialog(self) -> None:
-        """Map the shown version's velocities (the selected piano notes, else all) onto a chosen range."""
-        rows, which = self._edit_targets("fit")
-        if not len(rows):
-            return
-        now = self.doc.shown_velocities()[rows]
-        dialog = FitRangeDialog(which, (int(now.min()), int(now.max())), self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.doc.fit_velocities(rows, dialog.low.value(), dialog.high.value())
+        """Map the shown version's velocities onto a chosen range."""
+        def make(rows: np.ndarray, which: str) -> QDialog:
+            now = self.doc.shown_velocities()[rows]
+            return FitRangeDialog(which, (int(now.min()), int(now.max())), self)
+
+        self._velocity_dialog("fit", make, lambda rows, d: self.doc.fit_velocities(rows, d.low.value(),
+                                                                                    d.high.value()))
 
     def voicing_dialog(self) -> None:
-        """Play out the top voice of the selected piano notes (else all) over the rest, by amounts chosen."""
-        rows, which = self._edit_targets("voice")
-        if not len(rows):
-            return
-        dialog = VoicingDialog(which, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.doc.voice_velocities(rows, dialog.top.value(), dialog.others.value())
+        """Play out the top voice over the rest, by amounts chosen."""
+        self._velocity_dialog("voice", lambda rows, which: VoicingDialog(which, self),
+                              lambda rows, d: self.doc.voice_velocities(rows, d.top.value(), d.others.value()))
 
     def select_neighbour(self, step: int, sound: bool = True) -> None:
         """Step through the piano notes from the keyboard (then Ctrl+Up/Down sets how loud each is): the note
