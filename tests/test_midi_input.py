@@ -64,3 +64,28 @@ def test_each_key_struck_sets_the_selected_note_and_moves_on(window, qtbot, monk
     window.played.press(60, 70)  # nothing selected: says what to do, changes nothing
     assert "Select a piano note first" in window.statusBar().currentMessage()
     assert (np.delete(doc.notes.velocity, order[:2]) == 80).all()
+
+
+def test_playing_along_sets_the_notes_played_then_and_a_take_is_one_undo_step(window, monkeypatch):
+    from test_playback import FakePort
+
+    from app.playback.outputs import PortOutput
+    from app.ui.midi_input import PLAYED_ALONG
+
+    window.open_path(DEMO)  # 66 bpm: a sixteenth is 0.227 s
+    doc = window.doc
+    player = window.transport.ensure_player(PortOutput(FakePort()))
+    window.transport.toggle_play()
+    seconds = doc.midi.tempo_map.seconds(doc.notes.start)
+    c4, e4 = (int(np.flatnonzero((doc.notes.pitch == p) & (doc.notes.start == s))[0]) for p, s in ((60, 0), (64, 120)))
+    steps = window.undo_stack.count()
+    for row, late, velocity in ((c4, 0.05, 101), (e4, 0.12, 33), (c4, 0.5, 7)):  # the last is too late for C4
+        monkeypatch.setattr(player, "position", lambda at=seconds[row] + late: at)
+        window.played.press(int(doc.notes.pitch[row]), velocity)
+    window.transport.stop()
+    assert doc.notes.velocity[c4] == 101 and doc.notes.velocity[e4] == 33
+    assert window.undo_stack.count() == steps + 1 and window.undo_stack.text(steps) == PLAYED_ALONG
+    window.undo_stack.undo()  # the whole take at once
+    assert doc.notes.velocity[c4] == 80 and doc.notes.velocity[e4] == 80
+    window.played.press(60, 90)  # stopped again: no note selected, nothing set
+    assert (doc.notes.velocity == 80).all()

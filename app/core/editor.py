@@ -181,6 +181,17 @@ class EditorDocument:
         now, total = midi.tempo_map.seconds(np.array([max(0.0, tick), self.end_tick]))
         return f"{bar}.{int(beat)} · {clock(now)} / {clock(total)}"
 
+    def piano_note_near(self, pitch: int, seconds: float, within: float) -> int | None:
+        """The piano note of ``pitch`` whose onset is nearest ``seconds`` into the song, if within ``within``
+        seconds of it (a key played along with the music, matched to the note it meant), else None."""
+        n = self.notes
+        rows = np.flatnonzero(self.piano_mask & (n.pitch == pitch))
+        if not len(rows):
+            return None
+        distance = np.abs(self.midi.tempo_map.seconds(n.start[rows]) - seconds)
+        k = int(np.argmin(distance))
+        return int(rows[k]) if distance[k] <= within else None
+
     def available_versions(self) -> list[Version]:
         return [v for v in Version if self.state.velocities(v) is not None]
 

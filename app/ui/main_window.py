@@ -50,7 +50,7 @@ from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
-from app.ui.midi_input import PlayedVelocities
+from app.ui.midi_input import PLAYED_ALONG, PlayedVelocities
 from app.ui.panels import HumanisePanel, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
@@ -73,7 +73,8 @@ def settle_memory() -> None:
 
 
 class StateCommand(QUndoCommand):
-    """One undo step: swap the document between two immutable states."""
+    """One undo step: swap the document between two immutable states. Edits named in :data:`MERGING` join the
+    step before them when it has the same name (e.g. every key of one play-along take is one step)."""
 
     def __init__(self, doc: EditorDocument, text: str, before: EditorState, after: EditorState) -> None:
         super().__init__(text)
@@ -85,8 +86,19 @@ class StateCommand(QUndoCommand):
     def undo(self) -> None:
         self.doc.restore(self.before)
 
+    def id(self) -> int:
+        return MERGING_ID if self.text() in MERGING else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, StateCommand) or other.text() != self.text():
+            return False
+        self.after = other.after  # one step from before the first edit to after the last
+        return True
+
 
 ALL_VERSIONS = "All versions (side by side)"
+MERGING_ID = 1
+MERGING = {PLAYED_ALONG}
 
 
 class MainWindow(QMainWindow):

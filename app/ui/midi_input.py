@@ -17,9 +17,16 @@ if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
 
+PLAYED_ALONG = "Velocities played along"  # the undo step of one play-along take (its keys merge into it)
+PLAY_ALONG_WITHIN = 0.2  # s: a key played along counts for the note of its pitch this near (output latency)
+
+
 class PlayedVelocities(QObject):
-    """While on, each key struck on a MIDI keyboard gives the selected piano notes the velocity it was struck
-    with (one undo step), sounds them so, and selects the next note: a melody's dynamics, played by hand."""
+    """While on, each key struck on a MIDI keyboard sets velocities by how hard it was struck.
+
+    Stopped, it gives the selected piano notes that velocity (one undo step), sounds them so and selects the
+    next note: a melody's dynamics, note by note. While the song plays, it is matched to the note of its
+    pitch played then (within :data:`PLAY_ALONG_WITHIN`), and a whole take is one undo step."""
 
     pressed = Signal(int, int)  # (note, velocity), emitted on the port's thread, handled on the main thread
 
@@ -46,7 +53,7 @@ class PlayedVelocities(QObject):
             w.statusBar().showMessage(f"Cannot listen to a MIDI keyboard: {exc}", 10000)
             return
         w.statusBar().showMessage(f"Listening to {self.keyboard.name}: each key you strike sets the selected "
-                                  "note's velocity and moves on to the next note.", 10000)
+                                  "note's velocity and moves on to the next; while the song plays, play along.", 10000)
 
     def listen(self, keyboard: KeyboardInput) -> None:
         """Use ``keyboard`` (e.g. a test's, fed by hand) as if it had been opened."""
@@ -60,6 +67,12 @@ class PlayedVelocities(QObject):
         w, doc = self.window, self.window.doc
         if w.blind.test is not None:
             return  # editing waits until the blind test is over
+        player = w.transport.player
+        if player is not None and player.playing:
+            row = doc.piano_note_near(note, player.position(), PLAY_ALONG_WITHIN)
+            if row is not None:
+                doc.set_velocities(np.array([row]), np.array([velocity]), PLAYED_ALONG)
+            return
         rows = np.flatnonzero(doc.selection & doc.piano_mask)
         if not len(rows):
             w.statusBar().showMessage("Select a piano note first (Alt+Right selects the next one): each key you "
