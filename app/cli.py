@@ -68,7 +68,22 @@ def load_predictor(checkpoint: str | None, device: str | None):  # -> StyleNetPr
 
 def _settings(args: argparse.Namespace) -> HumaniseSettings:
     return HumaniseSettings(style=args.style, strength=args.strength, keep_written=not args.ignore_written,
-                            baseline=args.baseline, seed=args.seed)
+                            baseline=args.baseline, seed=args.seed, top_voice=args.top_voice,
+                            fit=_velocity_range(args.fit))
+
+
+def _velocity_range(spec: str | None) -> tuple[int, int] | None:
+    """``--fit 30-110``: the lowest and highest velocity, within 1..127."""
+    if spec is None:
+        return None
+    low, _, high = spec.partition("-")
+    try:
+        bounds = int(low), int(high)
+    except ValueError:
+        raise CliError(f"--fit wants the lowest and highest velocity like 30-110 (got {spec!r})") from None
+    if not 1 <= bounds[0] <= bounds[1] <= 127:
+        raise CliError(f"--fit {spec}: the range must lie within 1..127, lowest first")
+    return bounds
 
 
 def _humanise_file(inp: Path, out: Path, args: argparse.Namespace, predictor_for) -> str:
@@ -227,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     _style_options(h)
     h.add_argument("--baseline", action="store_true", help="random velocities instead of the model")
     h.add_argument("--piano-tracks", help="override the automatic piano part: track numbers, e.g. 2,3")
+    h.add_argument("--top-voice", type=int, default=0, metavar="N",
+                   help="then make the top voice (the notes highest when struck) N velocity units louder")
+    h.add_argument("--fit", metavar="LO-HI", help="then map the piano part's velocities onto LO..HI, e.g. 30-110")
     _model_options(h)
     h.add_argument("--force", action="store_true", help="allow overwriting the input file")
     h.set_defaults(run=cmd_humanise)

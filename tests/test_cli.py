@@ -187,3 +187,21 @@ def test_written_dynamics_are_kept_unless_ignored(tmp_path):
     flat.write_bytes(midi_bytes([track([e for i, p in enumerate(pitches) for e in note(p, i * 240, i * 240 + 200)])]))
     assert main(["humanise", str(flat), "-o", str(tmp_path / "flat_out.mid"), "--checkpoint", str(ckpt)]) == 0
     assert np.array_equal(ignored.velocity, MidiDocument.load(tmp_path / "flat_out.mid").notes.velocity)
+
+
+def test_top_voice_and_fit_finish_a_humanised_file(tmp_path, capsys):
+    from app.core.dynamics import piano_top_voice
+
+    plain, finished = tmp_path / "plain.mid", tmp_path / "finished.mid"
+    assert main(["humanise", str(DEMO), "--baseline", "--seed", "3", "-o", str(plain)]) == 0
+    assert main(["humanise", str(DEMO), "--baseline", "--seed", "3", "--top-voice", "10", "--fit", "40-90",
+                 "-o", str(finished)]) == 0
+    assert "top voice +10, fitted to 40–90" in capsys.readouterr().out
+    doc = MidiDocument.load(plain)
+    on_top = piano_top_voice(doc.notes, doc.piano_mask, doc.ticks_per_beat)
+    raised = np.clip(doc.notes.velocity.astype(int) + 10 * on_top, 1, 127)
+    expected = 40 + (raised - raised.min()) * 50 / (raised.max() - raised.min())
+    assert np.array_equal(MidiDocument.load(finished).notes.velocity, np.rint(expected).astype(int))
+    for spec in ("90-40", "loud", "0-100"):
+        assert main(["humanise", str(DEMO), "--baseline", "--fit", spec, "-o", str(tmp_path / "x.mid")]) == 2
+        assert "--fit" in capsys.readouterr().err

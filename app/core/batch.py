@@ -12,8 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, stylised_velocities
+from app.core.dynamics import piano_top_voice
+from app.core.humanise import (
+    VelocityPredictor,
+    baseline_velocities,
+    fit_to_range,
+    humanise_mask,
+    stylised_velocities,
+)
 from app.core.midi_document import MidiDocument
+from app.core.notes import NoteTable
 
 
 class BatchError(ValueError):
@@ -30,6 +38,8 @@ class HumaniseSettings:
     keep_written: bool = True
     baseline: bool = False
     seed: int = 0
+    top_voice: int = 0  # then added to the piano part's top voice (Edit ▸ Velocity ▸ Bring Out Top Voice)
+    fit: tuple[int, int] | None = None  # then mapped onto this range (Edit ▸ Velocity ▸ Fit to Range)
 
     @property
     def tag(self) -> str:
@@ -38,9 +48,24 @@ class HumaniseSettings:
 
     def describe(self, device: str = "") -> str:
         if self.baseline:
-            return f"random baseline (seed {self.seed})"
-        return f"{self.style} at strength {self.strength:.2f}" + (f" on {device}" if device else "") + (
-            "" if self.keep_written else ", written dynamics ignored")
+            what = f"random baseline (seed {self.seed})"
+        else:
+            what = f"{self.style} at strength {self.strength:.2f}" + (f" on {device}" if device else "") + (
+                "" if self.keep_written else ", written dynamics ignored")
+        if self.top_voice:
+            what += f", top voice {self.top_voice:+d}"
+        return what + (f", fitted to {self.fit[0]}–{self.fit[1]}" if self.fit else "")
+
+    def finish(self, notes: NoteTable, mask: np.ndarray, velocity: np.ndarray, ticks_per_beat: int) -> np.ndarray:
+        """``velocity`` (N,) with the top voice brought out and fitted to the range, where asked, within
+        ``mask``."""
+        out = np.array(velocity, dtype=np.int64)
+        if self.top_voice:
+            on_top = mask & piano_top_voice(notes, mask, ticks_per_beat)
+            out[on_top] = np.clip(out[on_top] + self.top_voice, 1, 127)
+        if self.fit is not None and mask.any():
+            out[mask] = fit_to_range(out[mask], *self.fit)
+        return out.astype(np.int16)
 
 
 def batch_targets(inputs: list[Path], folder: Path, tag: str, force: bool = False) -> list[tuple[Path, Path]]:
@@ -82,6 +107,7 @@ def humanise_file(inp: Path, out: Path, settings: HumaniseSettings,
         velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, settings.style,
                                        settings.strength, keep_written=settings.keep_written)
         what = settings.describe(getattr(predictor, "device_name", ""))  # test fakes need not say
+    velocity = settings.finish(doc.notes, mask, velocity, doc.ticks_per_beat)
     doc.notes = doc.notes.with_velocities(velocity)
     doc.save(out)
     changed = int(np.sum(velocity != doc.loaded_notes.velocity))

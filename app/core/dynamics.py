@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.core.notes import NoteTable
+
 CURVE_SIGMA_SECONDS = 1.0  # a bar at 120 bpm in 4/4 is 2 s: the curve follows phrases, not notes
+TOGETHER_BEATS = 1 / 16  # notes this close (a 64th note; 31 ms at 120 bpm) are heard as struck together
 
 
 def dynamics_curve(onsets: np.ndarray, velocity: np.ndarray, at: np.ndarray,
@@ -78,3 +81,13 @@ def top_voice(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, together: i
     out = np.zeros(len(onset), dtype=bool)
     out[order] = top
     return out
+
+
+def piano_top_voice(notes: NoteTable, piano: np.ndarray, ticks_per_beat: int) -> np.ndarray:
+    """(N,) bool: :func:`top_voice` of the piano part (``piano``, (N,) bool), notes within
+    :data:`TOGETHER_BEATS` of each other counting as struck together; False for every other note."""
+    rows = np.flatnonzero(piano)
+    on_top = np.zeros(len(notes), dtype=bool)
+    together = max(1, round(TOGETHER_BEATS * ticks_per_beat))
+    on_top[rows] = top_voice(notes.start[rows], notes.end[rows], notes.pitch[rows], together)
+    return on_top

@@ -16,13 +16,11 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from app.core.dynamics import top_voice
+from app.core.dynamics import piano_top_voice
 from app.core.humanise import fit_to_range, ramp, scale_dynamics
 from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable, pitch_name
 from app.core.timing import bar_beat
-
-TOGETHER_BEATS = 1 / 16  # notes this close (a 64th note; 31 ms at 120 bpm) are heard as struck together
 
 
 def clock(seconds: float) -> str:
@@ -293,11 +291,7 @@ class EditorDocument:
         """``rows`` that are the piano part's top voice (highest sounding when struck, :func:`top_voice`)
         louder by ``top``, the rest by ``others`` (negative: softer): one undo step."""
         rows = np.asarray(rows, dtype=np.int64)
-        piano = np.flatnonzero(self.piano_mask)
-        n = self.notes
-        on_top = np.zeros(len(n), dtype=bool)  # chords and held notes of the whole part count, not only ``rows``
-        together = max(1, round(TOGETHER_BEATS * self.midi.ticks_per_beat))
-        on_top[piano] = top_voice(n.start[piano], n.end[piano], n.pitch[piano], together)
+        on_top = piano_top_voice(self.notes, self.piano_mask, self.midi.ticks_per_beat)  # the whole part counts
         change = np.where(on_top[rows], top, others)
         self.set_velocities(rows, self.shown_velocities()[rows].astype(np.int64) + change,
                             f"Voicing: top {top:+d}, others {others:+d}")
