@@ -377,6 +377,15 @@ def test_humanise_runs_in_background_and_is_one_undo_step(demo, qtbot):
     assert doc.state.stylised is not None
 
 
+def test_a_humanise_overtaken_by_a_note_edit_is_discarded_without_a_box(demo, qtbot, monkeypatch):
+    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *a: pytest.fail("a modal box"))
+    with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
+        demo.humanise()
+        demo.doc.move_notes(np.array([0]), 120, 0)  # before the result comes back to this thread
+    assert demo.doc.state.stylised is None and "Humanise discarded" in demo.panel.info.text()
+    assert demo.undo_stack.text(demo.undo_stack.index() - 1) == "Move notes"
+
+
 def test_the_strength_slider_blends_the_last_humanise_again_without_a_second_run(demo, qtbot, monkeypatch):
     predictor = demo.holder.get()
     runs = []

@@ -109,7 +109,9 @@ class HumaniseController(QObject):
     def _done(self, full: np.ndarray, seconds: float) -> None:
         snapshot, w = self._end_job(), self.window
         if snapshot is None or snapshot.notes is not w.doc.notes:
-            w.show_error("Humanise discarded", "The notes changed while StyleNet was running; run it again.")
+            text = "Humanise discarded: the notes changed while StyleNet was running. Run it again."
+            w.panel.info.setText(text)  # said where the result would have been, without a box to dismiss
+            w.statusBar().showMessage(text, 8000)
             return
         pct = round(snapshot.strength * 100)
         self.last = HumaniseResult(snapshot, full)
