@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.dynamics import CURVE_SIGMA_SECONDS, dynamics_curve
+from app.core.dynamics import CURVE_SIGMA_SECONDS, dynamics_curve, in_time_order
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument
 from app.playback.outputs import PlaybackUnavailable, find_soundfont
@@ -25,6 +25,8 @@ def plot_versions(doc: MidiDocument, versions: dict[str, np.ndarray], png: Path,
 
     notes = doc.notes
     start, end = doc.note_seconds()
+    piano = in_time_order(start, doc.piano_mask)  # the notes the dynamics curve follows, the same in each version
+    at = np.linspace(0.0, float(end.max()) if len(notes) else 1.0, 400)
     fig, axes = plt.subplots(2, len(versions), figsize=(5.5 * len(versions), 6), squeeze=False,
                              sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     cmap = plt.get_cmap("viridis")
@@ -38,9 +40,6 @@ def plot_versions(doc: MidiDocument, versions: dict[str, np.ndarray], png: Path,
         roll.set_title(f"{name} — mean {velocity.mean():.0f}, SD {velocity.std():.1f}")
         roll.set_ylabel("MIDI pitch")
         lane.vlines(start, 0, velocity, color=cmap(velocity / 127.0), linewidth=1)
-        piano = np.flatnonzero(doc.piano_mask)
-        piano = piano[np.argsort(start[piano], kind="stable")]
-        at = np.linspace(0.0, float(end.max()) if len(notes) else 1.0, 400)
         lane.plot(at, dynamics_curve(start[piano], velocity[piano], at), color="black", linewidth=1.5,
                   label=f"dynamics (σ {CURVE_SIGMA_SECONDS:g} s)")
         lane.legend(loc="lower right", fontsize="small")

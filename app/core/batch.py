@@ -61,7 +61,7 @@ class HumaniseSettings:
         ``mask``."""
         out = np.array(velocity, dtype=np.int64)
         if self.top_voice:
-            on_top = mask & piano_top_voice(notes, mask, ticks_per_beat)
+            on_top = piano_top_voice(notes, mask, ticks_per_beat)  # False outside ``mask``
             out[on_top] = np.clip(out[on_top] + self.top_voice, 1, 127)
         if self.fit is not None and mask.any():
             out[mask] = fit_to_range(out[mask], *self.fit)

@@ -50,6 +50,13 @@ def dynamics_curve(onsets: np.ndarray, velocity: np.ndarray, at: np.ndarray,
         return np.where(total > 0, weighted / total, np.nan)
 
 
+def in_time_order(start: np.ndarray, piano: np.ndarray) -> np.ndarray:
+    """(K,) the rows of the piano part (``piano``, (N,) bool) in order of onset (``start``, (N,), any unit):
+    what :func:`dynamics_curve` takes its notes in."""
+    rows = np.flatnonzero(piano)
+    return rows[np.argsort(np.asarray(start)[rows], kind="stable")]
+
+
 def top_voice(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, together: int = 0) -> np.ndarray:
     """(N,) bool: the notes that are the highest sounding when they are struck, i.e. no note struck with them
     or still held from before is higher (the melody of most piano writing, which pianists play out).

@@ -86,10 +86,16 @@ def bar_lines(signatures: list[TimeSignature], ticks_per_beat: int, end_tick: in
     return bars
 
 
+def signature_at(signatures: list[TimeSignature], tick: float) -> TimeSignature | None:
+    """The time signature in force at ``tick`` (None before the first: 4/4 by MIDI's default)."""
+    in_force = [s for s in signatures if s.tick <= tick]
+    return in_force[-1] if in_force else None
+
+
 def bar_beat(signatures: list[TimeSignature], ticks_per_beat: int, tick: int) -> tuple[int, float]:
     """Where ``tick`` lies as (bar from 1, beat from 1 in the bar's time-signature unit, fractional)."""
     bars = bar_lines(signatures, ticks_per_beat, tick)
     start, number = bars[-1]
-    in_force = [s for s in signatures if s.tick <= start]
-    denominator = in_force[-1].denominator if in_force else 4
+    sig = signature_at(signatures, start)
+    denominator = sig.denominator if sig else 4
     return number, 1 + (tick - start) * denominator / (4 * ticks_per_beat)

@@ -18,15 +18,21 @@ class KeyboardInput:
         self.port: mido.ports.BaseInput | None = None
         self.name = ""
 
-    @classmethod
-    def open(cls, name: str | None, on_press: Callable[[int, int], None]) -> KeyboardInput:
-        """Listen to the input port called ``name`` (else the first there is, not counting our own port)."""
+    @staticmethod
+    def port_names() -> list[str]:
+        """The input ports there are, not counting our own virtual port; why not, where none can be listed."""
         try:
             names = [n for n in mido.get_input_names() if not n.startswith(VIRTUAL_PORT_NAME)]
         except Exception as exc:  # no ALSA sequencer / CoreMIDI here
             raise PlaybackUnavailable(f"MIDI input is unavailable here ({exc})") from None
         if not names:
             raise PlaybackUnavailable("no MIDI input ports found; connect a MIDI keyboard (or start its driver)")
+        return names
+
+    @classmethod
+    def open(cls, name: str | None, on_press: Callable[[int, int], None]) -> KeyboardInput:
+        """Listen to the input port called ``name`` (else the first there is, not counting our own port)."""
+        names = cls.port_names()
         keyboard = cls(on_press)
         keyboard.name = name if name is not None and name in names else names[0]
         try:

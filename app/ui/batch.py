@@ -79,7 +79,6 @@ class BatchHumanise(QObject):
         super().__init__(window)
         self.window = window
         self.background = BackgroundJobs(self)
-        self.last_report: BatchReport | None = None
 
     def dialog(self) -> None:
         w = self.window
@@ -93,7 +92,7 @@ class BatchHumanise(QObject):
 
     def settings(self) -> HumaniseSettings:
         panel = self.window.panel
-        return HumaniseSettings(style=panel.style_box.currentData() or "classical",
+        return HumaniseSettings(style=panel.chosen_style or "classical",
                                 strength=panel.strength.value() / 100, keep_written=panel.keep_written.isChecked())
 
     def run(self, inputs: list[Path], folder: Path, done: Callable[[BatchReport], None] | None = None) -> bool:
@@ -114,7 +113,6 @@ class BatchHumanise(QObject):
 
         def finished(report: BatchReport) -> None:
             progress.close()
-            self.last_report = report
             text = summary(report, len(pairs), folder)
             w.statusBar().showMessage(text.splitlines()[0], 8000)
             if done is not None:

@@ -74,8 +74,7 @@ class HumaniseController(QObject):
         w, doc, panel = self.window, self.window.doc, self.window.panel
         if self.job is not None or not panel.humanise_button.isEnabled():
             return
-        selection = doc.selection if panel.selection_only.isChecked() else None
-        mask = humanise_mask(doc.notes, doc.piano_mask, selection)
+        mask = self._mask()
         if not mask.any():
             w.show_error("Nothing to humanise", "There are no piano-part notes in the 88-key range to humanise.")
             return
@@ -91,6 +90,13 @@ class HumaniseController(QObject):
         w.settings.set("strength", panel.strength.value())
         w.settings.set("keep_written", snapshot.keep_written)
         self.threads.append(start_job(self.job, self.job.finished, self.job.failed, self.job.cancelled))
+
+    def _mask(self) -> np.ndarray:
+        """The notes Humanise and the baseline change: the piano part, or its selected notes with "only
+        selected notes" ticked."""
+        doc = self.window.doc
+        selection = doc.selection if self.window.panel.selection_only.isChecked() else None
+        return humanise_mask(doc.notes, doc.piano_mask, selection)
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -156,8 +162,7 @@ class HumaniseController(QObject):
 
     def make_baseline(self) -> None:
         w, doc = self.window, self.window.doc
-        selection = doc.selection if w.panel.selection_only.isChecked() else None
-        mask = humanise_mask(doc.notes, doc.piano_mask, selection)
+        mask = self._mask()
         seed = w.panel.seed.value()
         w.settings.set("seed", seed)
         doc.set_version_velocities(Version.BASELINE, baseline_velocities(doc.notes, mask, seed),

@@ -7,7 +7,7 @@ from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
-from app.core.dynamics import dynamics_curve
+from app.core.dynamics import dynamics_curve, in_time_order
 from app.core.editor import EditorDocument
 from app.core.notes import pitch_name
 from app.core.timing import bar_lines
@@ -380,8 +380,7 @@ class VelocityLane(QWidget):
         """(K,) piano note rows in order of onset and (K,) their onsets in seconds; kept until the notes change."""
         notes, parts = self.doc.notes, self.doc.midi.piano_parts  # other notes, or other parts ticked as piano
         if self._onsets is None or self._onsets[0][0] is not notes or self._onsets[0][1] != parts:
-            rows = np.flatnonzero(self.doc.piano_mask)
-            rows = rows[np.argsort(notes.start[rows], kind="stable")]
+            rows = in_time_order(notes.start, self.doc.piano_mask)
             self._onsets = ((notes, parts), rows, self.doc.midi.tempo_map.seconds(notes.start[rows]))
         return self._onsets[1], self._onsets[2]
 

@@ -42,6 +42,7 @@ from app.core.editor import EditorDocument, EditorState, NoteClip, Version
 from app.core.humanise import VelocityPredictor
 from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
+from app.core.timing import signature_at
 from app.ui import style
 from app.ui.batch import BatchHumanise
 from app.ui.blind import BlindTestController, slot_text
@@ -441,7 +442,7 @@ class MainWindow(QMainWindow):
 
     def save_dialog(self) -> None:
         path = self.ask_save_path("Save edited score (Original version)", f".{Version.ORIGINAL.value}",
-                              self.exported_to.get(Version.ORIGINAL))
+                                  self.exported_to.get(Version.ORIGINAL))
         if path and self.export_to(path, Version.ORIGINAL):
             self.exported_to[Version.ORIGINAL] = Path(path)
 
@@ -662,8 +663,7 @@ class MainWindow(QMainWindow):
     def show_tempo_and_meter(self, tick: float) -> None:
         """The tempo and time signature in force at ``tick`` (the playhead's): a score may change both."""
         midi = self.doc.midi
-        in_force = [sig for sig in midi.time_signatures if sig.tick <= tick]
-        sig = in_force[-1] if in_force else None
+        sig = signature_at(midi.time_signatures, tick)
         self.status_labels["tempo"].setText(f"{midi.tempo_map.bpm_at(int(tick)):.1f} bpm")
         self.status_labels["meter"].setText(f"{sig.numerator}/{sig.denominator}" if sig else "4/4")
 

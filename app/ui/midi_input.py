@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mido
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog
 
 from app.playback.inputs import KeyboardInput
-from app.playback.outputs import VIRTUAL_PORT_NAME, PlaybackUnavailable
+from app.playback.outputs import PlaybackUnavailable
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -85,12 +84,9 @@ class PlayedVelocities(QObject):
     def choose_port(self) -> None:
         w = self.window
         try:
-            names = [n for n in mido.get_input_names() if not n.startswith(VIRTUAL_PORT_NAME)]
-        except Exception as exc:  # no ALSA/CoreMIDI backend here
-            w.statusBar().showMessage(f"MIDI input is unavailable here ({exc})", 8000)
-            return
-        if not names:
-            w.statusBar().showMessage("No MIDI input ports found; connect a MIDI keyboard.", 8000)
+            names = KeyboardInput.port_names()
+        except PlaybackUnavailable as exc:
+            w.statusBar().showMessage(f"Cannot choose a MIDI input: {exc}", 8000)
             return
         current = w.settings.get("midi_input")
         name, ok = QInputDialog.getItem(w, "MIDI input port", "Listen to:", names,

@@ -294,7 +294,7 @@ class Transport(QObject):
         midi, velocities, parts, played = self._schedule_source()
         player = Player(out, schedules_for(midi, velocities, parts), self.window.doc.version.value, self.gains)
         if self.window.roll.playhead_tick:  # e.g. after another output was chosen: go on from where it was
-            player.seek(float(self.window.doc.midi.tempo_map.seconds(np.array(self.window.roll.playhead_tick))))
+            player.seek(self._seconds_at(self.window.roll.playhead_tick))
         self._install(player, played)
         self._say_output()
         if self.match_box.isChecked() and not self.gains:
@@ -329,8 +329,11 @@ class Transport(QObject):
         self.play_action.setText("▶ Play")
         self._show_playhead(0.0)
 
+    def _seconds_at(self, tick: float) -> float:
+        return float(self.window.doc.midi.seconds(np.array(tick)))
+
     def seek_tick(self, tick: float) -> None:
-        seconds = float(self.window.doc.midi.tempo_map.seconds(np.array(tick)))
+        seconds = self._seconds_at(tick)
         if self.ensure_player() is not None:
             assert self.player is not None
             self.player.seek(seconds)
