@@ -104,6 +104,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hidden", type=int, default=176)
     p.add_argument("--genre-layers", type=int, default=3)
     p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--note-dropout", type=float, default=0.0,
+                   help="remove each note of a training window from input and loss with this probability")
+    p.add_argument("--weight-decay", type=float, default=0.0,
+                   help="decoupled weight decay (AdamW) per unit of learning rate; 0 is plain Adam")
     p.add_argument("--val-every", type=int, default=500)
     p.add_argument("--val-songs", type=int, default=0, help="limit validation songs per style (0 = all)")
     p.add_argument("--seed", type=int, default=0)
@@ -224,7 +228,7 @@ def training_data(args: argparse.Namespace, cache: Path, styles: tuple[str, ...]
                 print(f"{s}: consensus targets for {changed}/{len(train_songs[s])} training performances")
     samplers = {s: WindowSampler(train_songs[s], args.window, args.aligned_fraction, args.loss == "all",
                                  args.centre, args.phase, args.transpose, views, args.score_fraction,
-                                 args.stretch)
+                                 args.stretch, args.note_dropout)
                 for s in styles}
     val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
     return samplers, val
@@ -261,7 +265,8 @@ class Run:
             self.origin = f"resumed from {self.last} at step {self.step}"
         elif args.init is not None:
             self.origin = init_from(model, args.init)
-        self.opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        self.opt = (torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+                    if args.weight_decay else torch.optim.Adam(model.parameters(), lr=args.lr))
         if state is not None:
             self.opt.load_state_dict(state["optimizer"])
         # Averaged weights generalise better than the last noisy step; a run without them starts them here,

@@ -62,11 +62,14 @@ class WindowSampler:
     score MIDI itself as input (what users give the app) with the performed velocities.
     ``stretch`` s plays file-grid windows at a random one of STRETCH_LEVELS tempi from 1/(1+s) to
     1+s times the performed one (levels, not a continuum, so each song is encoded a bounded number of times).
+    ``note_dropout`` p removes each note of a window from its input with probability p (its sounding too)
+    and from the loss: the model cannot rely on any one note being there.
     """
 
     def __init__(self, songs: list[Song], window: int, aligned_fraction: float, sustain: bool = False,
                  centre: bool = False, phase: int = 1, transpose: int = 0,
-                 score_views: ScoreViews | None = None, score_fraction: float = 0.0, stretch: float = 0.0) -> None:
+                 score_views: ScoreViews | None = None, score_fraction: float = 0.0, stretch: float = 0.0,
+                 note_dropout: float = 0.0) -> None:
         if not songs:
             raise ValueError("no songs to sample from")
         self.songs, self.window, self.aligned_fraction, self.sustain = songs, window, aligned_fraction, sustain
@@ -75,6 +78,7 @@ class WindowSampler:
         self.transpose = transpose  # random shift of +-this many semitones per window
         self.score_views, self.score_fraction = score_views, score_fraction
         self.stretches = np.geomspace(1 / (1 + stretch), 1 + stretch, STRETCH_LEVELS) if stretch else np.ones(1)
+        self.note_dropout = note_dropout
         self._cache: dict[tuple[int, bool, float], EncodedSong] = {}
         self._scores: dict[int, EncodedSong | None] = {}
 
@@ -126,7 +130,29 @@ class WindowSampler:
             s = int(rng.integers(0, max(steps - self.window, 0) // self.phase + 1)) * self.phase
             n = min(self.window, steps - s)
             x[b, :n], y[b, :n], m[b, :n] = es.inputs[s:s + n], es.target[s:s + n], es.mask[s:s + n]
+            if self.note_dropout:
+                drop_notes(x[b], m[b], es.encoded, s, n, self.note_dropout, rng)
             if self.transpose:
                 k = int(rng.integers(-self.transpose, self.transpose + 1))
                 x[b], y[b], m[b] = shift_keys(x[b], k), shift_keys(y[b], k), shift_keys(m[b], k)
         return x, y, m
+
+
+def drop_notes(x: np.ndarray, m: np.ndarray, enc: Encoded, start: int, n: int, p: float,
+               rng: np.random.Generator) -> None:
+    """Remove each note sounding in steps [start, start + n) with probability ``p`` from the window's
+    input ``x`` (W, 176) and loss mask ``m`` (W, 88), in place. Notes that stay are re-drawn, so a kept
+    note sharing a cell with a dropped one keeps its onset and sound."""
+    end = enc.onset_step + enc.duration
+    near = np.flatnonzero((enc.onset_step < start + n) & (end > start))
+    kept = near[rng.random(len(near)) >= p]
+    on = enc.onset_step[kept] - start
+    key = enc.key[kept]
+    x[:n] = 0.0
+    inside = on >= 0
+    x[on[inside], key[inside]] = 1.0
+    sounding = np.zeros((n + 1, N_KEYS), np.int32)
+    np.add.at(sounding, (np.clip(on, 0, n), key), 1)
+    np.add.at(sounding, (np.clip(end[kept] - start, 0, n), key), -1)
+    x[:n, N_KEYS:] = np.cumsum(sounding, axis=0)[:n] > 0
+    m[:n] &= x[:n, :N_KEYS] > 0

@@ -232,6 +232,30 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
         Run(wrong, StyleNet(StyleNetConfig(hidden=12, genre_layers=1)), torch.device("cpu"), False)
 
 
+
+def test_weight_decay_shrinks_every_weight_apart_from_the_adam_step(tmp_path):
+    from models.train import Run, parse_args
+
+    rng = np.random.default_rng(0)
+    batch = (rng.random((2, 16, 176), dtype=np.float32), rng.random((2, 16, 88), dtype=np.float32),
+             np.ones((2, 16, 88), np.float32))
+    start = StyleNet(StyleNetConfig(hidden=8, genre_layers=1)).state_dict()
+    after = {}
+    for decay in ("0", "0.5"):
+        args = parse_args(["--data", str(tmp_path), "--out", str(tmp_path / decay), "--hidden", "8",
+                           "--genre-layers", "1", "--lr", "0.01", "--weight-decay", decay, "--dropout", "0"])
+        model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1, dropout=0.0))
+        model.load_state_dict(start)
+        run = Run(args, model, torch.device("cpu"), False)
+        run.train_step("classical", batch)
+        after[decay] = run.model.state_dict()
+    for k, w0 in start.items():  # decoupled decay: the same Adam step, less lr * decay * w
+        if k.startswith("heads.jazz."):  # a head decays only on its own style's steps
+            assert torch.equal(after["0.5"][k], w0)
+        else:
+            torch.testing.assert_close(after["0.5"][k], after["0"][k] - 0.01 * 0.5 * w0, rtol=0, atol=1e-6)
+
+
 def test_distillation_targets_blend_the_teachers_predictions_into_onset_cells_only(tmp_path):
     from models.train import Run, parse_args
 
@@ -358,6 +382,33 @@ def test_stretched_windows_play_the_same_notes_at_other_tempi():
         assert m[0].sum() == n  # every note kept, whatever the tempo
         spans.add(int(onsets[-1] - onsets[0]))
     assert len(spans) == STRETCH_LEVELS and min(spans) < 31 < max(spans)  # 31 steps at the performed tempo
+
+
+
+def test_note_dropout_removes_whole_notes_from_input_and_loss():
+    from app.core.encoding import N_KEYS, STEPS_PER_BEAT, encode_beats
+    from models.windows import drop_notes
+
+    rng = np.random.default_rng(3)
+    pitch = rng.permutation(np.arange(21, 101))[:60]  # one note per key: no two share a cell
+    start = np.sort(rng.uniform(0, 20, 60))
+    enc = encode_beats(pitch, start, start + rng.uniform(0.25, 3, 60))
+    mask = enc.inputs[:, :N_KEYS] > 0
+    for s, n in [(0, enc.steps), (13, 40)]:
+        x, m = enc.inputs[s:s + n].copy(), mask[s:s + n].copy()
+        drop_notes(x, m, enc, s, n, 0.0, rng)  # keeping every note redraws the window exactly
+        assert (x == enc.inputs[s:s + n]).all() and (m == mask[s:s + n]).all()
+        drop_notes(x, m, enc, s, n, 1.0, rng)
+        assert not x.any() and not m.any()
+    x, m = enc.inputs.copy(), mask.copy()
+    drop_notes(x, m, enc, 0, enc.steps, 0.5, rng)
+    kept = x[enc.onset_step, enc.key] > 0
+    assert 15 < kept.sum() < 45
+    assert (m == (x[:, :N_KEYS] > 0)).all()
+    # what is left is exactly the kept notes encoded on their own (with their sounding)
+    on, off = enc.onset_step[kept], enc.onset_step[kept] + enc.duration[kept]
+    alone = encode_beats(pitch[kept], on / STEPS_PER_BEAT, off / STEPS_PER_BEAT).inputs
+    assert (x[: len(alone)] == alone).all() and not x[len(alone):].any()
 
 
 TINY = ["--hidden", "16", "--genre-layers", "1", "--window", "64", "--val-every", "3", "--threads", "1"]
