@@ -81,7 +81,9 @@ def _trained(meta: dict[str, Any]) -> str:
         run = f"`{Path(args['out']).name}` " if "out" in args else ""
         start = f", fine-tuned from `{args['init']}`" if args.get("init", "None") != "None" else ""
         return f"{run}trained {meta.get('step', '?')} steps{start}"
+    styles = meta.get("styles", [])
     parts = [f"`{_run_name(Path(i['path']))}`" + (f" step {i['step']}" if i["step"] is not None else "")
+             + (f" ({', '.join(i['heads'])} only)" if set(i.get("heads", styles)) != set(styles) else "")
              for i in meta["soup"]]
     kind = "an ensemble (outputs averaged)" if meta.get("ensemble") else "the weight average"
     return f"{kind} of {len(parts)} checkpoints ({', '.join(parts)})"

@@ -42,21 +42,34 @@ def ingredients(paths: list[Path]) -> list[LoadedModel]:
     return loaded
 
 
-def soup(paths: list[Path], ensemble: bool = False) -> tuple[Net, dict[str, Any]]:
-    """The combined model and its checkpoint metadata (``soup``: each ingredient's path, step and settings)."""
+def soup(paths: list[Path], ensemble: bool = False,
+         heads: dict[Path, tuple[str, ...]] | None = None) -> tuple[Net, dict[str, Any]]:
+    """The combined model and its checkpoint metadata (``soup``: each ingredient's path, step and settings).
+    ``heads`` keeps only the named styles' heads of those ensemble members (the others keep all)."""
     loaded = ingredients(paths)
     states = [m.model.state_dict() for m in loaded]
+    kept = [tuple((heads or {}).get(p, m.model.cfg.styles)) for p, m in zip(paths, loaded)]
+    if heads and not ensemble:
+        raise CheckpointError("only an ensemble's members can keep some of their heads (use --ensemble)")
+    for path, styles in zip(paths, kept):
+        unknown = set(styles) - set(loaded[0].model.cfg.styles)
+        if unknown:
+            raise CheckpointError(f"{path} has no head for {', '.join(sorted(unknown))}")
     model: Net
     if ensemble:
-        model = Ensemble(loaded[0].model.cfg, len(loaded))
+        try:
+            model = Ensemble(loaded[0].model.cfg, len(loaded), kept)
+        except ValueError as exc:
+            raise CheckpointError(str(exc)) from None
         for member, state in zip(model.members, states):
-            member.load_state_dict(state)
+            own = member.state_dict()
+            member.load_state_dict({k: v for k, v in state.items() if k in own})
     else:
         model = StyleNet(loaded[0].model.cfg)
         model.load_state_dict({k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]})
     meta = {k: loaded[0].meta[k] for k in KEPT if k in loaded[0].meta}
-    meta["soup"] = [{"path": str(p), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {})}
-                    for p, m in zip(paths, loaded)]
+    meta["soup"] = [{"path": str(p), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {}),
+                     "heads": list(styles)} for p, m, styles in zip(paths, loaded, kept)]
     return model, meta
 
 
@@ -66,12 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("checkpoints", type=Path, nargs="+")
     p.add_argument("--ensemble", action="store_true",
                    help="keep every model and average their outputs (for runs from different starts)")
+    p.add_argument("--heads", action="append", default=[], metavar="CHECKPOINT=STYLE[,STYLE]",
+                   help="with --ensemble: keep only these styles' heads of that member (its other styles then "
+                        "average the other members); repeatable")
     args = p.parse_args(argv)
+    heads: dict[Path, tuple[str, ...]] = {}
+    for spec in args.heads:
+        path, _, styles = spec.rpartition("=")
+        if not path or not styles or Path(path) not in args.checkpoints:
+            p.error(f"--heads {spec}: give one of the checkpoints, '=' and its styles, e.g. B.pt=classical")
+        heads[Path(path)] = tuple(s.strip() for s in styles.split(",") if s.strip())
     if any(args.out.resolve() == c.resolve() for c in args.checkpoints):
         print(f"error: {args.out} is one of the inputs; write the result to a new file", file=sys.stderr)
         return 2
     try:
-        model, meta = soup(args.checkpoints, args.ensemble)
+        model, meta = soup(args.checkpoints, args.ensemble, heads)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +70,27 @@ class StyleNet(nn.Module):
 class Ensemble(nn.Module):
     """StyleNets of one architecture, trained separately, whose outputs are averaged. Unlike a weight
     average (``models.soup``) the members may come from different starts, where their errors differ
-    most; each member costs its own model time."""
+    most; each member costs its own model time.
 
-    def __init__(self, cfg: StyleNetConfig, size: int) -> None:
+    A member may carry only some of the styles (``member_styles``): a style's output averages the members
+    that have it, so a member that helps one style costs the others neither bytes nor time."""
+
+    def __init__(self, cfg: StyleNetConfig, size: int, member_styles: list[tuple[str, ...]] | None = None) -> None:
         super().__init__()
         self.cfg = cfg
-        self.members = nn.ModuleList([StyleNet(cfg) for _ in range(size)])
+        chosen = [tuple(s) for s in member_styles] if member_styles is not None else [cfg.styles] * size
+        if len(chosen) != size or any(not s or set(s) - set(cfg.styles) for s in chosen):
+            raise ValueError(f"member styles {chosen} do not fit {size} members of styles {cfg.styles}")
+        orphans = [s for s in cfg.styles if not any(s in m for m in chosen)]
+        if orphans:
+            raise ValueError(f"no member has a head for {', '.join(orphans)}")
+        # each member's heads in the config's order, so equal subsets build equal models
+        self.member_styles = [tuple(s for s in cfg.styles if s in m) for m in chosen]
+        self.members = nn.ModuleList([StyleNet(replace(cfg, styles=s)) for s in self.member_styles])
 
     def forward(self, x: torch.Tensor, style: str) -> torch.Tensor:
-        return torch.stack([m(x, style) for m in self.members]).mean(dim=0)  # (B, T, 88)
+        outs = [m(x, style) for m, styles in zip(self.members, self.member_styles) if style in styles]
+        return torch.stack(outs).mean(dim=0)  # (B, T, 88)
 
 
 Net = StyleNet | Ensemble  # what a checkpoint holds
@@ -219,9 +231,11 @@ class LoadedModel:
 
 def save_checkpoint(path: Path, model: Net, **meta: Any) -> None:
     """Write ``{'format', 'model_args', 'styles', 'state_dict', ...meta}`` atomically; an :class:`Ensemble`
-    adds ``ensemble`` (its size) and keeps its weights in float16, so two members fit where one did
-    (outputs move by under 1e-3 velocity/127)."""
+    adds ``ensemble`` (its size) and ``ensemble_styles`` (each member's heads) and keeps its weights in
+    float16, so two members fit where one did (outputs move by under 1e-3 velocity/127)."""
     size = len(model.members) if isinstance(model, Ensemble) else 0
+    if isinstance(model, Ensemble):
+        meta = {**meta, "ensemble_styles": [list(s) for s in model.member_styles]}
     state = {k: (v.half() if size and v.is_floating_point() else v).detach().cpu()
              for k, v in model.state_dict().items()}
     payload = {"format": CHECKPOINT_FORMAT, "model_args": {**asdict(model.cfg), "styles": list(model.cfg.styles)},
@@ -266,7 +280,9 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
         args = dict(ckpt["model_args"])
         args["styles"] = tuple(args["styles"])
         cfg = StyleNetConfig(**args)
-        model: Net = Ensemble(cfg, int(ckpt["ensemble"])) if ckpt.get("ensemble") else StyleNet(cfg)
+        member_styles = ckpt.get("ensemble_styles")  # absent: every member has every head
+        model: Net = (Ensemble(cfg, int(ckpt["ensemble"]), member_styles) if ckpt.get("ensemble")
+                      else StyleNet(cfg))
         model.load_state_dict(ckpt["state_dict"])  # float16 weights are widened to the model's float32
     except Exception as exc:
         raise CheckpointError(f"{path.name}: weights do not match the model ({exc})") from None

@@ -83,6 +83,11 @@ def test_card_says_where_the_checkpoint_came_from():
     assert _trained({"step": 5, "train_args": {"out": "runs/x", "init": "None"}}) == "`x` trained 5 steps"
     soup = {"soup": [{"path": "runs/F1/best.pt", "step": 16000}, {"path": "runs/F2/best.pt", "step": 9}]}
     assert _trained(soup) == "the weight average of 2 checkpoints (`F1` step 16000, `F2` step 9)"
+    both = ["classical", "jazz"]
+    ensemble = {"ensemble": 2, "styles": both, "soup": [{"path": "runs/A.pt", "step": None, "heads": both},
+                                                        {"path": "runs/N.pt", "step": 6500, "heads": ["classical"]}]}
+    assert _trained(ensemble) == ("an ensemble (outputs averaged) of 2 checkpoints "
+                                  "(`A`, `N` step 6500 (classical only))")
 
 
 @pytest.mark.timeout(900)

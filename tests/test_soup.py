@@ -76,3 +76,30 @@ def test_ensembles_are_neither_averaged_again_nor_fine_tuned(tmp_path, capsys):
     assert "already an ensemble" in capsys.readouterr().err
     with pytest.raises(CheckpointError, match="is an ensemble"):
         init_from(StyleNet(StyleNetConfig(styles=("a", "b"), hidden=8, genre_layers=1)), tmp_path / "ens.pt")
+
+
+def test_a_member_kept_for_one_style_joins_that_style_only_and_costs_the_others_nothing(tmp_path, capsys):
+    models = [tiny(tmp_path / f"{i}.pt", i, hidden=32) for i in (1, 2, 3)]
+    paths = [str(tmp_path / f"{i}.pt") for i in (1, 2, 3)]
+    assert main([str(tmp_path / "full.pt"), *paths, "--ensemble"]) == 0
+    assert main([str(tmp_path / "part.pt"), *paths, "--ensemble", "--heads", f"{paths[2]}=a"]) == 0
+    part = load_checkpoint(tmp_path / "part.pt", "cpu")
+    assert part.model.member_styles == [("a", "b"), ("a", "b"), ("a",)]
+    assert [m["heads"] for m in part.meta["soup"]] == [["a", "b"], ["a", "b"], ["a"]]
+    assert (tmp_path / "part.pt").stat().st_size < 0.9 * (tmp_path / "full.pt").stat().st_size
+    x = (np.random.default_rng(0).random((300, 176)) < 0.05).astype(np.float32)
+    alone = {s: [predict(m, x, s) for m in models] for s in ("a", "b")}
+    assert np.abs(predict(part.model, x, "a") - sum(alone["a"]) / 3).max() < 1e-3  # all three
+    assert np.abs(predict(part.model, x, "b") - sum(alone["b"][:2]) / 2).max() < 1e-3  # the first two
+    assert np.abs(alone["b"][2] - sum(alone["b"][:2]) / 2).max() > 1e-2  # the third differs: the test can fail
+    # nothing left for a style, an unknown style, or heads without --ensemble: refused with a reason
+    only_a = [f"--heads={p}=a" for p in paths]
+    assert main([str(tmp_path / "x.pt"), *paths, "--ensemble", *only_a]) == 2
+    assert "no member has a head for b" in capsys.readouterr().err
+    assert main([str(tmp_path / "x.pt"), *paths, "--ensemble", "--heads", f"{paths[0]}=c"]) == 2
+    assert "has no head for c" in capsys.readouterr().err
+    assert main([str(tmp_path / "x.pt"), *paths, "--heads", f"{paths[0]}=a"]) == 2
+    assert "--ensemble" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "x.pt"), *paths, "--ensemble", "--heads", "other.pt=a"])
+    assert not (tmp_path / "x.pt").exists()
