@@ -34,6 +34,7 @@ from models.score_view import ScoreViews
 from models.scoring import note_velocities, run_songs
 from models.stylenet import (
     CheckpointError,
+    Ensemble,
     Net,
     StyleNet,
     StyleNetConfig,
@@ -53,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init", type=Path, default=None,
                    help="fine-tune: start from this checkpoint's weights (e.g. models/stylenet.pt); "
                         "styles it lacks get a fresh head")
+    p.add_argument("--member", type=int, default=0,
+                   help="with an ensemble --init (the bundled model is one): the member to start from")
     p.add_argument("--steps", type=int, default=20000, help="optimizer steps (each one batch of one style)")
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes of training")
     p.add_argument("--batch", type=int, default=4)
@@ -142,13 +145,19 @@ def learning_rate(args: argparse.Namespace, step: int) -> float:
     return float(args.min_lr + 0.5 * (args.lr - args.min_lr) * (1.0 + np.cos(np.pi * progress)))
 
 
-def init_from(model: StyleNet, path: Path) -> str:
+def init_from(model: StyleNet, path: Path, member: int = 0) -> str:
     """Start from a trained checkpoint's weights (fine-tuning): every tensor whose name and shape match
-    is copied, so a new style's head starts fresh while the shared layers and known heads carry over."""
+    is copied, so a new style's head starts fresh while the shared layers and known heads carry over.
+    From an ensemble (such as the bundled model) the run starts from its member number ``member``."""
     loaded = load_checkpoint(path, "cpu")
-    if not isinstance(loaded.model, StyleNet):
-        raise CheckpointError(f"{path} is an ensemble; fine-tune one of its members' checkpoints instead")
-    source = loaded.model.state_dict()
+    source_net: nn.Module = loaded.model
+    which = ""
+    if isinstance(loaded.model, Ensemble):
+        size = len(loaded.model.members)
+        if not 0 <= member < size:
+            raise CheckpointError(f"{path} is an ensemble of {size} models; --member must be 0 to {size - 1}")
+        source_net, which = loaded.model.members[member], f" (member {member} of its {size})"
+    source = source_net.state_dict()
     own = model.state_dict()
     taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
     if not any(k.startswith("interpretation.") for k in taken):
@@ -156,8 +165,8 @@ def init_from(model: StyleNet, path: Path) -> str:
                               "there is nothing to fine-tune from")
     model.load_state_dict(taken, strict=False)
     fresh = sorted({k.split(".")[1] for k in own if k not in taken and k.startswith("heads.")})
-    return f"initialised from {path}: {len(taken)}/{len(own)} tensors" + (f"; new heads: {', '.join(fresh)}"
-                                                                         if fresh else "")
+    heads = f"; new heads: {', '.join(fresh)}" if fresh else ""
+    return f"initialised from {path}{which}: {len(taken)}/{len(own)} tensors{heads}"
 
 
 def load_teacher(path: Path, styles: tuple[str, ...], device: torch.device) -> Net:
@@ -264,7 +273,7 @@ class Run:
             self.step, self.best = int(state["step"]), float(state["best"])
             self.origin = f"resumed from {self.last} at step {self.step}"
         elif args.init is not None:
-            self.origin = init_from(model, args.init)
+            self.origin = init_from(model, args.init, args.member)
         self.opt = (torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
                     if args.weight_decay else torch.optim.Adam(model.parameters(), lr=args.lr))
         if state is not None:

@@ -16,6 +16,7 @@ from app.core.midi_document import MidiDocument
 from models.data import Song
 from models.inference import StyleNetPredictor
 from models.stylenet import (
+    DEFAULT_CHECKPOINT,
     CheckpointError,
     InferenceSettings,
     StyleNet,
@@ -203,6 +204,17 @@ def test_fine_tuning_starts_from_a_checkpoint_and_gives_a_new_style_a_fresh_head
     with pytest.raises(CheckpointError, match="layer sizes differ"):
         init_from(StyleNet(StyleNetConfig(hidden=12, genre_layers=1)), tmp_path / "a.pt")
 
+
+
+def test_the_bundled_model_can_be_fine_tuned_as_the_readme_says():
+    from models.train import init_from
+
+    bundled = load_checkpoint(DEFAULT_CHECKPOINT, "cpu").model
+    for k in range(len(bundled.members)):
+        model = StyleNet(StyleNetConfig(styles=("classical", "jazz", "ragtime")))
+        said = init_from(model, DEFAULT_CHECKPOINT, member=k)
+        assert f"member {k} of its" in said and "ragtime" in said  # a new style: a fresh head
+        assert torch.equal(model.interpretation.weight_hh_l0, bundled.members[k].interpretation.weight_hh_l0)
 
 def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path):
     from models.train import Run, parse_args

@@ -66,16 +66,24 @@ def test_an_ensemble_averages_its_members_outputs_in_half_the_bytes_per_weight(t
     assert np.abs(members[0] - members[1]).max() > 1e-2  # the members differ, so the test can fail
 
 
-def test_ensembles_are_neither_averaged_again_nor_fine_tuned(tmp_path, capsys):
+def test_ensembles_are_not_averaged_again_and_fine_tune_from_a_chosen_member(tmp_path, capsys):
     from models.train import init_from
 
     for i in (1, 2):
         tiny(tmp_path / f"{i}.pt", i)
-    assert main([str(tmp_path / "ens.pt"), str(tmp_path / "1.pt"), str(tmp_path / "2.pt"), "--ensemble"]) == 0
+    assert main([str(tmp_path / "ens.pt"), str(tmp_path / "1.pt"), str(tmp_path / "2.pt"), "--ensemble",
+                 "--heads", f"{tmp_path / '2.pt'}=a"]) == 0
     assert main([str(tmp_path / "s.pt"), str(tmp_path / "ens.pt"), str(tmp_path / "1.pt")]) == 2
     assert "already an ensemble" in capsys.readouterr().err
-    with pytest.raises(CheckpointError, match="is an ensemble"):
-        init_from(StyleNet(StyleNetConfig(styles=("a", "b"), hidden=8, genre_layers=1)), tmp_path / "ens.pt")
+    members = load_checkpoint(tmp_path / "ens.pt", "cpu").model.members
+    for k in (0, 1):
+        model = StyleNet(StyleNetConfig(styles=("a", "b"), hidden=8, genre_layers=1))
+        said = init_from(model, tmp_path / "ens.pt", member=k)
+        assert f"(member {k} of its 2)" in said and ("new heads: b" in said) == (k == 1)
+        for name, value in members[k].state_dict().items():  # float16-stored weights, widened
+            assert torch.equal(model.state_dict()[name], value), name
+    with pytest.raises(CheckpointError, match="--member must be 0 to 1"):
+        init_from(StyleNet(StyleNetConfig(styles=("a", "b"), hidden=8, genre_layers=1)), tmp_path / "ens.pt", 2)
 
 
 def test_a_member_kept_for_one_style_joins_that_style_only_and_costs_the_others_nothing(tmp_path, capsys):
