@@ -10,7 +10,7 @@ from app.core.encoding import decode, encode
 from app.core.humanise import NoCheckpointError, ProgressFn
 from app.core.notes import NoteTable
 from models.scoring import spread_about_mean
-from models.stylenet import DEFAULT_CHECKPOINT, LoadedModel, load_checkpoint, predict
+from models.stylenet import DEFAULT_CHECKPOINT, Ensemble, LoadedModel, load_checkpoint, predict
 
 
 class StyleNetPredictor:
@@ -56,10 +56,7 @@ class StyleNetPredictor:
     def describe(self) -> list[str]:
         """Plain-text lines for Help ▸ About: what the checkpoint is, what it learnt from, how it measured."""
         meta, path = self.loaded.meta, self.loaded.path
-        size = int(meta.get("ensemble", 0))
-        kind = f"an ensemble of {size} StyleNet models" if size else "a StyleNet model"
-        styles = ", ".join(s.capitalize() for s in self.styles)
-        lines = [f"Model: {path.name if path else 'in memory'}, {kind} ({styles}), running on {self.device_name}."]
+        lines = [f"Model: {path.name if path else 'in memory'}, {self._kind()}, running on {self.device_name}."]
         data = meta.get("data_summary", {})
         if data:
             counts = " and ".join(f"{d.get('train_songs', '?')} {s.capitalize()}" for s, d in data.items())
@@ -76,6 +73,16 @@ class StyleNetPredictor:
             lines.append("The bundled model learnt from ASAP (CC BY-NC-SA 4.0) and Doug McKenzie's jazz recordings: "
                          "for non-commercial use. See models/MODEL_CARD.md.")
         return lines
+
+    def _kind(self) -> str:
+        """'a StyleNet model (Classical, Jazz)', or how many ensemble members serve each style."""
+        model, styles = self.loaded.model, [s.capitalize() for s in self.styles]
+        if not isinstance(model, Ensemble):
+            return f"a StyleNet model ({', '.join(styles)})"
+        counts = [sum(s in m for m in model.member_styles) for s in self.styles]
+        if len(set(counts)) == 1:
+            return f"an ensemble of {counts[0]} StyleNet models ({', '.join(styles)})"
+        return "an ensemble of StyleNet models (" + ", ".join(f"{n} for {s}" for n, s in zip(counts, styles)) + ")"
 
     @property
     def centred(self) -> bool:

@@ -928,7 +928,7 @@ def test_about_of_the_bundled_model_gives_its_test_figures_and_licence():
 
     bundled = StyleNetPredictor.from_checkpoint()
     lines = bundled.describe()
-    assert "ensemble of 2" in lines[0]
+    assert "an ensemble of StyleNet models (3 for Classical, 2 for Jazz)" in lines[0]
     card = (ROOT / "models" / "MODEL_CARD.md").read_text()
     r = bundled.loaded.meta["evaluation"]["classical"]["quantised_performance"]["model"]["r"]
     assert f"r {r:.3f}" in " ".join(lines) and f"r {r:.3f}" in card  # the card's figure, from the checkpoint

@@ -111,3 +111,17 @@ def test_a_member_kept_for_one_style_joins_that_style_only_and_costs_the_others_
     with pytest.raises(SystemExit):
         main([str(tmp_path / "x.pt"), *paths, "--ensemble", "--heads", "other.pt=a"])
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_about_says_how_many_members_serve_each_style(tmp_path):
+    from models.inference import StyleNetPredictor
+
+    paths = [str(tmp_path / f"{i}.pt") for i in (1, 2, 3)]
+    for i in (1, 2, 3):
+        tiny(tmp_path / f"{i}.pt", i)
+    assert main([str(tmp_path / "full.pt"), *paths[:2], "--ensemble"]) == 0
+    assert main([str(tmp_path / "part.pt"), *paths, "--ensemble", "--heads", f"{paths[2]}=a"]) == 0
+    full = StyleNetPredictor.from_checkpoint(tmp_path / "full.pt", "cpu").describe()[0]
+    part = StyleNetPredictor.from_checkpoint(tmp_path / "part.pt", "cpu").describe()[0]
+    assert "an ensemble of 2 StyleNet models (A, B)" in full
+    assert "an ensemble of StyleNet models (3 for A, 2 for B)" in part
