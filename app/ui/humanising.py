@@ -17,7 +17,6 @@ from app.ui.worker import (
     HumaniseSnapshot,
     PredictorHolder,
     Preloader,
-    default_loader,
     start_job,
 )
 
@@ -36,7 +35,7 @@ class HumaniseController(QObject):
                  threads: list[QThread]) -> None:
         super().__init__(window)
         self.window, self.threads = window, threads
-        self.holder = PredictorHolder(loader or default_loader)
+        self.holder = PredictorHolder(loader or window.models.loader())
         self.job: HumaniseJob | None = None
         self.last: HumaniseResult | None = None  # the strength slider blends it again
         panel = window.panel
@@ -60,14 +59,22 @@ class HumaniseController(QObject):
         w = self.window
         w.panel.set_styles(predictor.styles, w.settings.get("style"))
         w.panel.humanise_button.setEnabled(True)
+        w.panel.humanise_button.setToolTip("")
         device = getattr(predictor, "device_name", "cpu")
         w.status_labels["device"].setText(f"device: {device}")
         w.panel.info.setText(f"StyleNet ready on {device}.")
 
     def _model_failed(self, message: str) -> None:
         self.holder.error = message
-        self.window.panel.set_unavailable(f"Humanise is unavailable: {message}")
+        hint = " (Humanise ▸ Model ▸ Bundled Model goes back to the bundled one)" if (
+            self.window.settings.get("checkpoint")) else ""
+        self.window.panel.set_unavailable(f"Humanise is unavailable: {message}{hint}")
         self.window.status_labels["device"].setText("device: no model")
+
+    def use_model(self, predictor: VelocityPredictor, load: Callable[[], VelocityPredictor]) -> None:
+        """Humanise with ``predictor`` from now on (Humanise ▸ Model)."""
+        self.holder.use(predictor, load)
+        self._model_ready(predictor)
 
     # -- a run --------------------------------------------------------------------------
     def run(self) -> None:

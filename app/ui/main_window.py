@@ -52,6 +52,7 @@ from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
 from app.ui.midi_input import PLAYED_ALONG, PlayedVelocities
+from app.ui.model_choice import ModelChoice
 from app.ui.panels import HumanisePanel, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         self.threads: list[QThread] = []
         self._build_views()
         self._build_panels()
+        self.models = ModelChoice(self)
         self.humaniser = HumaniseController(self, loader, self.threads)
         self.holder = self.humaniser.holder
         self.batch = BatchHumanise(self)
@@ -288,6 +290,8 @@ class MainWindow(QMainWindow):
         self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")
         self._action(humanise, "Random &Baseline", self.make_baseline, "Ctrl+B")
         self.blind_action = self._action(humanise, "Blind &Test", self.blind.toggle, "Ctrl+T", checkable=True)
+        humanise.addSeparator()
+        self.models.add_to(humanise)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard and Mouse", lambda: show_shortcuts(self), "F1")
         self._action(help_menu, "&About StyleNet Studio", lambda: show_about(self, self.holder))
@@ -723,6 +727,7 @@ class MainWindow(QMainWindow):
             self.keeper.forget()  # saved, or discarded on purpose
         self.cancel_humanise()
         self.batch.shutdown()
+        self.models.shutdown()
         self.played.close()
         self.transport.shutdown()
         self.settings.set("geometry", self.saveGeometry())

@@ -27,6 +27,8 @@ OPTIONS = {
     "strength": Option("humanise/strength", 100, int),
     "keep_written": Option("humanise/keep_written_dynamics", True, bool),
     "seed": Option("humanise/seed", 0, int),
+    "checkpoint": Option("humanise/checkpoint", "", str),  # "": the bundled model
+    "device": Option("humanise/device", "auto", str),  # auto, cpu or cuda
     "overlay": Option("editor/overlay_versions", True, bool),
     "dynamics_curve": Option("editor/dynamics_curve", True, bool),
     "velocity_numbers": Option("editor/velocity_numbers", True, bool),

@@ -63,6 +63,11 @@ class PredictorHolder:
     def loaded(self) -> VelocityPredictor | None:
         return self._predictor
 
+    def use(self, predictor: VelocityPredictor, load: Callable[[], VelocityPredictor]) -> None:
+        """Another model from now on (loaded by ``load``, which also serves any later reload)."""
+        with self._lock:
+            self._predictor, self._load, self.error = predictor, load, None
+
 
 class HumaniseJob(QObject):
     progress = Signal(float)
@@ -118,12 +123,6 @@ def finish_threads(threads: Iterable[QThread]) -> None:
     for thread in threads:
         thread.quit()
         thread.wait()
-
-
-def default_loader() -> VelocityPredictor:
-    from models.inference import StyleNetPredictor
-
-    return StyleNetPredictor.from_checkpoint()
 
 
 class Preloader(QObject):
