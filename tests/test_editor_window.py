@@ -608,14 +608,16 @@ def test_preferences_are_remembered(qtbot, settings, tiny_checkpoint):
     assert second.panel.seed.value() == 11
 
 
-def test_screenshot_command_renders_the_window(tmp_path):
-    out = tmp_path / "shot.png"
+def test_screenshot_command_renders_the_window_and_leaves_the_users_settings_alone(tmp_path):
+    out, config = tmp_path / "shot.png", tmp_path / "config"
     proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out), str(DEMO), "--version",
                            "baseline", "--size", "1000x700"], capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen",
+                               "XDG_CONFIG_HOME": str(config)})
     assert proc.returncode == 0, proc.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1000, 700)
+    assert not config.exists() or not any(config.rglob("*")), "the screenshot wrote the user's settings"
 
 
 def test_screenshot_of_a_bad_file_says_why_instead_of_waiting_on_a_dialog(tmp_path):
@@ -623,7 +625,8 @@ def test_screenshot_of_a_bad_file_says_why_instead_of_waiting_on_a_dialog(tmp_pa
     bad.write_text("not midi")
     proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(tmp_path / "shot.png"),
                            str(bad)], capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen",
+                               "XDG_CONFIG_HOME": str(tmp_path / "config")})
     assert proc.returncode == 2 and "notes.mid: not a MIDI file" in proc.stderr
     assert "Traceback" not in proc.stderr and "QThread" not in proc.stderr
     assert not (tmp_path / "shot.png").exists()

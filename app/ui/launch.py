@@ -56,10 +56,19 @@ def launch(argv: list[str]) -> int:
     QApplication.setDesktopFileName(DESKTOP_FILE_NAME)
     QApplication.setWindowIcon(QIcon(str(ICON)))
     if args.screenshot:
-        window = MainWindow()
-        from app.ui.screenshot import render_screenshot
+        import tempfile
 
-        return render_screenshot(window, args.file, Path(args.screenshot), args.version, args.style, args.size)
+        from PySide6.QtCore import QSettings
+
+        from app.ui.screenshot import render_screenshot
+        from app.ui.settings import Settings
+
+        # Default preferences in a throwaway file: the picture does not depend on this user's layout, and
+        # rendering it leaves their settings as they were.
+        with tempfile.TemporaryDirectory() as folder:
+            settings = Settings(QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat))
+            return render_screenshot(MainWindow(settings), args.file, Path(args.screenshot), args.version,
+                                     args.style, args.size)
     from app.core.recovery import RecoveryStore
     from app.ui.recovery import default_root
 
