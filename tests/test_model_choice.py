@@ -103,8 +103,13 @@ def test_a_remembered_model_that_is_gone_says_how_to_go_back(qtbot, settings, er
     assert "mine.pt" in win.panel.info.text() and "Model ▸ Bundled Model" in win.panel.info.text()
 
 
-def test_no_model_change_while_humanise_runs(window, qtbot, monkeypatch, errors):
+def test_no_model_change_while_humanise_runs_or_the_first_model_loads(window, qtbot, monkeypatch, errors):
     window.humaniser.job = object()  # a run in progress
     window.models.bundled_action.trigger()
     assert not window.models.loading and "Wait until" in window.statusBar().currentMessage()
     window.humaniser.job = None
+    window.statusBar().clearMessage()
+    monkeypatch.setattr(window.holder, "_predictor", None)  # as while the start-up load runs
+    window.models.device_actions["cpu"].trigger()
+    assert not window.models.loading and "Wait until" in window.statusBar().currentMessage()
+    assert window.models.device_actions["auto"].isChecked()

@@ -56,6 +56,8 @@ class HumaniseController(QObject):
         self.threads.append(start_job(loader, loader.done, loader.failed))
 
     def _model_ready(self, predictor: VelocityPredictor) -> None:
+        if predictor is not self.holder.loaded:
+            return  # another model was chosen meanwhile
         w = self.window
         w.panel.set_styles(predictor.styles, w.settings.get("style"))
         w.panel.humanise_button.setEnabled(True)

@@ -91,7 +91,8 @@ class ModelChoice(QObject):
     def use(self, checkpoint: str, device: str) -> None:
         """Load ``checkpoint`` on ``device`` in the background; Humanise uses it once it has loaded."""
         w = self.window
-        if self.loading or w.humaniser.job is not None:
+        starting = w.holder.loaded is None and w.holder.error is None  # the start-up load is still running
+        if self.loading or starting or w.humaniser.job is not None:
             w.statusBar().showMessage("Wait until the running Humanise or model load has finished.", 6000)
             self._sync()
             return
