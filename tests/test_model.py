@@ -451,6 +451,22 @@ def test_tiny_model_trains_resumes_and_evaluates(few_files_data, tmp_path):
     assert figures["jazz"]["quantised_performance"]["constant"]["notes"] > 1000
 
 
+
+@pytest.mark.timeout(300)
+def test_fine_tuning_the_bundled_model_on_your_own_performances_from_the_command_line(few_files_data, tmp_path):
+    out = tmp_path / "mine"
+    proc = subprocess.run([sys.executable, "-m", "models.train", "--data", str(few_files_data), "--out", str(out),
+                           "--init", str(DEFAULT_CHECKPOINT), "--member", "2", "--steps", "2", "--val-every", "2",
+                           "--threads", "2"], capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr
+    assert "(member 2 of its 3)" in proc.stdout and "new heads: jazz" in proc.stdout  # N has a classical head only
+    tuned = load_checkpoint(out / "best.pt", "cpu")
+    assert tuned.styles == ("classical", "jazz") and tuned.meta["train_args"]["member"] == "2"
+    wrong = subprocess.run([sys.executable, "-m", "models.train", "--data", str(few_files_data), "--out",
+                            str(tmp_path / "x"), "--init", str(DEFAULT_CHECKPOINT), "--member", "5", "--steps", "1"],
+                           capture_output=True, text=True, timeout=280)
+    assert wrong.returncode == 2 and "--member must be 0 to 2" in wrong.stderr and "Traceback" not in wrong.stderr
+
 @pytest.mark.timeout(300)
 def test_distributed_training_with_two_gloo_processes(few_files_data, tmp_path):
     out = tmp_path / "ddp"
