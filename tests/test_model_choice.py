@@ -113,3 +113,20 @@ def test_no_model_change_while_humanise_runs_or_the_first_model_loads(window, qt
     window.models.device_actions["cpu"].trigger()
     assert not window.models.loading and "Wait until" in window.statusBar().currentMessage()
     assert window.models.device_actions["auto"].isChecked()
+
+
+def test_a_checkpoint_dropped_on_the_window_becomes_the_model(window, qtbot, tmp_path, errors):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    own = tmp_path / "Mine.PT"
+    save_checkpoint(own, StyleNet(StyleNetConfig(styles=("jazz",), hidden=8, genre_layers=1)),
+                    encoding_version=ENCODING_VERSION)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(own))])
+    window.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: not window.models.loading, timeout=60_000)
+    assert not errors and window.settings.get("checkpoint") == str(own)
+    assert window.panel.style_box.count() == 1 and window.panel.chosen_style == "jazz"
+    assert window.doc.midi.path is None  # no MIDI file was opened from it

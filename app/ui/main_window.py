@@ -702,11 +702,16 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
-        if urls and urls[0].toLocalFile().lower().endswith((".mid", ".midi")):
+        if urls and urls[0].toLocalFile().lower().endswith((".mid", ".midi", ".pt")):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        self.open_path(event.mimeData().urls()[0].toLocalFile())
+        """A MIDI file opens; a StyleNet checkpoint (.pt) becomes the model Humanise uses."""
+        path = event.mimeData().urls()[0].toLocalFile()
+        if path.lower().endswith(".pt"):
+            self.models.use(path, self.settings.get("device"))
+        else:
+            self.open_path(path)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.roll and event.type() == QEvent.Type.Resize:
