@@ -60,6 +60,7 @@ GESTURES = [
     ("Click or slide over the keyboard", "hear those keys; notes sound as you click, drag or draw them "
                                           "(Edit ▸ Audition Notes)"),
     ("Arrow keys / Shift+Up, Shift+Down", "move the selected notes a snap step or a semitone / an octave"),
+    ("Drop a MIDI file / a .pt checkpoint on the window", "open it / humanise with that model"),
 ]
 
 
