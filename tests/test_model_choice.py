@@ -45,6 +45,7 @@ def test_a_users_own_checkpoint_with_a_new_style_is_used_and_remembered(window, 
     assert window.settings.get("checkpoint") == str(own)
     assert "my_ragtime.pt" in menu_texts(window) and window.models.custom_action.isChecked()
     assert "my_ragtime.pt" in window.holder.loaded.describe()[0]  # what Help ▸ About says
+    assert window.status_labels["device"].text() == "model: my_ragtime.pt · cpu"
     window.open_path(str(DEMO))  # Humanise runs with it, in the new style
     panel.style_box.setCurrentIndex(1)
     with qtbot.waitSignal(window.humanise_finished, timeout=60_000):

@@ -4,6 +4,7 @@ the notes, the strength slider re-blending the last result, and the random basel
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,7 +64,9 @@ class HumaniseController(QObject):
         w.panel.humanise_button.setEnabled(True)
         w.panel.humanise_button.setToolTip("")
         device = getattr(predictor, "device_name", "cpu")
-        w.status_labels["device"].setText(f"device: {device}")
+        checkpoint = w.settings.get("checkpoint")  # a model of the user's own is named where it runs
+        w.status_labels["device"].setText(f"model: {Path(checkpoint).name} · {device}" if checkpoint
+                                          else f"device: {device}")
         w.panel.info.setText(f"StyleNet ready on {device}.")
 
     def _model_failed(self, message: str) -> None:
