@@ -119,6 +119,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0.0 <= args.teacher_weight <= 1.0:
         p.error(f"--teacher-weight must be between 0 and 1, not {args.teacher_weight}")
+    if not 0.0 <= args.note_dropout < 1.0:
+        p.error(f"--note-dropout must be at least 0 and below 1, not {args.note_dropout}")
+    if args.weight_decay < 0:
+        p.error(f"--weight-decay cannot be negative ({args.weight_decay})")
     return args
 
 

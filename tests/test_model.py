@@ -245,6 +245,18 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
 
 
 
+
+@pytest.mark.parametrize("flags, message", [(["--note-dropout", "1"], "--note-dropout must be at least 0"),
+                                            (["--note-dropout", "-0.1"], "--note-dropout must be at least 0"),
+                                            (["--weight-decay", "-1"], "--weight-decay cannot be negative"),
+                                            (["--teacher-weight", "2"], "--teacher-weight must be between")])
+def test_training_settings_out_of_range_are_refused_in_one_line(flags, message, capsys):
+    from models.train import parse_args
+
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["--data", "d", *flags])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
 def test_weight_decay_shrinks_every_weight_apart_from_the_adam_step(tmp_path):
     from models.train import Run, parse_args
 
