@@ -57,6 +57,30 @@ def test_cancelling_or_no_model_stops_the_run(tmp_path):
     assert not report.failed  # stopped at the first file, not failed three times the same way
 
 
+
+class SofterPredictor(LouderPredictor):
+    def predict(self, notes, ticks_per_beat, mask, style, progress=None):
+        return np.where(mask, 20, notes.velocity).astype(np.int16)
+
+
+def test_a_run_keeps_the_model_it_started_with_when_another_is_chosen_meanwhile(tmp_path):
+    from app.ui.batch import first_model
+
+    in_use = [LouderPredictor()]
+    pairs = batch_targets(inputs(tmp_path)[::2], tmp_path / "out", "classical")
+    (tmp_path / "out").mkdir()
+
+    def choose_another_meanwhile(fraction: float) -> bool:
+        if fraction > 0:  # after the first file: Humanise ▸ Model picks another model
+            in_use[0] = SofterPredictor()
+        return True
+
+    report = humanise_all(pairs, HumaniseSettings(), first_model(lambda: in_use[0]), choose_another_meanwhile)
+    assert isinstance(in_use[0], SofterPredictor) and len(report.written) == 2
+    assert all((MidiDocument.load(p).notes.velocity == 100).all() for p in report.written)
+    report = humanise_all(pairs, HumaniseSettings(), lambda: in_use[0], lambda f: True)  # without it: the new one
+    assert (MidiDocument.load(report.written[1]).notes.velocity == 20).all()
+
 def test_names_that_collide_or_would_overwrite_an_input_are_refused(tmp_path):
     (tmp_path / "a").mkdir()
     shutil.copy(DEMO, tmp_path / "a" / "x.mid")

@@ -72,6 +72,19 @@ def summary(report: BatchReport, total: int, folder: Path) -> str:
     return "\n".join(lines)
 
 
+def first_model(get: Callable[[], VelocityPredictor]) -> Callable[[], VelocityPredictor]:
+    """``get`` called once, on first use: a run keeps the model it started with, even if another is chosen
+    (Humanise ▸ Model) while it runs."""
+    chosen: list[VelocityPredictor] = []
+
+    def model() -> VelocityPredictor:
+        if not chosen:
+            chosen.append(get())
+        return chosen[0]
+
+    return model
+
+
 class BatchHumanise(QObject):
     """Asks for the files and a folder, checks the names, runs :func:`humanise_all` and reports."""
 
@@ -125,7 +138,8 @@ class BatchHumanise(QObject):
             progress.close()
             w.show_error("Humanise several files", message)
 
-        job = self.background.run(lambda tick: humanise_all(pairs, settings, w.holder.get, tick), finished,
+        model = first_model(w.holder.get)
+        job = self.background.run(lambda tick: humanise_all(pairs, settings, model, tick), finished,
                                   failed, progress=lambda f: progress.setValue(int(100 * f)))
         progress.canceled.connect(lambda: setattr(job, "cancelled", True))
         return True
