@@ -25,11 +25,26 @@ from app.core.midi_document import MidiDocument, MidiError
 COLUMNS = ("pitch", "velocity", "start", "end", "a_start", "a_end")
 
 
+class DataError(Exception):
+    """A data folder that cannot be used; ``str()`` says why, for the user."""
+
+
+SPLITS_SHAPE = '{"classical": {"train": ["a.mid", ...], "val": [...], "test": [...]}, "jazz": {...}}'
+
+
 def read_splits(data_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """``splits.json`` of a data folder: each style's splits, each a list of MIDI paths in the folder."""
     path = Path(data_dir) / "splits.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: a data folder needs splits.json (see models/MODEL_CARD.md)")
-    splits: dict[str, dict[str, list[str]]] = json.loads(path.read_text())
+        raise DataError(f"{path} not found: a data folder needs splits.json (see models/MODEL_CARD.md)")
+    try:
+        splits = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path} is not readable JSON ({exc})") from None
+    if not (isinstance(splits, dict) and splits and all(
+            isinstance(parts, dict) and all(isinstance(files, list) and all(isinstance(f, str) for f in files)
+                                            for files in parts.values()) for parts in splits.values())):
+        raise DataError(f"{path} must map each style to its splits, each a list of MIDI paths: {SPLITS_SHAPE}")
     return splits
 
 
@@ -133,8 +148,11 @@ def build_cache(data_dir: Path, cache_dir: Path, workers: int = 2) -> None:
             skipped = [f"{rel}: {r}" for rel, r in results if not isinstance(r, dict)]
             if skipped:
                 print(f"{style}/{split}: skipped {len(skipped)} unreadable file(s): {skipped[:3]}")
+            if files and not songs:
+                why = skipped[0] if skipped else "none has piano notes in the 88-key range"
+                raise DataError(f"{style}/{split}: none of its {len(files)} files could be used ({why})")
             lengths = [len(r["pitch"]) for _, r in songs]
-            arrays = {c: np.concatenate([r[c] for _, r in songs]) for c in COLUMNS}
+            arrays = {c: np.concatenate([r[c] for _, r in songs] or [np.zeros(0)]) for c in COLUMNS}
             arrays["names"] = np.array([rel for rel, _ in songs])
             arrays["offsets"] = np.concatenate([[0], np.cumsum(lengths)])
             np.savez_compressed(target, **arrays)  # type: ignore[arg-type]  # numpy stub types allow_pickle

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import torch
 from app.core.humanise import with_written_dynamics
 from models.baselines import chord_rule
 from models.consensus import human_agreement
-from models.data import Song, build_cache, load_songs
+from models.data import DataError, Song, build_cache, load_songs, read_splits
 from models.metrics import PieceScore, piece_intervals, score_piece, summarise
 from models.score_view import ScoreViews
 from models.scoring import (
@@ -43,6 +44,7 @@ from models.scoring import (
 )
 from models.stylenet import (
     DEFAULT_CHECKPOINT,
+    CheckpointError,
     InferenceSettings,
     LoadedModel,
     load_checkpoint,
@@ -247,8 +249,22 @@ def head_summary(figures: dict[str, object], styles: tuple[str, ...]) -> dict[st
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    build_cache(args.data, args.cache)
-    loaded = load_checkpoint(args.checkpoint, "cpu")
+    try:
+        loaded = load_checkpoint(args.checkpoint, "cpu")
+        missing = [s for s in loaded.styles if s not in read_splits(args.data)]
+        if missing:
+            raise DataError(f"{args.data} has no {', '.join(missing)} performances to evaluate "
+                            f"{args.checkpoint.name} on")
+        build_cache(args.data, args.cache)
+    except (DataError, CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return evaluate(args, loaded)
+
+
+def evaluate(args: argparse.Namespace, loaded: LoadedModel) -> int:
+    """The figures for ``args.split`` (after calibrating on validation with ``--calibrate``), printed and
+    written where the arguments say."""
     current = loaded.inference
     loaded.meta["inference"] = InferenceSettings(args.hop or current.hop,
                                                  tuple(sorted(set(args.shifts or current.shifts))),

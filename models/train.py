@@ -28,7 +28,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from app.core.encoding import ENCODING_VERSION
 from models.consensus import consensus_songs
-from models.data import Song, build_cache, load_songs, read_splits
+from models.data import DataError, Song, build_cache, load_songs, read_splits
 from models.losses import masked_loss, slow_loss
 from models.score_view import ScoreViews
 from models.scoring import note_velocities, run_songs
@@ -234,6 +234,10 @@ def training_data(args: argparse.Namespace, cache: Path, styles: tuple[str, ...]
     """Per style, a window sampler over the training songs and the validation songs."""
     views = ScoreViews(args.data) if args.score_fraction or args.consensus else None
     train_songs = {s: load_songs(cache, s, "train") for s in styles}
+    for s in styles:
+        if not train_songs[s] or not load_songs(cache, s, "val"):
+            raise DataError(f"{args.data / 'splits.json'}: {s} needs performances under both \"train\" and "
+                            "\"val\" (validation chooses the checkpoint)")
     if views is not None and args.consensus:
         for s in styles:
             train_songs[s], changed = consensus_songs(train_songs[s], views, 1.0 - args.consensus)
@@ -374,13 +378,17 @@ def main(argv: list[str] | None = None) -> int:
 
     out: Path = args.out
     cache = args.cache or out.parent / "data_cache"
-    if lead:
-        out.mkdir(parents=True, exist_ok=True)
-        build_cache(args.data, cache)
-    if distributed:
-        dist.barrier()
-    styles = tuple(read_splits(args.data))
-    samplers, val = training_data(args, cache, styles, lead)
+    try:
+        styles = tuple(read_splits(args.data))
+        if lead:
+            out.mkdir(parents=True, exist_ok=True)
+            build_cache(args.data, cache)
+        if distributed:
+            dist.barrier()
+        samplers, val = training_data(args, cache, styles, lead)
+    except DataError as exc:  # torchrun ends the other processes when one exits with an error
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)
     model = StyleNet(cfg).to(device)
     try:

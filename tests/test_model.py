@@ -548,3 +548,41 @@ def test_listening_check_renders_three_versions_of_one_performance(tiny_checkpoi
     (tmp_path / "a" / "p" / "midi_score.mid").touch()  # a folder with a score is one piece
     (tmp_path / "splits.json").write_text(json.dumps({"classical": {"test": ["a/p/x.mid", "a/p/y.mid", "a/q.mid"]}}))
     assert one_per_piece(tmp_path, "classical", "test") == ["a/p/x.mid", "a/q.mid"]
+
+
+BAD_FOLDERS = [
+    (None, "splits.json not found"),
+    ("{not json", "is not readable JSON"),
+    ('{"classical": ["a.mid"]}', "must map each style to its splits"),
+    ('{"classical": {"train": ["missing.mid"], "val": ["missing.mid"]}}', "none of its 1 files could be used"),
+    ('{"classical": {"train": ["song.mid"], "val": []}}', "needs performances under both"),
+]
+
+
+@pytest.mark.parametrize("splits, message", BAD_FOLDERS)
+def test_a_data_folder_that_cannot_be_used_is_refused_in_one_line(splits, message, tmp_path, capsys):
+    from models.train import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    from conftest import DEMO
+
+    (data / "song.mid").write_bytes(DEMO.read_bytes())
+    if splits is not None:
+        (data / "splits.json").write_text(splits)
+    code = main(["--data", str(data), "--out", str(tmp_path / "run"), *TINY, "--steps", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_evaluate_refuses_a_missing_checkpoint_and_styles_the_data_lacks_in_one_line(tiny_checkpoint, tmp_path,
+                                                                                      capsys):
+    from models.evaluate import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "splits.json").write_text('{"classical": {"train": [], "val": [], "test": []}}')
+    assert main(["--data", str(data), "--checkpoint", str(tmp_path / "none.pt")]) == 2
+    assert "no StyleNet checkpoint at" in capsys.readouterr().err
+    assert main(["--data", str(data), "--checkpoint", str(tiny_checkpoint), "--cache", str(tmp_path / "c")]) == 2
+    assert "has no jazz performances to evaluate tiny.pt on" in capsys.readouterr().err
