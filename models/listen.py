@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.humanise import VelocityPredictor, humanise_mask, stylised_velocities
+from app.core.humanise import NoCheckpointError, VelocityPredictor, humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument
 from app.playback.outputs import PlaybackUnavailable, find_soundfont
 from app.playback.render import loudness_range_db, render
 from app.playback.versions import schedules_for
+from models.data import DataError, read_splits
 from models.scoring import piece_of
+from models.stylenet import CheckpointError
 
 FLAT = 64  # any constant: a flat part carries no written dynamics, so the model sees only its notes
 
@@ -40,7 +42,7 @@ def piece_ranges(doc: MidiDocument, predictor: VelocityPredictor, style: str,
 
 def one_per_piece(data: Path, style: str, split: str) -> list[str]:
     """The first performance of each piece of ``split`` (performances of one piece sound alike)."""
-    files = json.loads((data / "splits.json").read_text())[style][split]
+    files = read_splits(data).get(style, {}).get(split, [])
     firsts: dict[str, str] = {}
     for rel in files:
         firsts.setdefault(piece_of(rel, data), rel)
@@ -69,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--soundfont", help=".sf2/.sf3 file (default: an installed General MIDI soundfont); the "
                    "ranges differ between soundfonts' piano samples, so the card names the one it used")
     args = p.parse_args(argv)
-    predictor = StyleNetPredictor.from_checkpoint(args.checkpoint, "cpu")
     try:
+        predictor = StyleNetPredictor.from_checkpoint(args.checkpoint, "cpu")
+        read_splits(args.data)
         soundfont = str(find_soundfont(args.soundfont))
-    except PlaybackUnavailable as exc:
+    except (NoCheckpointError, CheckpointError, DataError, PlaybackUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"rendering with {soundfont}", flush=True)

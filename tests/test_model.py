@@ -586,3 +586,12 @@ def test_evaluate_refuses_a_missing_checkpoint_and_styles_the_data_lacks_in_one_
     assert "no StyleNet checkpoint at" in capsys.readouterr().err
     assert main(["--data", str(data), "--checkpoint", str(tiny_checkpoint), "--cache", str(tmp_path / "c")]) == 2
     assert "has no jazz performances to evaluate tiny.pt on" in capsys.readouterr().err
+
+
+def test_listening_check_refuses_a_missing_checkpoint_or_data_folder_in_one_line(tiny_checkpoint, tmp_path, capsys):
+    from models.listen import main
+
+    assert main(["--data", str(tmp_path), "--checkpoint", str(tmp_path / "none.pt")]) == 2
+    assert "none.pt does not exist" in capsys.readouterr().err
+    assert main(["--data", str(tmp_path), "--checkpoint", str(tiny_checkpoint)]) == 2
+    assert "splits.json not found" in capsys.readouterr().err
