@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import sys
@@ -423,6 +424,10 @@ def main(argv: list[str] | None = None) -> int:
             break
     if distributed:
         dist.barrier()
+        # The DDP wrapper holds the process group: drop it first, so the group's gloo threads end here and
+        # not in interpreter shutdown (where a rare std::terminate aborted a process after a finished run).
+        run.net = run.model
+        gc.collect()
         dist.destroy_process_group()
     return 0
 
