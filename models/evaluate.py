@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     try:
         loaded = load_checkpoint(args.checkpoint, "cpu")
-        missing = [s for s in loaded.styles if s not in read_splits(args.data)]
+        in_data = read_splits(args.data)
+        missing = [s for s in loaded.styles if s not in in_data]
         if missing:
             raise DataError(f"{args.data} has no {', '.join(missing)} performances to evaluate "
                             f"{args.checkpoint.name} on")

@@ -29,10 +29,9 @@ class StyleNetPredictor:
     @classmethod
     def from_checkpoint(cls, path: Path | str | None = None, device: str | None = None) -> StyleNetPredictor:
         path = Path(path) if path else DEFAULT_CHECKPOINT
-        if not path.exists():
-            raise NoCheckpointError(
-                f"no StyleNet checkpoint is available ({path} does not exist); "
-                "train one with `python -m models.train` or use --baseline")
+        if not path.exists():  # a path the user gave needs fixing; a missing bundled model, another way out
+            hint = "; train one with `python -m models.train` or use --baseline" if path == DEFAULT_CHECKPOINT else ""
+            raise NoCheckpointError(f"no StyleNet checkpoint is available ({path} does not exist){hint}")
         return cls(load_checkpoint(path, device))
 
     @property

@@ -208,7 +208,8 @@ def pick_device(preference: str | None = None) -> torch.device:
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if choice.startswith("cuda") and not torch.cuda.is_available():
-        raise CheckpointError("CUDA was requested but no CUDA GPU is available; use --device cpu")
+        raise CheckpointError("CUDA was requested but this machine has no CUDA GPU that PyTorch can use; "
+                              "choose the CPU instead")
     return torch.device(choice)
 
 

@@ -235,8 +235,9 @@ def training_data(args: argparse.Namespace, cache: Path, styles: tuple[str, ...]
     """Per style, a window sampler over the training songs and the validation songs."""
     views = ScoreViews(args.data) if args.score_fraction or args.consensus else None
     train_songs = {s: load_songs(cache, s, "train") for s in styles}
+    val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
     for s in styles:
-        if not train_songs[s] or not load_songs(cache, s, "val"):
+        if not train_songs[s] or not val[s]:
             raise DataError(f"{args.data / 'splits.json'}: {s} needs performances under both \"train\" and "
                             "\"val\" (validation chooses the checkpoint)")
     if views is not None and args.consensus:
@@ -248,7 +249,6 @@ def training_data(args: argparse.Namespace, cache: Path, styles: tuple[str, ...]
                                  args.centre, args.phase, args.transpose, views, args.score_fraction,
                                  args.stretch, args.note_dropout)
                 for s in styles}
-    val = {s: load_songs(cache, s, "val")[: args.val_songs or None] for s in styles}
     return samplers, val
 
 

@@ -28,13 +28,6 @@ def predictor_loader(checkpoint: str, device: str) -> Callable[[], VelocityPredi
     def load() -> VelocityPredictor:
         from models.inference import StyleNetPredictor
 
-        if checkpoint and not Path(checkpoint).is_file():
-            raise FileNotFoundError(f"{checkpoint} does not exist (moved or deleted?)")
-        if device == "cuda":
-            import torch
-
-            if not torch.cuda.is_available():
-                raise RuntimeError("this machine has no CUDA GPU that PyTorch can use")
         return StyleNetPredictor.from_checkpoint(checkpoint or None, None if device == "auto" else device)
 
     return load
