@@ -211,6 +211,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--shifts", type=int, nargs="+", default=None,
                    help="transpositions averaged at inference, e.g. -1 0 1 (stored in the checkpoint with --calibrate)")
     p.add_argument("--hop", type=int, default=None, help="steps between inference windows (stored likewise)")
+    p.add_argument("--window", type=int, default=None, help="steps per inference window (stored likewise)")
     p.add_argument("--written", type=float, default=None,
                    help="weight of a score's written dynamics (default: the checkpoint's; --calibrate fits it on val)")
     p.add_argument("--json", type=Path, help="also write the figures here")
@@ -251,13 +252,18 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     try:
         loaded = load_checkpoint(args.checkpoint, "cpu")
+        current = loaded.inference
+        loaded.meta["inference"] = InferenceSettings(args.hop or current.hop,
+                                                     tuple(sorted(set(args.shifts or current.shifts))),
+                                                     current.written if args.written is None else args.written,
+                                                     args.window or current.window).as_meta()
         in_data = read_splits(args.data)
         missing = [s for s in loaded.styles if s not in in_data]
         if missing:
             raise DataError(f"{args.data} has no {', '.join(missing)} performances to evaluate "
                             f"{args.checkpoint.name} on")
         build_cache(args.data, args.cache)
-    except (DataError, CheckpointError) as exc:
+    except (DataError, CheckpointError, ValueError) as exc:  # ValueError: --hop/--window that do not fit
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return evaluate(args, loaded)
@@ -265,11 +271,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def evaluate(args: argparse.Namespace, loaded: LoadedModel) -> int:
     """The figures for ``args.split`` (after calibrating on validation with ``--calibrate``), printed and
-    written where the arguments say."""
-    current = loaded.inference
-    loaded.meta["inference"] = InferenceSettings(args.hop or current.hop,
-                                                 tuple(sorted(set(args.shifts or current.shifts))),
-                                                 current.written if args.written is None else args.written).as_meta()
+    written where the arguments say (``loaded.meta['inference']`` already holds the chosen settings)."""
     views = ScoreViews(args.data)
     val_cases = {s: score_cases(views, load_songs(args.cache, s, "val"))[0] for s in loaded.styles}
     if args.calibrate:

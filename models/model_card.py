@@ -72,7 +72,7 @@ def _inference(figures: dict[str, Any]) -> str:
     averaged = f", averaged over transpositions {settings['shifts']} semitones" if shifts else ""
     written = settings.get("written", 0.0)
     kept = f"; written dynamics of the input kept at weight {written:g}" if written else ""
-    return f"200-step windows every {settings['hop']} steps{averaged}{kept}"
+    return f"{settings.get('window', 200)}-step windows every {settings['hop']} steps{averaged}{kept}"
 
 
 def _trained(meta: dict[str, Any]) -> str:

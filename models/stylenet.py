@@ -104,14 +104,19 @@ class InferenceSettings:
     hop: int = 96  # steps between window starts (96 = six 4/4 bars of 16ths: the bar phase of training)
     shifts: tuple[int, ...] = (0,)  # transpositions averaged
     written: float = 0.0  # weight of the input's own dynamics (app.core.humanise.with_written_dynamics)
+    window: int = 200  # steps per window; training's length unless validation says a longer one does as well
+
+    def __post_init__(self) -> None:
+        if not 0 < self.hop <= self.window:
+            raise ValueError(f"hop {self.hop} must be between 1 and the window ({self.window} steps)")
 
     def as_meta(self) -> dict[str, Any]:
-        return {"hop": self.hop, "shifts": list(self.shifts), "written": self.written}
+        return {"hop": self.hop, "shifts": list(self.shifts), "written": self.written, "window": self.window}
 
 
 @torch.no_grad()
 def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSettings | None = None,
-            window: int = 200, device: torch.device | str = "cpu",
+            device: torch.device | str = "cpu",
             progress: Callable[[float], bool] | None = None, chunk: int = 64) -> np.ndarray:
     """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
 
@@ -120,8 +125,8 @@ def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSetti
     inputs : (T, 176) float
     progress : called with the fraction done after each chunk of windows; returning
         False stops the run with :class:`app.core.humanise.Cancelled`.
-    settings : window hop and transpositions; each transposition is run and the results
-        averaged per key over the shifts that keep it on the keyboard.
+    settings : window length and hop, and transpositions; each transposition is run and the
+        results averaged per key over the shifts that keep it on the keyboard.
 
     Returns
     -------
@@ -130,7 +135,7 @@ def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSetti
     if style not in model.cfg.styles:
         raise KeyError(f"unknown style {style!r}; this checkpoint has {', '.join(model.cfg.styles)}")
     settings = settings or InferenceSettings()
-    starts, windows = _windows(inputs, window, settings.hop)  # (W, window, 176)
+    starts, windows = _windows(inputs, settings.window, settings.hop)  # (W, window, 176)
     runs = np.concatenate([shift_keys(windows, k) for k in settings.shifts])  # (S*W, window, 176)
     out = _run_in_chunks(model, runs, style, device, progress, chunk)  # (S*W, window, 88)
     pred = _average_shifts(np.split(out, len(settings.shifts)), settings.shifts)  # (W, window, 88)
@@ -227,7 +232,8 @@ class LoadedModel:
         stored, default = self.meta.get("inference", {}), InferenceSettings()
         return InferenceSettings(int(stored.get("hop", default.hop)),
                                  tuple(int(k) for k in stored.get("shifts", default.shifts)),
-                                 float(stored.get("written", default.written)))
+                                 float(stored.get("written", default.written)),
+                                 int(stored.get("window", default.window)))
 
 
 def save_checkpoint(path: Path, model: Net, **meta: Any) -> None:
@@ -290,7 +296,12 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
     dev = pick_device(device)
     model.to(dev).eval()
     meta = {k: v for k, v in ckpt.items() if k not in ("state_dict",)}
-    return LoadedModel(model, dev, tuple(args["styles"]), dict(ckpt.get("calibration", {})), meta, path)
+    loaded = LoadedModel(model, dev, tuple(args["styles"]), dict(ckpt.get("calibration", {})), meta, path)
+    try:
+        loaded.inference  # noqa: B018 -- checked now, not at the first Humanise
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path.name}: its inference settings cannot be used ({exc})") from None
+    return loaded
 
 
 def file_sha256(path: Path) -> str:

@@ -50,6 +50,20 @@ def test_windowed_prediction_covers_every_step_and_short_pieces():
         assert y.shape == (steps, 88) and np.isfinite(y).all()
 
 
+def test_longer_inference_windows_cover_the_piece_and_see_past_the_training_length():
+    model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
+    x = (np.random.default_rng(2).random((900, 176)) < 0.05).astype(np.float32)
+    long = InferenceSettings(hop=352, window=400)
+    y = predict(model, x, "jazz", long)
+    assert y.shape == (900, 88) and np.isfinite(y).all()
+    assert not np.allclose(y, predict(model, x, "jazz"))  # the window is really 400 steps, not 200
+    short = x[:300]  # shorter than one window: one zero-padded window, like the whole piece at once
+    whole = model(torch.from_numpy(np.pad(short, ((0, 100), (0, 0))))[None], "jazz")[0, :300].detach().numpy()
+    assert np.allclose(predict(model, short, "jazz", long), whole, atol=1e-6)
+    with pytest.raises(ValueError, match="hop 500 must be between 1 and the window"):
+        InferenceSettings(hop=500, window=400)
+
+
 def test_transposition_averaging_maps_every_shift_back_onto_its_keys():
     from models.stylenet import shift_keys
 
@@ -72,13 +86,14 @@ def test_the_app_runs_the_inference_settings_stored_in_the_checkpoint(tmp_path):
 
     model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
     path = tmp_path / "tta.pt"
-    save_checkpoint(path, model, encoding_version=ENCODING_VERSION, inference={"hop": 160, "shifts": [-1, 0, 1]})
+    stored = InferenceSettings(160, (-1, 0, 1), window=240)
+    save_checkpoint(path, model, encoding_version=ENCODING_VERSION, inference=stored.as_meta())
     predictor = StyleNetPredictor.from_checkpoint(path, "cpu")
-    assert predictor.loaded.inference.hop == 160 and predictor.loaded.inference.shifts == (-1, 0, 1)
+    assert predictor.loaded.inference == stored
     doc = MidiDocument.load(DEMO)
     mask = np.ones(len(doc.notes), bool)
     enc = encode(doc.notes, doc.ticks_per_beat, mask)
-    expected = decode(enc, predict(model, enc.inputs, "jazz", InferenceSettings(160, (-1, 0, 1))), doc.notes.velocity)
+    expected = decode(enc, predict(model, enc.inputs, "jazz", stored), doc.notes.velocity)
     plain = decode(enc, predict(model, enc.inputs, "jazz"), doc.notes.velocity)
     got = predictor.predict(doc.notes, doc.ticks_per_beat, mask, "jazz")
     assert np.array_equal(got, expected) and not np.array_equal(got, plain)
@@ -122,6 +137,10 @@ def test_wrong_checkpoint_dicts_are_refused(tmp_path):
         load_checkpoint(tmp_path / "mismatch.pt")
     with pytest.raises(CheckpointError, match="no StyleNet checkpoint"):
         load_checkpoint(tmp_path / "absent.pt")
+    unusable = {"hop": 300, "window": 200}
+    save_checkpoint(tmp_path / "hop.pt", model, encoding_version=ENCODING_VERSION, inference=unusable)
+    with pytest.raises(CheckpointError, match=r"inference settings cannot be used \(hop 300 must be between"):
+        load_checkpoint(tmp_path / "hop.pt")
 
 
 def test_device_is_chosen_automatically_and_overridable(monkeypatch):
@@ -586,6 +605,8 @@ def test_evaluate_refuses_a_missing_checkpoint_and_styles_the_data_lacks_in_one_
     assert "no StyleNet checkpoint at" in capsys.readouterr().err
     assert main(["--data", str(data), "--checkpoint", str(tiny_checkpoint), "--cache", str(tmp_path / "c")]) == 2
     assert "has no jazz performances to evaluate tiny.pt on" in capsys.readouterr().err
+    assert main(["--data", str(data), "--checkpoint", str(tiny_checkpoint), "--window", "100", "--hop", "128"]) == 2
+    assert "error: hop 128 must be between 1 and the window (100 steps)" in capsys.readouterr().err
 
 
 def test_listening_check_refuses_a_missing_checkpoint_or_data_folder_in_one_line(tiny_checkpoint, tmp_path, capsys):
