@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("checkpoints", type=Path, nargs="+")
     p.add_argument("--ensemble", action="store_true",
                    help="keep every model and average their outputs (for runs from different starts)")
+    p.add_argument("--int8", action="store_true",
+                   help="store the weight matrices as 8-bit integers with a scale per row (half the file of "
+                        "float16; validate the result, as always)")
     p.add_argument("--heads", action="append", default=[], metavar="CHECKPOINT=STYLE[,STYLE]",
                    help="with --ensemble: keep only these styles' heads of that member (its other styles then "
                         "average the other members); repeatable")
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    save_checkpoint(args.out, model, **meta)
+    save_checkpoint(args.out, model, int8=args.int8, **meta)
     kind = "an ensemble" if args.ensemble else "the average"
     print(f"{args.out}: {kind} of {len(args.checkpoints)} checkpoints; "
           f"fit its calibration with python -m models.evaluate --checkpoint {args.out} --calibrate")

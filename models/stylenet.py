@@ -236,19 +236,48 @@ class LoadedModel:
                                  int(stored.get("window", default.window)))
 
 
-def save_checkpoint(path: Path, model: Net, **meta: Any) -> None:
+def save_checkpoint(path: Path, model: Net, int8: bool = False, **meta: Any) -> None:
     """Write ``{'format', 'model_args', 'styles', 'state_dict', ...meta}`` atomically; an :class:`Ensemble`
     adds ``ensemble`` (its size) and ``ensemble_styles`` (each member's heads) and keeps its weights in
-    float16, so two members fit where one did (outputs move by under 1e-3 velocity/127)."""
+    float16, so two members fit where one did (outputs move by under 1e-3 velocity/127). ``int8`` stores
+    the weight matrices as 8-bit integers with a float16 scale per row (``int8_scales``): half the bytes
+    again, for any model."""
     size = len(model.members) if isinstance(model, Ensemble) else 0
     if isinstance(model, Ensemble):
         meta = {**meta, "ensemble_styles": [list(s) for s in model.member_styles]}
-    state = {k: (v.half() if size and v.is_floating_point() else v).detach().cpu()
-             for k, v in model.state_dict().items()}
+    if int8:
+        state, scales = quantise_int8(model.state_dict())
+        meta = {**meta, "int8_scales": scales}
+    else:
+        state = {k: (v.half() if size and v.is_floating_point() else v).detach().cpu()
+                 for k, v in model.state_dict().items()}
     payload = {"format": CHECKPOINT_FORMAT, "model_args": {**asdict(model.cfg), "styles": list(model.cfg.styles)},
                "styles": list(model.cfg.styles), "state_dict": state,
                **({"ensemble": size} if size else {}), **meta}
     save_atomic(payload, path)
+
+
+def quantise_int8(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Weight matrices (nearly all the bytes) as int8 with one symmetric float16 scale per row, so a row's
+    largest weight maps to ±127; vectors (biases) stay float16. Returns (state, scales)."""
+    out, scales = {}, {}
+    for name, value in state.items():
+        v = value.detach().float().cpu()
+        if v.ndim < 2:
+            out[name] = v.half()
+            continue
+        scale = (v.abs().amax(dim=1, keepdim=True) / 127).half()  # (rows, 1)
+        scale[scale == 0] = 1.0  # an all-zero row (or one below float16's range) stays zero
+        out[name] = (v / scale.float()).round().clamp(-127, 127).to(torch.int8)
+        scales[name] = scale
+    return out, scales
+
+
+def dequantise_int8(state: dict[str, torch.Tensor], scales: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The float weights of a :func:`quantise_int8` state (what it rounded away stays lost)."""
+    if set(scales) - set(state):
+        raise ValueError("int8 scales for weights the checkpoint lacks")
+    return {k: v.float() * scales[k].float() if k in scales else v for k, v in state.items()}
 
 
 def update_checkpoint(path: Path, drop: tuple[str, ...] = (), **meta: Any) -> None:
@@ -290,12 +319,17 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
         member_styles = ckpt.get("ensemble_styles")  # absent: every member has every head
         model: Net = (Ensemble(cfg, int(ckpt["ensemble"]), member_styles) if ckpt.get("ensemble")
                       else StyleNet(cfg))
-        model.load_state_dict(ckpt["state_dict"])  # float16 weights are widened to the model's float32
+        state = ckpt["state_dict"]
+        if "int8_scales" in ckpt:
+            state = dequantise_int8(state, ckpt["int8_scales"])
+        model.load_state_dict(state)  # float16 weights are widened to the model's float32
     except Exception as exc:
         raise CheckpointError(f"{path.name}: weights do not match the model ({exc})") from None
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # NaN in, NaN velocities out
+        raise CheckpointError(f"{path.name}: some weights are not finite numbers (a diverged run or a damaged file)")
     dev = pick_device(device)
     model.to(dev).eval()
-    meta = {k: v for k, v in ckpt.items() if k not in ("state_dict",)}
+    meta = {k: v for k, v in ckpt.items() if k not in ("state_dict", "int8_scales")}
     loaded = LoadedModel(model, dev, tuple(args["styles"]), dict(ckpt.get("calibration", {})), meta, path)
     try:
         loaded.inference  # noqa: B018 -- checked now, not at the first Humanise

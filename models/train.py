@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -336,7 +336,7 @@ class Run:
         w = self.args.teacher_weight
         return torch.where(m > 0, (1.0 - w) * y + w * self.teacher(x, style), y)
 
-    def save(self, figures: dict[str, dict[str, float]], meta: dict[str, object]) -> None:
+    def save(self, figures: dict[str, dict[str, float]], meta: dict[str, Any]) -> None:
         """best.pt when the mean validation r beats the best so far, then last.pt (atomically)."""
         score = float(np.mean([f["r"] for f in figures.values()]))
         if score > self.best:

@@ -125,3 +125,30 @@ def test_about_says_how_many_members_serve_each_style(tmp_path):
     part = StyleNetPredictor.from_checkpoint(tmp_path / "part.pt", "cpu").describe()[0]
     assert "an ensemble of 2 StyleNet models (A, B)" in full
     assert "an ensemble of StyleNet models (3 for A, 2 for B)" in part
+
+
+def test_int8_weights_take_half_the_bytes_of_float16_and_move_outputs_by_a_fraction_of_a_velocity(tmp_path,
+                                                                                                    capsys):
+    models = [tiny(tmp_path / f"{i}.pt", i, hidden=32) for i in (1, 2)]
+    members = [str(tmp_path / "1.pt"), str(tmp_path / "2.pt")]
+    assert main([str(tmp_path / "f16.pt"), *members, "--ensemble"]) == 0
+    assert main([str(tmp_path / "i8.pt"), *members, "--ensemble", "--int8"]) == 0
+    stored = torch.load(tmp_path / "i8.pt", weights_only=True)
+    matrices = {k for k, v in stored["state_dict"].items() if v.ndim == 2}
+    assert matrices == set(stored["int8_scales"]) and {stored["state_dict"][k].dtype for k in matrices} == {torch.int8}
+    assert (tmp_path / "i8.pt").stat().st_size < 0.65 * (tmp_path / "f16.pt").stat().st_size
+    loaded = load_checkpoint(tmp_path / "i8.pt", "cpu")
+    assert "int8_scales" not in loaded.meta  # weights, not metadata (About and the card read meta)
+    x = (np.random.default_rng(3).random((300, 176)) < 0.05).astype(np.float32)
+    exact = sum(predict(m, x, "a") for m in models) / 2
+    moved = np.abs(predict(loaded.model, x, "a") - exact).max() * 127
+    assert 0 < moved < 0.5, moved  # really rounded, and by little
+    scales = stored["int8_scales"]
+    scales["members.0.interpretation.weight_ih_l0"][0] = float("nan")
+    torch.save(stored, tmp_path / "nan.pt")
+    with pytest.raises(CheckpointError, match=r"nan\.pt: some weights are not finite numbers"):
+        load_checkpoint(tmp_path / "nan.pt")
+    scales["nowhere.weight"] = scales.pop("members.0.interpretation.weight_hh_l0")
+    torch.save(stored, tmp_path / "lost.pt")
+    with pytest.raises(CheckpointError, match=r"weights do not match the model \(int8 scales for weights"):
+        load_checkpoint(tmp_path / "lost.pt")
