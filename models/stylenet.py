@@ -333,7 +333,7 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
     loaded = LoadedModel(model, dev, tuple(args["styles"]), dict(ckpt.get("calibration", {})), meta, path)
     try:
         loaded.inference  # noqa: B018 -- checked now, not at the first Humanise
-    except (TypeError, ValueError) as exc:
+    except (AttributeError, TypeError, ValueError) as exc:  # not a dict, not numbers, or a hop that does not fit
         raise CheckpointError(f"{path.name}: its inference settings cannot be used ({exc})") from None
     return loaded
 

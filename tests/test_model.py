@@ -141,6 +141,10 @@ def test_wrong_checkpoint_dicts_are_refused(tmp_path):
     save_checkpoint(tmp_path / "hop.pt", model, encoding_version=ENCODING_VERSION, inference=unusable)
     with pytest.raises(CheckpointError, match=r"inference settings cannot be used \(hop 300 must be between"):
         load_checkpoint(tmp_path / "hop.pt")
+    for bad in (["hop", 128], {"window": "long"}):
+        save_checkpoint(tmp_path / "odd.pt", model, encoding_version=ENCODING_VERSION, inference=bad)
+        with pytest.raises(CheckpointError, match=r"odd\.pt: its inference settings cannot be used"):
+            load_checkpoint(tmp_path / "odd.pt")
 
 
 def test_device_is_chosen_automatically_and_overridable(monkeypatch):
