@@ -40,9 +40,9 @@ def piece_ranges(doc: MidiDocument, predictor: VelocityPredictor, style: str,
     return {name: loudness_range_db(render(schedule, soundfont)) for name, schedule in schedules.items()}
 
 
-def one_per_piece(data: Path, style: str, split: str) -> list[str]:
-    """The first performance of each piece of ``split`` (performances of one piece sound alike)."""
-    files = read_splits(data).get(style, {}).get(split, [])
+def one_per_piece(files: list[str], data: Path) -> list[str]:
+    """The first performance of each piece among ``files`` (paths in ``data``; performances of one piece
+    sound alike)."""
     firsts: dict[str, str] = {}
     for rel in files:
         firsts.setdefault(piece_of(rel, data), rel)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         predictor = StyleNetPredictor.from_checkpoint(args.checkpoint, "cpu")
-        read_splits(args.data)
+        splits = read_splits(args.data)
         soundfont = str(find_soundfont(args.soundfont))
     except (NoCheckpointError, CheckpointError, DataError, PlaybackUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"rendering with {soundfont}", flush=True)
     for style in predictor.styles:
         rows = []
-        for rel in one_per_piece(args.data, style, args.split)[: args.limit or None]:
+        files = splits.get(style, {}).get(args.split, [])
+        for rel in one_per_piece(files, args.data)[: args.limit or None]:
             rows.append(piece_ranges(MidiDocument.load(args.data / rel), predictor, style, soundfont))
             print(f"{rel}: " + ", ".join(f"{k} {v:.1f} dB" for k, v in rows[-1].items()), flush=True)
         print(f"{style}: {len(rows)} pieces " + json.dumps({k: round(v, 2) for k, v in summary(rows).items()}),

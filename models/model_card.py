@@ -67,12 +67,11 @@ def _agreement(a: dict[str, Any]) -> str:
 
 
 def _inference(figures: dict[str, Any]) -> str:
-    settings = figures.get("inference", InferenceSettings().as_meta())
-    shifts = [k for k in settings["shifts"] if k]
-    averaged = f", averaged over transpositions {settings['shifts']} semitones" if shifts else ""
-    written = settings.get("written", 0.0)
-    kept = f"; written dynamics of the input kept at weight {written:g}" if written else ""
-    return f"{settings.get('window', 200)}-step windows every {settings['hop']} steps{averaged}{kept}"
+    settings = InferenceSettings.from_meta(figures.get("inference", {}))
+    shifts = list(settings.shifts)
+    averaged = f", averaged over transpositions {shifts} semitones" if any(shifts) else ""
+    kept = f"; written dynamics of the input kept at weight {settings.written:g}" if settings.written else ""
+    return f"{settings.window}-step windows every {settings.hop} steps{averaged}{kept}"
 
 
 def _trained(meta: dict[str, Any]) -> str:

@@ -113,6 +113,14 @@ class InferenceSettings:
     def as_meta(self) -> dict[str, Any]:
         return {"hop": self.hop, "shifts": list(self.shifts), "written": self.written, "window": self.window}
 
+    @classmethod
+    def from_meta(cls, stored: dict[str, Any]) -> InferenceSettings:
+        """The settings :meth:`as_meta` wrote (a checkpoint's ``inference``); absent ones take the defaults.
+        ValueError, TypeError or AttributeError for settings that are not numbers or do not fit."""
+        default = cls()
+        return cls(int(stored.get("hop", default.hop)), tuple(int(k) for k in stored.get("shifts", default.shifts)),
+                   float(stored.get("written", default.written)), int(stored.get("window", default.window)))
+
 
 @torch.no_grad()
 def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSettings | None = None,
@@ -229,11 +237,7 @@ class LoadedModel:
 
     @property
     def inference(self) -> InferenceSettings:
-        stored, default = self.meta.get("inference", {}), InferenceSettings()
-        return InferenceSettings(int(stored.get("hop", default.hop)),
-                                 tuple(int(k) for k in stored.get("shifts", default.shifts)),
-                                 float(stored.get("written", default.written)),
-                                 int(stored.get("window", default.window)))
+        return InferenceSettings.from_meta(self.meta.get("inference", {}))
 
 
 def save_checkpoint(path: Path, model: Net, int8: bool = False, **meta: Any) -> None:
@@ -330,12 +334,11 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
     dev = pick_device(device)
     model.to(dev).eval()
     meta = {k: v for k, v in ckpt.items() if k not in ("state_dict", "int8_scales")}
-    loaded = LoadedModel(model, dev, tuple(args["styles"]), dict(ckpt.get("calibration", {})), meta, path)
-    try:
-        loaded.inference  # noqa: B018 -- checked now, not at the first Humanise
+    try:  # checked now, not at the first Humanise
+        InferenceSettings.from_meta(meta.get("inference", {}))
     except (AttributeError, TypeError, ValueError) as exc:  # not a dict, not numbers, or a hop that does not fit
         raise CheckpointError(f"{path.name}: its inference settings cannot be used ({exc})") from None
-    return loaded
+    return LoadedModel(model, dev, tuple(args["styles"]), dict(ckpt.get("calibration", {})), meta, path)
 
 
 def file_sha256(path: Path) -> str:

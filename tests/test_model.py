@@ -561,6 +561,7 @@ def test_human_agreement_measures_how_alike_pianists_of_one_piece_play(shared_da
 def test_listening_check_renders_three_versions_of_one_performance(tiny_checkpoint, tmp_path):
     from conftest import DEMO
 
+    from models.data import read_splits
     from models.listen import one_per_piece, piece_ranges, summary
 
     doc = MidiDocument.load(DEMO)  # a flat-velocity score: its own render and the flat one sound alike
@@ -570,7 +571,7 @@ def test_listening_check_renders_three_versions_of_one_performance(tiny_checkpoi
     (tmp_path / "a" / "p").mkdir(parents=True)
     (tmp_path / "a" / "p" / "midi_score.mid").touch()  # a folder with a score is one piece
     (tmp_path / "splits.json").write_text(json.dumps({"classical": {"test": ["a/p/x.mid", "a/p/y.mid", "a/q.mid"]}}))
-    assert one_per_piece(tmp_path, "classical", "test") == ["a/p/x.mid", "a/q.mid"]
+    assert one_per_piece(read_splits(tmp_path)["classical"]["test"], tmp_path) == ["a/p/x.mid", "a/q.mid"]
 
 
 BAD_FOLDERS = [

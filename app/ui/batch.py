@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,15 +75,8 @@ def summary(report: BatchReport, total: int, folder: Path) -> str:
 
 def first_model(get: Callable[[], VelocityPredictor]) -> Callable[[], VelocityPredictor]:
     """``get`` called once, on first use: a run keeps the model it started with, even if another is chosen
-    (Humanise ▸ Model) while it runs."""
-    chosen: list[VelocityPredictor] = []
-
-    def model() -> VelocityPredictor:
-        if not chosen:
-            chosen.append(get())
-        return chosen[0]
-
-    return model
+    (Humanise ▸ Model) while it runs. (A failed ``get`` is not kept: the next file tries again.)"""
+    return functools.cache(get)
 
 
 class BatchHumanise(QObject):
