@@ -17,6 +17,7 @@ from qt_helpers import move as qt_move
 from qt_helpers import press as qt_press
 from qt_helpers import release as qt_release
 
+import app.ui.exporting as exporting
 import app.ui.main_window as main_window
 from app.core.editor import EditorDocument, Version
 from app.core.humanise import Cancelled
@@ -172,7 +173,7 @@ def test_arrow_keys_move_and_delete_removes_the_selection(demo, qtbot):
     qtbot.keyClick(demo.roll, Qt.Key.Key_Up)
     assert (73, 480, 600) in notes_set(demo.doc)
     count = len(demo.doc.notes)
-    demo.delete_selection()
+    demo.edits.delete_selection()
     assert len(demo.doc.notes) == count - 1 and (73, 480, 600) not in notes_set(demo.doc)
     assert demo.undo_stack.count() == 3
 
@@ -233,7 +234,7 @@ def test_copy_paste_duplicate_and_cut_with_their_shortcuts(demo, qtbot):
 
     before = notes_set(demo.doc)
     act("Copy")  # nothing selected: nothing copied
-    assert demo.clipboard is None and "Select the notes" in demo.statusBar().currentMessage()
+    assert demo.edits.clipboard is None and "Select the notes" in demo.statusBar().currentMessage()
     click(demo.roll, demo.view.point_at(60, 100))
     click(demo.roll, demo.view.point_at(64, 200), Qt.KeyboardModifier.ControlModifier)
     picked = selected_set(demo.doc)
@@ -250,7 +251,7 @@ def test_copy_paste_duplicate_and_cut_with_their_shortcuts(demo, qtbot):
     assert notes_set(demo.doc) == before | pasted | {(p, s + step, e + step) for p, s, e in pasted}
     assert demo.tracks.item(0).text().endswith(f"({len(before) + 4} notes)")  # the part list counts them
     act("Cut")
-    assert notes_set(demo.doc) == before | pasted and len(demo.clipboard.notes) == 2
+    assert notes_set(demo.doc) == before | pasted and len(demo.edits.clipboard.notes) == 2
     assert [demo.undo_stack.text(i) for i in range(demo.undo_stack.count())][-3:] == [
         "Paste notes", "Paste notes", "Cut notes"]
     for _ in range(3):
@@ -493,7 +494,7 @@ def test_baseline_version_switch_and_export_reload(demo, qtbot, tmp_path):
         assert demo.doc.version is version
     for version in Version:
         out = tmp_path / f"{version.value}.mid"
-        assert demo.export_to(out, version)
+        assert demo.exporter.export_to(out, version)
         back = MidiDocument.load(out)
         for col in ("pitch", "start", "end", "channel", "track"):
             assert np.array_equal(getattr(back.notes, col), getattr(demo.doc.notes, col))
@@ -506,10 +507,10 @@ def test_never_overwrites_the_opened_file_without_confirmation(window, tmp_path,
     window.open_path(path)
     window.make_baseline()
     monkeypatch.setattr(window, "confirm", lambda *a: False)
-    assert not window.export_to(path, Version.BASELINE)
+    assert not window.exporter.export_to(path, Version.BASELINE)
     assert path.read_bytes() == DEMO.read_bytes()
     monkeypatch.setattr(window, "confirm", lambda *a: True)
-    assert window.export_to(path, Version.BASELINE)
+    assert window.exporter.export_to(path, Version.BASELINE)
     assert path.read_bytes() != DEMO.read_bytes()
 
 
@@ -532,14 +533,14 @@ def test_save_asks_for_a_file_once_then_saves_there_and_export_offers_where_it_w
     assert len(asked) == 1 and len(confirmed) == 1 and not window.doc.modified
     assert MidiDocument.load(path).notes.velocity[0] == 90
     window.make_baseline()
-    monkeypatch.setattr("app.ui.main_window.QInputDialog.getItem", lambda *a: ("Baseline", True))
-    window.export_dialog()
+    monkeypatch.setattr("app.ui.exporting.QInputDialog.getItem", lambda *a: ("Baseline", True))
+    window.exporter.export_dialog()
     assert asked[-1] == str(tmp_path / "mine.baseline.mid")  # first export: beside the opened file
-    window.export_dialog()
+    window.exporter.export_dialog()
     assert asked[-1] == str(path)  # then where it went last
     window.open_path(DEMO)
     window.make_baseline()
-    window.export_dialog()
+    window.exporter.export_dialog()
     assert asked[-1] == str(DEMO.with_name(f"{DEMO.stem}.baseline.mid"))  # another file starts afresh
 
 
@@ -814,7 +815,7 @@ def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo,
 
     monkeypatch.setattr(ScaleVelocitiesDialog, "exec", answer)
     index = demo.undo_stack.index()
-    demo.scale_velocities_dialog()
+    demo.edits.scale_velocities_dialog()
     assert "the 2 selected piano notes of the Original version" in seen[0]
     assert doc.notes.velocity[rows].tolist() == [80, 100]  # mean 80, spread halved, +10
     assert (np.delete(doc.notes.velocity, rows) == 80).all()
@@ -822,7 +823,7 @@ def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo,
     demo.undo_stack.undo()
     assert doc.notes.velocity[rows].tolist() == [60, 100]
     monkeypatch.setattr(ScaleVelocitiesDialog, "exec", lambda dialog: QDialog.DialogCode.Rejected)
-    demo.scale_velocities_dialog()
+    demo.edits.scale_velocities_dialog()
     assert demo.undo_stack.index() == index and doc.notes.velocity[rows].tolist() == [60, 100]
 
     def crescendo(dialog: ScaleVelocitiesDialog) -> QDialog.DialogCode:
@@ -834,7 +835,7 @@ def test_scale_velocities_dialog_applies_to_the_selection_as_one_undo_step(demo,
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(ScaleVelocitiesDialog, "exec", crescendo)
-    demo.scale_velocities_dialog()
+    demo.edits.scale_velocities_dialog()
     assert doc.notes.velocity[rows].tolist() == [54, 124]  # C4 at the start -6, E4 at the end +24
     assert demo.undo_stack.text(demo.undo_stack.index() - 1) == "Crescendo -6 → +24"
 
@@ -987,10 +988,10 @@ def test_export_all_versions_side_by_side(demo, qtbot, tmp_path, monkeypatch):
     demo.make_baseline()
     with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
         demo.humanise()
-    monkeypatch.setattr("app.ui.main_window.QInputDialog.getItem", lambda *a: (main_window.ALL_VERSIONS, True))
+    monkeypatch.setattr("app.ui.exporting.QInputDialog.getItem", lambda *a: (exporting.ALL_VERSIONS, True))
     chosen = str(tmp_path / "prelude.mid")
     monkeypatch.setattr("app.ui.main_window.QFileDialog.getSaveFileName", lambda *a: (chosen, ""))
-    demo.export_dialog()
+    demo.exporter.export_dialog()
     names = sorted(p.name for p in tmp_path.glob("prelude.*.mid"))
     assert names == ["prelude.baseline.mid", "prelude.original.mid", "prelude.stylised.mid"]
     for version in Version:

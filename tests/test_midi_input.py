@@ -44,7 +44,7 @@ def test_each_key_struck_sets_the_selected_note_and_moves_on(window, qtbot, monk
     window.played.listen(keyboard)
     doc = window.doc
     order = np.lexsort((doc.notes.pitch, doc.notes.start))
-    window.select_neighbour(1)  # the first note
+    window.edits.select_neighbour(1)  # the first note
     for velocity, row in ((99, order[0]), (41, order[1])):
         struck = threading.Thread(target=keyboard.receive, args=(mido.Message("note_on", note=60, velocity=velocity),))
         struck.start()  # from another thread, as rtmidi calls back

@@ -136,9 +136,9 @@ def test_the_editor_keeps_a_copy_while_unsaved_and_drops_it_once_saved(qtbot, se
     win.doc.set_version(Version.ORIGINAL)
     win.doc.set_velocities(np.array([0]), np.array([111]))  # the score edited too
     assert win.doc.unsaved == [Version.ORIGINAL, Version.STYLISED]
-    win.export_to(tmp_path / "score.mid", Version.ORIGINAL)
+    win.exporter.export_to(tmp_path / "score.mid", Version.ORIGINAL)
     assert win.doc.unsaved == [Version.STYLISED] and store.folder.exists()
-    win.export_to(tmp_path / "stylised.mid", Version.STYLISED)
+    win.exporter.export_to(tmp_path / "stylised.mid", Version.STYLISED)
     assert not win.doc.modified and not store.folder.exists()
     win.undo_stack.undo()  # the score edit undone: unsaved again, and kept again
     assert win.doc.unsaved == [Version.ORIGINAL]

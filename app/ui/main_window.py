@@ -6,7 +6,6 @@ import gc
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal
@@ -18,16 +17,13 @@ from PySide6.QtGui import (
     QDropEvent,
     QKeySequence,
     QShowEvent,
-    QUndoCommand,
     QUndoStack,
 )
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDockWidget,
     QFileDialog,
     QGridLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -38,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import DEMO_SONG
-from app.core.editor import EditorDocument, EditorState, NoteClip, Version
+from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor
 from app.core.midi_document import MidiError
 from app.core.recovery import RecoveryStore
@@ -46,19 +42,21 @@ from app.core.timing import signature_at
 from app.ui import style
 from app.ui.batch import BatchHumanise
 from app.ui.blind import BlindTestController, slot_text
+from app.ui.commands import StateCommand
+from app.ui.exporting import Exporter
 from app.ui.filters import MIDI_FILES
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
-from app.ui.midi_input import PLAYED_ALONG, PlayedVelocities
+from app.ui.midi_input import PlayedVelocities
 from app.ui.model_choice import ModelChoice
+from app.ui.note_edits import NoteEdits
 from app.ui.panels import HumanisePanel, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
 from app.ui.settings import Settings
 from app.ui.transport import Transport
-from app.ui.velocity_dialogs import FitRangeDialog, ScaleVelocitiesDialog, VoicingDialog
 from app.ui.worker import finish_threads
 
 
@@ -74,35 +72,6 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-class StateCommand(QUndoCommand):
-    """One undo step: swap the document between two immutable states. Edits named in :data:`MERGING` join the
-    step before them when it has the same name (e.g. every key of one play-along take is one step)."""
-
-    def __init__(self, doc: EditorDocument, text: str, before: EditorState, after: EditorState) -> None:
-        super().__init__(text)
-        self.doc, self.before, self.after = doc, before, after
-
-    def redo(self) -> None:
-        self.doc.restore(self.after)
-
-    def undo(self) -> None:
-        self.doc.restore(self.before)
-
-    def id(self) -> int:
-        return MERGING_ID if self.text() in MERGING else -1
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, StateCommand) or other.text() != self.text():
-            return False
-        self.after = other.after  # one step from before the first edit to after the last
-        return True
-
-
-ALL_VERSIONS = "All versions (side by side)"
-MERGING_ID = 1
-MERGING = {PLAYED_ALONG}
-
-
 class MainWindow(QMainWindow):
     humanise_finished = Signal()
 
@@ -116,11 +85,12 @@ class MainWindow(QMainWindow):
         self.blind = BlindTestController(self)
         self.undo_stack = QUndoStack(self)
         self.doc = EditorDocument.empty()
-        self.clipboard: NoteClip | None = None  # copied notes; kept when another file opens
         self.view = ViewState(self.doc.midi.ticks_per_beat)
         self.threads: list[QThread] = []
         self._build_views()
         self._build_panels()
+        self.edits = NoteEdits(self)
+        self.exporter = Exporter(self)
         self.models = ModelChoice(self)
         self.humaniser = HumaniseController(self, loader, self.threads)
         self.holder = self.humaniser.holder
@@ -150,8 +120,6 @@ class MainWindow(QMainWindow):
     # -- construction ---------------------------------------------------------------
     def _build_views(self) -> None:
         self.roll = PianoRoll(self.doc, self.view)
-        self.step_release = QTimer(self, singleShot=True, interval=250)  # ends the sound of a stepped-to note
-        self.step_release.timeout.connect(self.roll.audition_released.emit)
         self.keyboard = Keyboard(self.view)
         self.ruler = Ruler(self.doc, self.view)
         self.lane = VelocityLane(self.doc, self.view)
@@ -238,9 +206,9 @@ class MainWindow(QMainWindow):
         self._action(file, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file.addMenu("Open &Recent")
         self._action(file, "Open &Demo Song", lambda: self.open_path(DEMO_SONG))
-        self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save)
-        self._action(file, "Save &As…", self.save_dialog, "Ctrl+Shift+S")
-        self._action(file, "&Export MIDI…", self.export_dialog, "Ctrl+E")
+        self._action(file, "&Save", self.exporter.save, QKeySequence.StandardKey.Save)
+        self._action(file, "Save &As…", self.exporter.save_dialog, "Ctrl+Shift+S")
+        self._action(file, "&Export MIDI…", self.exporter.export_dialog, "Ctrl+E")
         self._action(file, "&Humanise Several Files…", self.batch.dialog)
         if self.keeper is not None:
             self._action(file, "Restore &Unsaved Work…", self.keeper.restore_dialog)
@@ -254,24 +222,24 @@ class MainWindow(QMainWindow):
         edit.addActions([undo, redo])
         self.addActions([undo, redo])
         edit.addSeparator()
-        self._action(edit, "Select &All", self.select_all, QKeySequence.StandardKey.SelectAll)
-        self._action(edit, "Cu&t", self.cut_selection, QKeySequence.StandardKey.Cut)
-        self._action(edit, "&Copy", self.copy_selection, QKeySequence.StandardKey.Copy)
-        self._action(edit, "&Paste at Playhead", self.paste, QKeySequence.StandardKey.Paste)
-        self._action(edit, "D&uplicate", self.duplicate_selection, "Ctrl+D")
-        self._action(edit, "&Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
-        self._action(edit, "Select &Next Note", lambda: self.select_neighbour(1), "Alt+Right")
-        self._action(edit, "Select P&revious Note", lambda: self.select_neighbour(-1), "Alt+Left")
+        self._action(edit, "Select &All", self.edits.select_all, QKeySequence.StandardKey.SelectAll)
+        self._action(edit, "Cu&t", self.edits.cut_selection, QKeySequence.StandardKey.Cut)
+        self._action(edit, "&Copy", self.edits.copy_selection, QKeySequence.StandardKey.Copy)
+        self._action(edit, "&Paste at Playhead", self.edits.paste, QKeySequence.StandardKey.Paste)
+        self._action(edit, "D&uplicate", self.edits.duplicate_selection, "Ctrl+D")
+        self._action(edit, "&Delete", self.edits.delete_selection, QKeySequence.StandardKey.Delete)
+        self._action(edit, "Select &Next Note", lambda: self.edits.select_neighbour(1), "Alt+Right")
+        self._action(edit, "Select P&revious Note", lambda: self.edits.select_neighbour(-1), "Alt+Left")
         velocity = edit.addMenu("&Velocity")  # the dynamics edits, apart from the note edits
-        self._action(velocity, "&Scale Velocities…", self.scale_velocities_dialog, "Ctrl+Shift+V")
-        self._action(velocity, "Bring Out Top &Voice…", self.voicing_dialog)
-        self._action(velocity, "&Fit to Range…", self.fit_range_dialog)
+        self._action(velocity, "&Scale Velocities…", self.edits.scale_velocities_dialog, "Ctrl+Shift+V")
+        self._action(velocity, "Bring Out Top &Voice…", self.edits.voicing_dialog)
+        self._action(velocity, "&Fit to Range…", self.edits.fit_range_dialog)
         velocity.addSeparator()
         velocity.addActions([self.played.action, self.played.choose_action])
         for text, delta, keys in (("&Louder", 5, "Ctrl+Up"), ("S&ofter", -5, "Ctrl+Down"),
                                   ("A Little Louder", 1, "Ctrl+Shift+Up"), ("A Little Softer", -1, "Ctrl+Shift+Down")):
-            self._action(velocity, f"{text} ({delta:+d} velocity)", lambda _=False, d=delta: self.nudge_velocities(d),
-                         keys)
+            self._action(velocity, f"{text} ({delta:+d} velocity)",
+                         lambda _=False, d=delta: self.edits.nudge_velocities(d), keys)
         self.draw_action = self._action(edit, "&Draw Notes", self._toggle_draw, "D", checkable=True)
         view = bar.addMenu("&View")
         self._action(view, "Zoom &In", lambda: self.view.zoom_x(1.25, self.roll.width() / 2), "Ctrl+=")
@@ -334,7 +302,7 @@ class MainWindow(QMainWindow):
     def set_document(self, doc: EditorDocument) -> None:
         self.blind.abandon()
         self.doc = doc
-        self.exported_to: dict[Version, Path] = {}  # where each version of this document was last written
+        self.exporter.document_replaced()
         def push(text: str, before: EditorState, after: EditorState) -> None:
             self.undo_stack.push(StateCommand(doc, text, before, after))
 
@@ -377,194 +345,12 @@ class MainWindow(QMainWindow):
             action.setToolTip(path)
             action.triggered.connect(partial(self.open_path, path))
 
-    def export_to(self, path: str | Path, version: Version, confirmed: bool = False) -> bool:
-        """Write ``version`` to ``path`` atomically; the opened file is overwritten only when confirmed (here,
-        or already: ``confirmed``)."""
-        target, opened = Path(path), self.doc.midi.path
-        replaces_opened = opened is not None and target.exists() and target.resolve() == opened.resolve()
-        if replaces_opened and not confirmed and not self.confirm(
-                "Overwrite the original file?", f"{target.name} is the file you opened. Replace it with the "
-                f"{version.label} version? The original cannot be recovered."):
-            return False
-        try:
-            self.doc.export(target, version)
-        except (MidiError, ValueError) as exc:
-            self.show_error("Export failed", str(exc))
-            return False
-        self.statusBar().showMessage(f"Exported the {version.label} version to {target}", 5000)
-        return True
-
-    def ask_save_path(self, title: str, suffix: str, previous: Path | None = None, extension: str = ".mid",
-                      kinds: str = MIDI_FILES) -> str:
-        """A path from the save dialog, offered as ``previous`` (where this went last time), else as the opened
-        file's NAME + ``suffix`` + ``extension`` beside it; "" when cancelled."""
-        opened = self.doc.midi.path
-        stem = opened.stem if opened else "untitled"
-        folder = opened.parent if opened else Path(self.settings.get("last_folder") or ".")
-        path, _ = QFileDialog.getSaveFileName(self, title, str(previous or folder / f"{stem}{suffix}{extension}"),
-                                              kinds)
-        return path
-
-    def export_dialog(self) -> None:
-        versions = self.doc.available_versions()
-        default = Version.STYLISED if Version.STYLISED in versions else versions[-1]
-        labels = [v.label for v in versions] + ([ALL_VERSIONS] if len(versions) > 1 else [])
-        choice, ok = QInputDialog.getItem(self, "Export MIDI", "Version to export:", labels,
-                                          labels.index(default.label), False)
-        if not ok:
-            return
-        if choice == ALL_VERSIONS:
-            path = self.ask_save_path("Export all versions (NAME.VERSION.mid each)", "")
-            if path:
-                self.export_all_to(path)
-            return
-        version = versions[labels.index(choice)]
-        path = self.ask_save_path("Export MIDI", f".{version.value}", self.exported_to.get(version))
-        if path and self.export_to(path, version):
-            self.exported_to[version] = Path(path)
-
-    def export_all_to(self, path: str | Path) -> list[Path]:
-        """Every version beside ``path`` as ``NAME.VERSION.mid``: the three side by side in any DAW."""
-        base = Path(path)
-        written = []
-        for version in self.doc.available_versions():
-            target = base.with_name(f"{base.stem}.{version.value}.mid")
-            if self.export_to(target, version):
-                written.append(target)
-                self.exported_to[version] = target
-        if written:
-            self.statusBar().showMessage(f"Exported {', '.join(p.name for p in written)} to {base.parent}", 8000)
-        return written
-
-    def save(self) -> None:
-        """The edited score (the Original version) to the file it was last saved to, else Save As."""
-        saved_to = self.exported_to.get(Version.ORIGINAL)
-        if saved_to is None:
-            self.save_dialog()
-        else:
-            self.export_to(saved_to, Version.ORIGINAL, confirmed=True)  # chosen (and confirmed) at Save As
-
-    def save_dialog(self) -> None:
-        path = self.ask_save_path("Save edited score (Original version)", f".{Version.ORIGINAL.value}",
-                                  self.exported_to.get(Version.ORIGINAL))
-        if path and self.export_to(path, Version.ORIGINAL):
-            self.exported_to[Version.ORIGINAL] = Path(path)
-
     # -- editing ------------------------------------------------------------------------
     def _show_slot(self, slot: int) -> None:
         """Toolbar button / key ``slot + 1``: its version (shuffled during a blind test)."""
         version = self.blind.slot_version(slot)
         if version is not None and version in self.doc.available_versions():
             self.doc.set_version(version)
-
-    def select_all(self) -> None:
-        self.doc.set_selection(self.doc.piano_mask)
-
-    def delete_selection(self) -> None:
-        rows = np.flatnonzero(self.doc.selection)
-        if len(rows):
-            self.doc.delete_notes(rows)
-
-    def copy_selection(self) -> bool:
-        clip = self.doc.copy_notes(np.flatnonzero(self.doc.selection))
-        if clip is None:
-            self.statusBar().showMessage("Select the notes to copy first", 4000)
-            return False
-        self.clipboard = clip
-        self.statusBar().showMessage(f"Copied {len(clip.notes)} notes", 3000)
-        return True
-
-    def cut_selection(self) -> None:
-        if self.copy_selection():
-            self.doc.delete_notes(np.flatnonzero(self.doc.selection), "Cut notes")
-
-    def paste(self) -> None:
-        """The copied notes, first onset at the playhead (or, before playing, at the left of the view), snapped."""
-        if self.clipboard is None:
-            self.statusBar().showMessage("Nothing to paste: copy or cut notes first", 4000)
-            return
-        tick = self.roll.playhead_tick if self.roll.playhead_tick is not None else self.view.left_tick
-        try:
-            self.doc.paste_notes(self.clipboard, self.view.snap(tick) if self.view.snap_beats else round(tick))
-        except ValueError as exc:
-            self.show_error("Cannot paste", str(exc))
-
-    def duplicate_selection(self) -> None:
-        """The selected notes again, right after themselves (on the snap grid): one undo step."""
-        rows = np.flatnonzero(self.doc.selection)
-        clip = self.doc.copy_notes(rows)
-        if clip is None:
-            self.statusBar().showMessage("Select the notes to duplicate first", 4000)
-            return
-        step = self.view.snap_ticks
-        self.doc.paste_notes(clip, int(self.doc.notes.start[rows].min()) + -(-clip.length // step) * step)
-
-    def _edit_targets(self, verb: str) -> tuple[np.ndarray, str]:
-        """The piano notes a velocity edit applies to (the selected ones, else all) and how a dialog names them;
-        no rows (and a status message) when there are none."""
-        piano = self.doc.piano_mask
-        chosen = piano & self.doc.selection
-        rows = np.flatnonzero(chosen if chosen.any() else piano)
-        if not len(rows):
-            self.statusBar().showMessage(f"No piano notes to {verb}.", 4000)
-        which = f"the {len(rows)} selected piano notes" if chosen.any() else f"all {len(rows)} piano notes"
-        return rows, f"{which} of the {self.doc.version.label} version"
-
-    def _velocity_dialog(self, verb: str, make: Callable[[np.ndarray, str], QDialog],
-                         apply: Callable[[np.ndarray, Any], None]) -> None:
-        """``make(rows, which)`` a dialog for the selected piano notes (else all); when accepted, ``apply``."""
-        rows, which = self._edit_targets(verb)
-        if not len(rows):
-            return
-        dialog = make(rows, which)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            apply(rows, dialog)
-
-    def scale_velocities_dialog(self) -> None:
-        """Widen/narrow the shown version's dynamics and shift its level, evenly or as a crescendo."""
-        self._velocity_dialog("scale", lambda rows, which: ScaleVelocitiesDialog(which, self),
-                              lambda rows, d: self.doc.scale_velocities(rows, d.range_factor, d.offset.value(),
-                                                                        d.end_offset.value()))
-
-    def fit_range_dialog(self) -> None:
-        """Map the shown version's velocities onto a chosen range."""
-        def make(rows: np.ndarray, which: str) -> QDialog:
-            now = self.doc.shown_velocities()[rows]
-            return FitRangeDialog(which, (int(now.min()), int(now.max())), self)
-
-        self._velocity_dialog("fit", make, lambda rows, d: self.doc.fit_velocities(rows, d.low.value(),
-                                                                                    d.high.value()))
-
-    def voicing_dialog(self) -> None:
-        """Play out the top voice over the rest, by amounts chosen."""
-        self._velocity_dialog("voice", lambda rows, which: VoicingDialog(which, self),
-                              lambda rows, d: self.doc.voice_velocities(rows, d.top.value(), d.others.value()))
-
-    def select_neighbour(self, step: int, sound: bool = True) -> None:
-        """Step through the piano notes from the keyboard (then Ctrl+Up/Down sets how loud each is): the note
-        is brought into view and (with ``sound``) sounds briefly."""
-        row = self.doc.select_neighbour(step, from_tick=self.view.tick_at(0))
-        if row is None:
-            return
-        n, v, roll = self.doc.notes, self.view, self.roll
-        v.keep_in_view(float(n.start[row]), roll.width())
-        if not 0 <= v.y_of(float(n.pitch[row])) <= roll.height() - v.key_height:
-            v.scroll_to(top_pitch=float(n.pitch[row]) + roll.height() / v.key_height / 2)
-        if sound:
-            self.sound_briefly(row)
-
-    def sound_briefly(self, row: int) -> None:
-        """Note ``row`` at its shown velocity, for a moment."""
-        self.roll.audition(row)
-        self.step_release.start()  # one pending release, owned by the window: it goes with it
-
-    def nudge_velocities(self, delta: int) -> None:
-        """The selected piano notes of the shown version louder or softer by ``delta``."""
-        rows = np.flatnonzero(self.doc.piano_mask & self.doc.selection)
-        if not len(rows):
-            self.statusBar().showMessage("Select the piano notes to make louder or softer first", 4000)
-            return
-        self.doc.nudge_velocities(rows, delta)
 
     def _toggle_draw(self, on: bool) -> None:
         self.roll.draw_mode = on

@@ -78,8 +78,8 @@ class PlayedVelocities(QObject):
                                       "strike then sets its velocity.", 6000)
             return
         doc.set_velocities(rows, np.full(len(rows), velocity), f"Velocity {velocity} played")
-        w.sound_briefly(int(rows[0]))
-        w.select_neighbour(1, sound=False)
+        w.edits.sound_briefly(int(rows[0]))
+        w.edits.select_neighbour(1, sound=False)
 
     def choose_port(self) -> None:
         w = self.window

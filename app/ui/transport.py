@@ -473,7 +473,7 @@ class Transport(QObject):
         doc = self.window.doc
         versions = doc.available_versions() if all_versions else [doc.version]
         suffix = "" if all_versions else f".{doc.version.value}"
-        path = self.window.ask_save_path("Export audio", suffix, extension=".wav", kinds="WAV audio (*.wav)")
+        path = self.window.exporter.ask_save_path("Export audio", suffix, extension=".wav", kinds="WAV audio (*.wav)")
         if path:
             self.export_audio(Path(path), versions, self.match_box.isChecked())
 
