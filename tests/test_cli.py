@@ -93,6 +93,19 @@ def test_a_batch_without_a_model_stops_at_once(tmp_path, capsys):
     assert code == EXIT_NO_MODEL and capsys.readouterr().err.count("no StyleNet checkpoint") == 1
 
 
+def test_a_piece_too_long_to_encode_is_bad_input_named_in_one_line(tmp_path, tiny_checkpoint, capsys):
+    from midi_factory import midi_bytes, note, track
+
+    far = 600_000 * 120  # a note 600,000 sixteenths in: past what the model can take (a corrupt delta time)
+    path = tmp_path / "far.mid"
+    path.write_bytes(midi_bytes([track(note(60, 0, 480) + note(64, far, far + 480))]))
+    code = main(["humanise", str(path), "-o", str(tmp_path / "o.mid"), "--checkpoint", str(tiny_checkpoint)])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_BAD_INPUT and len(err.splitlines()) == 1, err
+    assert "far.mid" in err and "at most 250000 can be humanised" in err and "unexpected" not in err
+    assert not (tmp_path / "o.mid").exists()
+
+
 def test_no_checkpoint_says_so_instead_of_inventing(tmp_path, capsys):
     code = main(["humanise", str(DEMO), "-o", str(tmp_path / "o.mid"), "--checkpoint", str(tmp_path / "none.pt")])
     assert code == EXIT_NO_MODEL

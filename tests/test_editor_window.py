@@ -1057,3 +1057,21 @@ def test_the_velocity_lane_grip_resizes_it_within_limits_and_the_height_is_kept(
     again = MainWindow(settings, loader=window.holder.get)  # the model already loaded: nothing to wait for
     qtbot.addWidget(again)
     assert again.lane.height() == 90
+
+
+def test_a_piece_too_long_to_humanise_fails_with_the_reason_not_an_exception_name(tiny_checkpoint):
+    from midi_factory import midi_bytes, note, track
+
+    from app.core.humanise import humanise_mask
+    from app.ui.worker import HumaniseJob, HumaniseSnapshot, PredictorHolder
+    from models.inference import StyleNetPredictor
+
+    far = 600_000 * 120  # 600,000 sixteenths in: more steps than the model takes
+    doc = MidiDocument.from_bytes(midi_bytes([track(note(60, 0, 480) + note(64, far, far + 480))]))
+    snapshot = HumaniseSnapshot(doc.notes, doc.ticks_per_beat, humanise_mask(doc.notes, doc.piano_mask),
+                                "jazz", 1.0)
+    job = HumaniseJob(PredictorHolder(lambda: StyleNetPredictor.from_checkpoint(tiny_checkpoint, "cpu")), snapshot)
+    messages: list[str] = []
+    job.failed.connect(messages.append)
+    job.run()  # on this thread: the signal is delivered at once
+    assert messages and messages[0].startswith("the piece is ") and "at most 250000 can be humanised" in messages[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.dynamics import piano_top_voice
+from app.core.encoding import EncodingError
 from app.core.humanise import (
     VelocityPredictor,
     baseline_velocities,
@@ -104,8 +105,11 @@ def humanise_file(inp: Path, out: Path, settings: HumaniseSettings,
         what = settings.describe()
     else:
         predictor = predictor_for()
-        velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, settings.style,
-                                       settings.strength, keep_written=settings.keep_written)
+        try:
+            velocity = stylised_velocities(doc.notes, doc.ticks_per_beat, mask, predictor, settings.style,
+                                           settings.strength, keep_written=settings.keep_written)
+        except EncodingError as exc:  # notes the model cannot take (a piece far too long): this file's fault
+            raise BatchError(f"{inp.name}: {exc}") from None
         what = settings.describe(getattr(predictor, "device_name", ""))  # test fakes need not say
     velocity = settings.finish(doc.notes, mask, velocity, doc.ticks_per_beat)
     doc.notes = doc.notes.with_velocities(velocity)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
+from app.core.encoding import EncodingError
 from app.core.humanise import Cancelled, NoCheckpointError, VelocityPredictor, blended, stylised_velocities
 from app.core.notes import NoteTable
 
@@ -97,7 +98,7 @@ class HumaniseJob(QObject):
                                            self._progress, s.keep_written)  # the strength is applied after
         except Cancelled:
             self.cancelled.emit()
-        except NoCheckpointError as exc:
+        except (NoCheckpointError, EncodingError) as exc:  # their messages are written for the user
             self.failed.emit(str(exc))
         except Exception as exc:  # the worker must never take the app down
             self.failed.emit(f"{type(exc).__name__}: {exc}")
