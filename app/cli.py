@@ -188,6 +188,7 @@ def version_velocities(doc: MidiDocument, args: argparse.Namespace, versions: li
 
 def cmd_render(args: argparse.Namespace) -> int:
     from app.playback.outputs import PlaybackUnavailable, find_soundfont
+    from app.playback.render import RenderTooLong
     from app.playback.versions import export_wavs, schedules_for
 
     inp, out = Path(args.input), Path(args.output)
@@ -203,6 +204,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         written = export_wavs(schedules, versions, out, args.match_loudness, str(font), normalize=args.normalize)
     except PlaybackUnavailable as exc:
         raise CliError(str(exc), EXIT_ERROR) from None
+    except RenderTooLong as exc:
+        raise CliError(f"{inp.name}: {exc}") from None
     print(f"rendered with {font}")
     for w in written:
         print(f"{w.path}: {w.version}, {w.seconds:.1f} s, loudness {w.loudness_db:.1f} dBFS"

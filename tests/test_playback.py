@@ -480,3 +480,38 @@ def test_a_chord_rings_on_through_fluidsynth_when_one_of_its_notes_is_moved_whil
     before, after = window(handed_at - 0.1, handed_at), window(handed_at + 0.2, handed_at + 0.4)
     assert before > -40
     assert after > before - 12  # two of the three notes ring on
+
+
+def test_a_cancelled_export_writes_nothing_not_a_cut_off_file(tmp_path):
+    from app.core.humanise import Cancelled
+    from app.playback.versions import export_wavs
+
+    doc = MidiDocument.load(DEMO)
+    schedules = schedules_for(doc, {"original": doc.notes.velocity})
+    calls = []
+
+    def cancel_midway(fraction: float) -> bool:
+        calls.append(fraction)
+        return fraction < 0.3  # the user presses Cancel a third of the way in
+
+    with pytest.raises(Cancelled):
+        export_wavs(schedules, ["original"], tmp_path / "piece.wav", False, progress=cancel_midway)
+    assert calls and not list(tmp_path.iterdir())
+
+
+def test_a_piece_hours_long_is_refused_before_rendering_with_the_reason(tmp_path, capsys):
+    from app.cli import EXIT_BAD_INPUT, main
+    from app.playback.render import RenderTooLong
+
+    hours = 480 * 2 * 60 * 150  # a note 2.5 hours in at 120 bpm: a stray late note
+    path = tmp_path / "stray.mid"
+    path.write_bytes(midi_bytes([track(note(60, 0, 480) + note(62, hours, hours + 480))]))
+    doc = MidiDocument.load(path)
+    t0 = time.perf_counter()
+    with pytest.raises(RenderTooLong, match="lasts 2 h 30 min"):
+        render(build_schedule(doc))
+    assert time.perf_counter() - t0 < 1.0  # refused up front, not after rendering hours of audio
+    code = main(["render", str(path), "--version", "original", "-o", str(tmp_path / "o.wav")])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_BAD_INPUT and len(err.splitlines()) == 1 and "stray.mid" in err and "60 minutes" in err
+    assert not (tmp_path / "o.wav").exists()

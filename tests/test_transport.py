@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import DEMO
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QProgressDialog
 from qt_helpers import click, drag
 from qt_helpers import move as qt_move
 from qt_helpers import press as qt_press
@@ -15,8 +16,9 @@ from qt_helpers import release as qt_release
 from test_playback import FakePort, piano_and_band, read_wav
 
 from app.core.editor import Version
+from app.core.humanise import Cancelled
 from app.playback.outputs import PlaybackUnavailable, PortOutput
-from app.playback.render import loudness_db, render
+from app.playback.render import RenderTooLong, loudness_db, render
 from app.playback.versions import PEAK_CEILING_DB, schedules_for
 
 
@@ -373,3 +375,20 @@ def test_a_velocity_drag_is_heard_while_it_lasts_and_dropping_it_puts_the_veloci
     assert player.schedule.message(on).velocity == 110
     qtbot.waitUntil(lambda: any(m.type == "note_on" and m.velocity == 110 for _, m in port.log), timeout=8_000)
     transport.stop()
+
+
+@pytest.mark.parametrize(("raised", "said"), [
+    (RenderTooLong("the piece lasts 2 h 30 min"), "Audio export failed: the piece lasts 2 h 30 min"),
+    (Cancelled(), "Audio export cancelled: nothing was written."),
+])
+def test_an_audio_export_that_fails_or_is_cancelled_closes_its_progress_and_says_so(window, qtbot, monkeypatch,
+                                                                                      tmp_path, raised, said):
+    def export_wavs(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr("app.ui.transport.export_wavs", export_wavs)
+    window.open_path(DEMO)
+    done = []
+    window.transport.export_audio(tmp_path / "piece.wav", [Version.ORIGINAL], False, done.append)
+    qtbot.waitUntil(lambda: said in window.transport.status.text(), timeout=10_000)
+    assert not [d for d in window.findChildren(QProgressDialog) if d.isVisible()] and not done

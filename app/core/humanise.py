@@ -22,7 +22,7 @@ ProgressFn = Callable[[float], bool]  # fraction done -> False to cancel
 
 
 class Cancelled(Exception):
-    """The user cancelled a running humanise."""
+    """The user cancelled a running job (a Humanise, an audio render)."""
 
 
 class NoCheckpointError(Exception):

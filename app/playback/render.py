@@ -11,21 +11,40 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from app.core.atomic import write_atomic
+from app.core.humanise import Cancelled
 from app.playback.outputs import SAMPLE_RATE, new_synth, send_to_synth
 from app.playback.schedule import Schedule
 
 TAIL_SECONDS = 1.5  # let the last notes ring out
 BLOCK = 4096  # frames rendered between progress reports
+MAX_RENDER_SECONDS = 3600  # 0.6 GB of audio per version; longer is a stray late note or a wrong tempo
+
+
+class RenderTooLong(ValueError):
+    """The piece lasts longer than audio is rendered for; the message is for the user."""
+
+
+def _duration_text(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def render(schedule: Schedule, soundfont: str | None = None,
            progress: Callable[[float], bool] | None = None) -> np.ndarray:
-    """(frames, 2) float32 stereo in -1..1, at SAMPLE_RATE, faster than real time."""
+    """(frames, 2) float32 stereo in -1..1, at SAMPLE_RATE, faster than real time.
+
+    Raises :class:`RenderTooLong` for a piece longer than ``MAX_RENDER_SECONDS``, before rendering anything,
+    and :class:`app.core.humanise.Cancelled` when ``progress`` returns False."""
+    if schedule.duration > MAX_RENDER_SECONDS:
+        raise RenderTooLong(f"the piece lasts {_duration_text(schedule.duration)} (its last event); audio is "
+                            f"rendered for pieces of up to {MAX_RENDER_SECONDS // 60} minutes. A stray late "
+                            f"note or a wrong tempo can make a file this long.")
     synth = new_synth(soundfont)
     try:
         total = int((schedule.duration + TAIL_SECONDS) * SAMPLE_RATE)
         frames_at = np.minimum(np.rint(schedule.seconds * SAMPLE_RATE).astype(np.int64), total)
-        chunks, done, k = [], 0, 0
+        pcm = np.empty((total, 2), dtype=np.int16)  # filled in place: no list of blocks to join at the end
+        done, k, blocks = 0, 0, 0
         while done < total:
             # play every event due by ``done``, then render up to the next event (at most BLOCK frames)
             while k < len(schedule) and frames_at[k] <= done:
@@ -33,11 +52,11 @@ def render(schedule: Schedule, soundfont: str | None = None,
                 k += 1
             nxt = int(frames_at[k]) if k < len(schedule) else total
             n = max(1, min(nxt - done, BLOCK, total - done))
-            chunks.append(np.asarray(synth.get_samples(n), dtype=np.int16).reshape(-1, 2))
-            done += n
-            if progress is not None and len(chunks) % 64 == 0 and progress(done / total) is False:
-                break
-        audio = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros((0, 2), np.float32)
+            pcm[done:done + n] = np.asarray(synth.get_samples(n), dtype=np.int16).reshape(-1, 2)
+            done, blocks = done + n, blocks + 1
+            if progress is not None and blocks % 64 == 0 and progress(done / total) is False:
+                raise Cancelled()  # not the audio so far: a cut-off render must not be written as the piece
+        audio = pcm[:done].astype(np.float32) / 32768.0
     finally:
         synth.delete()
     return audio

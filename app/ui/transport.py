@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QInputDialog, QLabel, QProgressDialog, QToolBar
 
 from app.core.editor import Version
+from app.core.humanise import Cancelled
 from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable
 from app.playback.audition import Auditioner
@@ -454,19 +455,29 @@ class Transport(QObject):
         soundfont = self.settings.get("soundfont") or None
         normalize = self.normalize_action.isChecked()
 
-        def work(progress: Callable[[float], bool]) -> list[Path]:
-            return [w.path for w in export_wavs(schedules, names, path, match, soundfont, progress, normalize)]
+        def work(progress: Callable[[float], bool]) -> list[Path] | None:
+            try:
+                return [w.path for w in export_wavs(schedules, names, path, match, soundfont, progress, normalize)]
+            except Cancelled:  # everything is rendered before anything is written: nothing was
+                return None
 
         dialog = QProgressDialog("Rendering audio…", "Cancel", 0, 100, self.window)
         dialog.setMinimumDuration(300)
 
-        def finished(paths: list[Path]) -> None:
+        def finished(paths: list[Path] | None) -> None:
             dialog.close()
+            if paths is None:
+                self.set_message("Audio export cancelled: nothing was written.")
+                return
             self.set_message(f"Wrote {', '.join(p.name for p in paths)}{solo}")
             if done is not None:
                 done(paths)
 
-        job = self._run(work, finished, progress=lambda f: dialog.setValue(int(100 * f)))
+        def failed(message: str) -> None:
+            dialog.close()  # or it stays on screen, saying it renders
+            self.set_message(f"Audio export failed: {message}")
+
+        job = self._run(work, finished, progress=lambda f: dialog.setValue(int(100 * f)), on_error=failed)
         dialog.canceled.connect(lambda: setattr(job, "cancelled", True))
 
     def export_audio_dialog(self, all_versions: bool = False) -> None:
@@ -502,8 +513,10 @@ class Transport(QObject):
             self.close_output()
 
     def _run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
-             progress: Callable[[Any], None] | None = None) -> CallJob:
-        return self.background.run(fn, on_result, lambda message: self.set_message(f"Failed: {message}"), progress)
+             progress: Callable[[Any], None] | None = None,
+             on_error: Callable[[str], None] | None = None) -> CallJob:
+        return self.background.run(fn, on_result, on_error or (lambda message: self.set_message(f"Failed: {message}")),
+                                   progress)
 
     def shutdown(self) -> None:
         self.background.shutdown()
