@@ -17,7 +17,7 @@ from app.playback.schedule import Schedule
 
 TAIL_SECONDS = 1.5  # let the last notes ring out
 BLOCK = 4096  # frames rendered between progress reports
-MAX_RENDER_SECONDS = 3600  # 0.6 GB of audio per version; longer is a stray late note or a wrong tempo
+MAX_RENDER_SECONDS = 3600  # an hour is 1.3 GB of float audio per version; longer is a stray note or a wrong tempo
 
 
 class RenderTooLong(ValueError):
@@ -56,7 +56,7 @@ def render(schedule: Schedule, soundfont: str | None = None,
             done, blocks = done + n, blocks + 1
             if progress is not None and blocks % 64 == 0 and progress(done / total) is False:
                 raise Cancelled()  # not the audio so far: a cut-off render must not be written as the piece
-        audio = pcm[:done].astype(np.float32)
+        audio = pcm.astype(np.float32)
         audio *= 1 / 32768.0  # in place: one float copy of the piece at a time (12 bytes a frame at the peak)
     finally:
         synth.delete()
