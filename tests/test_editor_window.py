@@ -1075,3 +1075,14 @@ def test_a_piece_too_long_to_humanise_fails_with_the_reason_not_an_exception_nam
     job.failed.connect(messages.append)
     job.run()  # on this thread: the signal is delivered at once
     assert messages and messages[0].startswith("the piece is ") and "at most 250000 can be humanised" in messages[0]
+
+
+def test_opening_another_file_clears_the_last_humanise_report(window, qtbot, tmp_path):
+    window.open_path(DEMO)
+    with qtbot.waitSignal(window.humanise_finished, timeout=60_000):
+        window.humanise()
+    assert window.panel.info.text().startswith("Humanised ")
+    other = tmp_path / "other.mid"
+    shutil.copy(DEMO, other)
+    assert window.open_path(other)
+    assert window.panel.info.text() == "StyleNet ready on cpu." and window.humaniser.last is None

@@ -86,8 +86,8 @@ def test_any_well_formed_file_renders_or_is_refused_in_one_line(tmp_path: Path, 
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edits=st.lists(st.tuples(st.sampled_from(["set", "cut", "insert"]), st.floats(0, 1), st.binary(min_size=1, max_size=30)),
-                      min_size=1, max_size=6))
+@given(edits=st.lists(st.tuples(st.sampled_from(["set", "cut", "insert"]), st.floats(0, 1),
+                                st.binary(min_size=1, max_size=30)), min_size=1, max_size=6))
 def test_a_corrupted_file_humanises_or_is_refused_in_one_line(tmp_path: Path, capsys, edits):
     data = bytearray(DEMO.read_bytes())
     for what, where, stuff in edits:
@@ -102,3 +102,28 @@ def test_a_corrupted_file_humanises_or_is_refused_in_one_line(tmp_path: Path, ca
     path.write_bytes(bytes(data))
     code, err = run(["humanise", str(path), "--baseline", "-o", str(tmp_path / "out.mid"), "--force"], capsys)
     works_or_refuses(code, err)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ticks_per_beat=st.sampled_from([1, 24, 480, 32767]), spec=tracks)
+def test_the_editor_opens_edits_and_humanises_any_well_formed_file_or_says_why(window, qtbot, monkeypatch,
+                                                                              tmp_path: Path, ticks_per_beat, spec):
+    said: list[str] = []
+    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda parent, title, text: said.append(text))
+    path = tmp_path / "in.mid"
+    path.write_bytes(build(1, ticks_per_beat, spec))
+    if not window.open_path(path):
+        assert said and len(said[-1].splitlines()) == 1  # refused, with the reason
+        return
+    window.grab()  # paints every view of whatever opened
+    window.edits.select_all()
+    window.view.zoom_x(8.0, 100)
+    window.edits.nudge_velocities(5)
+    window.make_baseline()
+    window.grab()
+    if window.doc.piano_mask.any():
+        with qtbot.waitSignal(window.humanise_finished, timeout=60_000):
+            window.humanise()
+    window.undo_stack.undo()
+    window.grab()
+    assert not [text for text in said if "Error:" in text or "Traceback" in text], said

@@ -67,7 +67,18 @@ class HumaniseController(QObject):
         checkpoint = w.settings.get("checkpoint")  # a model of the user's own is named where it runs
         w.status_labels["device"].setText(f"model: {Path(checkpoint).name} · {device}" if checkpoint
                                           else f"device: {device}")
-        w.panel.info.setText(f"StyleNet ready on {device}.")
+        w.panel.info.setText(self._ready_text(predictor))
+
+    @staticmethod
+    def _ready_text(predictor: VelocityPredictor) -> str:
+        return f"StyleNet ready on {getattr(predictor, 'device_name', 'cpu')}."
+
+    def document_replaced(self) -> None:
+        """Another file is open: the last run's report and strength blends were about the one before."""
+        self.last = None
+        predictor = self.holder.loaded
+        if predictor is not None and self.job is None:  # a running job reports that it was discarded
+            self.window.panel.info.setText(self._ready_text(predictor))
 
     def _model_failed(self, message: str) -> None:
         self.holder.error = message

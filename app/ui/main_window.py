@@ -303,6 +303,7 @@ class MainWindow(QMainWindow):
         self.blind.abandon()
         self.doc = doc
         self.exporter.document_replaced()
+        self.humaniser.document_replaced()
         def push(text: str, before: EditorState, after: EditorState) -> None:
             self.undo_stack.push(StateCommand(doc, text, before, after))
 
