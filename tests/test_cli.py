@@ -102,7 +102,7 @@ def test_a_piece_too_long_to_encode_is_bad_input_named_in_one_line(tmp_path, tin
     code = main(["humanise", str(path), "-o", str(tmp_path / "o.mid"), "--checkpoint", str(tiny_checkpoint)])
     err = capsys.readouterr().err.strip()
     assert code == EXIT_BAD_INPUT and len(err.splitlines()) == 1, err
-    assert "far.mid" in err and "at most 250000 can be humanised" in err and "unexpected" not in err
+    assert "far.mid" in err and "at most 250,000 (15,625 bars) can be humanised" in err and "unexpected" not in err
     assert not (tmp_path / "o.mid").exists()
 
 

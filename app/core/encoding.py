@@ -95,7 +95,9 @@ def encode_beats(pitch: np.ndarray, start_beats: np.ndarray, end_beats: np.ndarr
     onset, duration = quantise(start_beats, end_beats)
     steps = int((onset + duration).max()) if len(onset) else 1
     if steps > MAX_STEPS:
-        raise EncodingError(f"the piece is {steps} sixteenth-note steps long; at most {MAX_STEPS} can be humanised")
+        raise EncodingError(f"the piece is {steps:,} sixteenth notes long ({steps // 16:,} bars of 4/4); at most "
+                            f"{MAX_STEPS:,} ({MAX_STEPS // 16:,} bars) can be humanised. A stray late note or a "
+                            "damaged file can make a piece this long.")
     inputs = np.zeros((steps, N_INPUTS), dtype=np.float32)
     inputs[onset, key] = 1.0
     # Sounding block: mark [onset, onset + duration) per note with a difference array.
