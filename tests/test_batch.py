@@ -39,6 +39,7 @@ def test_a_bad_file_is_reported_and_the_rest_are_humanised(tmp_path):
     report = humanise_all(pairs, HumaniseSettings(), LouderPredictor, lambda f: True)
     assert [p.name for p in report.written] == ["one.classical.mid", "two.classical.mid"]
     assert len(report.failed) == 1 and report.failed[0].startswith("broken.mid: ") and not report.stopped
+    assert report.failed[0].count("broken.mid") == 1, report.failed  # named once, not "broken.mid: broken.mid: …"
     assert (MidiDocument.load(report.written[0]).notes.velocity == 100).all()
 
 

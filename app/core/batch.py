@@ -92,8 +92,8 @@ def humanise_file(inp: Path, out: Path, settings: HumaniseSettings,
                   predictor_for: Callable[[], VelocityPredictor],
                   prepare: Callable[[MidiDocument], None] | None = None) -> str:
     """Humanise ``inp`` into ``out`` (atomically; ``prepare`` may choose the piano part first) and say what
-    was done in one line. Raises ``BatchError`` or ``MidiError`` for bad input; ``predictor_for`` is asked
-    only when a model is needed (a baseline never loads one)."""
+    was done in one line. Raises ``BatchError`` or ``MidiError`` for bad input, each naming the file;
+    ``predictor_for`` is asked only when a model is needed (a baseline never loads one)."""
     doc = MidiDocument.load(inp)
     if prepare is not None:
         prepare(doc)

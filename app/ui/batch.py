@@ -54,7 +54,9 @@ def humanise_all(pairs: list[tuple[Path, Path]], settings: HumaniseSettings,
         except NoModel as exc:
             report.stopped = f"no model: {exc}"
             break
-        except (BatchError, MidiError, ValueError, OSError) as exc:
+        except (BatchError, MidiError) as exc:  # humanise_file's own errors name the file already
+            report.failed.append(str(exc))
+        except (ValueError, OSError) as exc:
             report.failed.append(f"{inp.name}: {exc}")
         else:
             report.written.append(out)
