@@ -7,13 +7,13 @@ long for the model exited 1 as "unexpected", and a render of a file lasting hour
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import mido
 from conftest import DEMO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from midi_factory import midi_bytes, track
 
 from app.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from app.core.humanise import humanise_mask
@@ -21,14 +21,14 @@ from app.core.midi_document import MidiDocument
 
 notes = st.lists(st.tuples(st.integers(0, 20_000), st.sampled_from([0, 1, 5, 100, 480, 100_000]),
                            st.integers(0, 127), st.integers(0, 127), st.booleans()), max_size=40)
-tracks = st.lists(st.tuples(st.sampled_from([0, 1, 9, 15]), notes,
+track_specs = st.lists(st.tuples(st.sampled_from([0, 1, 9, 15]), notes,
                             st.none() | st.integers(1, 16_777_215),  # tempo: microseconds per beat
                             st.none() | st.tuples(st.integers(1, 15), st.sampled_from([1, 2, 4, 8, 16, 32])),
                             st.booleans()), min_size=1, max_size=3)
 
 
 def build(kind: int, ticks_per_beat: int, spec: list) -> bytes:
-    f = mido.MidiFile(type=kind, ticks_per_beat=ticks_per_beat)
+    built = []
     for channel, played, tempo, meter, pedal in spec[:1] if kind == 0 else spec:
         events: list[tuple[int, mido.Message | mido.MetaMessage]] = []
         if tempo is not None:
@@ -42,14 +42,8 @@ def build(kind: int, ticks_per_beat: int, spec: list) -> bytes:
         if pedal:
             events += [(t, mido.Message("control_change", control=64, value=v, channel=channel))
                        for t, v in ((0, 127), (900, 0), (1000, 64))]
-        last, track = 0, mido.MidiTrack()
-        for tick, msg in sorted(events, key=lambda e: e[0]):
-            track.append(msg.copy(time=tick - last))
-            last = tick
-        f.tracks.append(track)
-    buf = io.BytesIO()
-    f.save(file=buf)
-    return buf.getvalue()
+        built.append(track(events))
+    return midi_bytes(built, ticks_per_beat, kind)
 
 
 def run(args: list[str], capsys) -> tuple[int, str]:
@@ -64,7 +58,7 @@ def works_or_refuses(code: int, err: str) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from([0, 1, 1, 2]), ticks_per_beat=st.sampled_from([1, 24, 480, 32767]), spec=tracks)
+@given(kind=st.sampled_from([0, 1, 1, 2]), ticks_per_beat=st.sampled_from([1, 24, 480, 32767]), spec=track_specs)
 def test_any_well_formed_file_humanises_or_is_refused_in_one_line(tmp_path: Path, tiny_checkpoint, capsys,
                                                                   kind, ticks_per_beat, spec):
     path, out = tmp_path / "in.mid", tmp_path / "out.mid"
@@ -78,7 +72,7 @@ def test_any_well_formed_file_humanises_or_is_refused_in_one_line(tmp_path: Path
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ticks_per_beat=st.sampled_from([1, 24, 480]), spec=tracks)
+@given(ticks_per_beat=st.sampled_from([1, 24, 480]), spec=track_specs)
 def test_any_well_formed_file_renders_or_is_refused_in_one_line(tmp_path: Path, capsys, ticks_per_beat, spec):
     path = tmp_path / "in.mid"
     path.write_bytes(build(1, ticks_per_beat, spec))
@@ -106,7 +100,7 @@ def test_a_corrupted_file_humanises_or_is_refused_in_one_line(tmp_path: Path, ca
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ticks_per_beat=st.sampled_from([1, 24, 480, 32767]), spec=tracks)
+@given(ticks_per_beat=st.sampled_from([1, 24, 480, 32767]), spec=track_specs)
 def test_the_editor_opens_edits_and_humanises_any_well_formed_file_or_says_why(window, qtbot, monkeypatch,
                                                                               tmp_path: Path, ticks_per_beat, spec):
     said: list[str] = []
