@@ -12,6 +12,7 @@ import pytest
 from conftest import REAL_FILES
 from midi_factory import absolute, midi_bytes, note, raw_midi, track
 
+from app import DEMO_SONG
 from app.core.humanise import baseline_velocities, humanise_mask, stylised_velocities
 from app.core.midi_document import MidiDocument, MidiError
 
@@ -69,6 +70,20 @@ def test_jazz_file_with_bass_and_drums_picks_piano_only(shared_data):
     assert doc.piano_parts == {(2, 7), (2, 8)}
     assert all(not parts[k].is_drums for k in doc.piano_parts)
     assert any(p.is_drums for p in doc.parts) and any(p.program == 35 for p in doc.parts)  # drums, bass
+
+
+def test_parts_are_labelled_with_their_general_midi_instrument(shared_data):
+    doc = MidiDocument.load(shared_data / "jazz/mckenzie/AfterYou.mid")
+    labels = [p.label().replace("\u00a0", " ") for p in doc.parts]  # no-break spaces keep "ch 8" together
+    assert labels[0].startswith("Track 3 · ch 8 · Acoustic Grand Piano · Track 2 (")
+    assert labels[2].startswith("Track 4 · ch 2 · Fretless Bass · ")
+    assert labels[3].startswith("Track 5 · ch 10 · Drums · ")
+    demo = MidiDocument.load(DEMO_SONG)  # its track is named "Piano": not said twice
+    assert demo.parts[0].label().replace("\u00a0", " ") == "Track 2 · ch 1 · Acoustic Grand Piano (309 notes)"
+    # Band-in-a-Box names end in NUL bytes, and spaces run double: shown as plain text
+    tea = MidiDocument.load(shared_data / "jazz/mckenzie/Tea for two.MID")
+    label = tea.parts[0].label().replace("\u00a0", " ")
+    assert label == "Track 7 · ch 1 · Acoustic Grand Piano · Melody (BB) (2383 notes)"
 
 
 def test_user_can_override_the_piano_part_but_never_drums():

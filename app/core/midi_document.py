@@ -53,11 +53,22 @@ class Part:
     def is_piano_program(self) -> bool:
         return not self.is_drums and self.program in PIANO_PROGRAMS
 
+    @property
+    def instrument(self) -> str:
+        """The General MIDI name of its sound ("Acoustic Bass"), what a user picks the piano part by."""
+        if self.is_drums:
+            return "Drums"
+        import pretty_midi  # 0.15 s to import; only labels need it
+
+        return str(pretty_midi.program_to_instrument_name(self.program))
+
     def label(self, note_count: int | None = None) -> str:
         """``note_count``: the part's notes now, where edits have changed them (default: as loaded)."""
-        kind = "drums" if self.is_drums else f"program {self.program + 1}"
         count = self.note_count if note_count is None else note_count
-        return f"Track {self.track + 1} · ch {self.channel + 1} · {self.name or kind} ({count} notes)"
+        adds = self.name and self.name.casefold() not in self.instrument.casefold()  # not "Piano" again
+        name = f" · {self.name}" if adds else ""
+        nb = "\u00a0"  # no-break spaces: a narrow panel wraps the label between its parts, never inside one
+        return f"Track{nb}{self.track + 1} · ch{nb}{self.channel + 1} · {self.instrument}{name} ({count}{nb}notes)"
 
 
 def _read_midifile(data: bytes, source: str) -> mido.MidiFile:
@@ -148,7 +159,7 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
             elif kind == "time_signature":
                 signatures.append(TimeSignature(tick, msg.numerator, msg.denominator))
             elif kind == "track_name" and tr not in names:
-                names[tr] = msg.name.strip()
+                names[tr] = " ".join("".join(c for c in msg.name if c.isprintable()).split())  # some end in NULs
         # Notes never switched off end where their track ends.
         for (ch, pitch), queue in open_notes.items():
             for on_tick, vel, ref in queue:

@@ -113,6 +113,10 @@ class TracksPanel(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # a label ("Track 3 · ch 8 · Acoustic Grand Piano · Lead (1286 notes)") wraps in a narrow dock
+        self.setWordWrap(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.itemChanged.connect(self._changed)
         self._filling = False
         self._parts: list[Part] = []
