@@ -249,14 +249,14 @@ def test_copy_paste_duplicate_and_cut_with_their_shortcuts(demo, qtbot):
     length = max(e for _, _, e in picked) - first
     step = -(-length // 120) * 120
     assert notes_set(demo.doc) == before | pasted | {(p, s + step, e + step) for p, s, e in pasted}
-    assert demo.tracks.item(0).text().endswith(f"({len(before) + 4} notes)")  # the part list counts them
+    assert demo.tracks.item(0).text().endswith(f"({len(before) + 4}\u00a0notes)")  # the part list counts them
     act("Cut")
     assert notes_set(demo.doc) == before | pasted and len(demo.edits.clipboard.notes) == 2
     assert [demo.undo_stack.text(i) for i in range(demo.undo_stack.count())][-3:] == [
         "Paste notes", "Paste notes", "Cut notes"]
     for _ in range(3):
         demo.undo_stack.undo()
-    assert notes_set(demo.doc) == before and demo.tracks.item(0).text().endswith(f"({len(before)} notes)")
+    assert notes_set(demo.doc) == before and demo.tracks.item(0).text().endswith(f"({len(before)}\u00a0notes)")
     demo.set_document(EditorDocument.open(DEMO))  # the clipboard outlives the file it came from
     demo.roll.playhead_tick = None  # nothing played: the paste goes to the left edge of the view
     act("Paste at Playhead")

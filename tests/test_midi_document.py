@@ -86,6 +86,30 @@ def test_parts_are_labelled_with_their_general_midi_instrument(shared_data):
     assert label == "Track 7 · ch 1 · Acoustic Grand Piano · Melody (BB) (2383 notes)"
 
 
+def test_a_part_is_judged_by_the_programs_its_notes_play_with():
+    def program(tick: int, number: int, channel: int = 0) -> tuple[int, mido.Message]:
+        return (tick, mido.Message("program_change", program=number, channel=channel))
+
+    data = midi_bytes([
+        # set to piano, then to a bass before any note (a sequencer's reset): a bass, not a piano
+        track([program(0, 0), program(0, 32), *note(40, 0, 480)]),
+        # a piano that becomes strings mid-song: both are named; its first notes make it a piano
+        track([program(0, 1, 1), *note(60, 0, 480, channel=1), program(960, 48, 1), *note(62, 960, 1440, channel=1)]),
+        # notes before the track's own program change sound with the channel's default (GM piano)
+        track([*note(64, 0, 480, channel=2), program(960, 40, 2), *note(65, 960, 1440, channel=2)]),
+        # two tracks on one channel (as in a jazz file of the data): each keeps its own track's program,
+        # although the second track's change comes later and would win on a real synthesiser
+        track([program(1, 32, 3), *note(36, 960, 1440, channel=3)]),
+        track([program(2, 4, 3), *note(72, 960, 1440, channel=3)]),
+    ])
+    doc = MidiDocument.from_bytes(data)
+    instruments = {p.key: p.instrument for p in doc.parts}
+    assert instruments == {(0, 0): "Acoustic Bass", (1, 1): "Bright Acoustic Piano / String Ensemble 1",
+                           (2, 2): "Acoustic Grand Piano / Violin", (3, 3): "Acoustic Bass",
+                           (4, 3): "Electric Piano 1"}
+    assert doc.piano_parts == {(1, 1), (2, 2), (4, 3)}
+
+
 def test_user_can_override_the_piano_part_but_never_drums():
     data = midi_bytes([track([*note(60, 0, 480), (0, mido.Message("program_change", program=40))]),
                        track(note(62, 0, 480, channel=1)), track(note(36, 0, 120, channel=9))])

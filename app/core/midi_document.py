@@ -37,9 +37,10 @@ class Part:
 
     track: int
     channel: int
-    program: int
+    program: int  # at its first note: what decides whether it is a piano
     name: str
     note_count: int
+    later_programs: tuple[int, ...] = ()  # programs it switches to after the first, in order
 
     @property
     def key(self) -> tuple[int, int]:
@@ -60,7 +61,8 @@ class Part:
             return "Drums"
         import pretty_midi  # 0.15 s to import; only labels need it
 
-        return str(pretty_midi.program_to_instrument_name(self.program))
+        return " / ".join(str(pretty_midi.program_to_instrument_name(p))
+                          for p in (self.program, *self.later_programs))
 
     def label(self, note_count: int | None = None) -> str:
         """``note_count``: the part's notes now, where edits have changed them (default: as loaded)."""
@@ -121,8 +123,7 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
     cols: dict[str, list[int]] = defaultdict(list)
     tempos: list[tuple[int, int]] = []
     signatures: list[TimeSignature] = []
-    track_programs: dict[tuple[int, int], int] = {}  # first program change per (track, channel)
-    channel_programs: dict[int, int] = {}  # first per channel anywhere (format 1 may keep them apart)
+    program_changes: list[tuple[int, int, int, int]] = []  # (tick, track, channel, program), in file order
     counts: dict[tuple[int, int], int] = defaultdict(int)
     names: dict[int, str] = {}
     sustain: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
@@ -150,8 +151,7 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
             elif kind == "control_change" and msg.control == SUSTAIN_PEDAL:
                 sustain[(tr, msg.channel)].append((tick, msg.value))
             elif kind == "program_change":
-                track_programs.setdefault((tr, msg.channel), msg.program)
-                channel_programs.setdefault(msg.channel, msg.program)
+                program_changes.append((tick, tr, msg.channel, msg.program))
             elif kind == "set_tempo":
                 if msg.tempo <= 0:
                     raise MidiError(f"{source}: tempo of {msg.tempo} µs per beat at tick {tick} (track {tr + 1}).")
@@ -168,13 +168,48 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
 
     table = NoteTable(*(np.array(cols[c], dtype=np.int64) for c in
                         ("pitch", "start", "end", "velocity", "channel", "track", "on_ref")))
-    order = np.lexsort((table.pitch, table.start))
-    parts = [Part(tr, ch, track_programs.get((tr, ch), channel_programs.get(ch, 0)), names.get(tr, ""), n)
+    table = table.take(np.lexsort((table.pitch, table.start)))
+    programs = _programs_played(table, program_changes)
+    parts = [Part(tr, ch, programs[(tr, ch)][0], names.get(tr, ""), n, tuple(programs[(tr, ch)][1:]))
              for (tr, ch), n in sorted(counts.items())]
     signatures.sort(key=lambda s: s.tick)
     pedals = {key: _pedal_spans(events, end_tick) for key, events in sustain.items()}
-    return _Parsed(table.take(order), TempoMap.from_changes(midi.ticks_per_beat, tempos), signatures, parts, end_tick,
+    return _Parsed(table, TempoMap.from_changes(midi.ticks_per_beat, tempos), signatures, parts, end_tick,
                    pedals)
+
+
+def _last_at(changes: list[tuple[int, int]], ticks: np.ndarray, default: int) -> np.ndarray:
+    """The value of the last (tick, value) change at or before each of ``ticks`` (a change in the same tick
+    counts; later ones in the file win a tie), ``default`` before any."""
+    at, values = zip(*sorted(changes, key=lambda c: c[0]))  # stable: file order within a tick
+    k = np.searchsorted(np.array(at), ticks, side="right") - 1
+    return np.where(k >= 0, np.array(values)[np.maximum(k, 0)], default)
+
+
+def _programs_played(notes: NoteTable, changes: list[tuple[int, int, int, int]]) -> dict[tuple[int, int], list[int]]:
+    """Per part, the programs its notes sound with, in the order first heard. ``notes`` sorted by start;
+    ``changes`` (tick, track, channel, program) in file order.
+
+    A MIDI channel has one program, whichever track set it, so a note takes its channel's last change, or
+    General MIDI's piano (0) before any. A change in the note's own track comes first, though: where two
+    tracks share a channel, each track's own program says what its author meant ("Bass" on a channel that
+    another track sets to an electric piano later in the same tick).
+    """
+    program = np.zeros(len(notes), dtype=np.int64)
+    for channel in {c for _, _, c, _ in changes}:
+        on = notes.channel == channel
+        program[on] = _last_at([(t, p) for t, _, c, p in changes if c == channel], notes.start[on], 0)
+    for track, channel in {(tr, c) for _, tr, c, _ in changes}:
+        on = (notes.track == track) & (notes.channel == channel)
+        own = _last_at([(t, p) for t, tr, c, p in changes if (tr, c) == (track, channel)], notes.start[on], -1)
+        program[on] = np.where(own >= 0, own, program[on])
+    heard = (notes.track * 16 + notes.channel) * 128 + program
+    combos, first = np.unique(heard, return_index=True)
+    out: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for combo in combos[np.argsort(first)]:  # in the order first heard
+        part, prog = divmod(int(combo), 128)
+        out[divmod(part, 16)].append(prog)
+    return out
 
 
 def auto_piano_parts(parts: list[Part]) -> frozenset[tuple[int, int]]:
