@@ -287,6 +287,17 @@ def test_sustain_pedal_spans_of_the_piano_part():
     assert doc.pedal_spans().tolist() == [[0, 3000]]  # the union of both parts' spans
 
 
+def test_a_pedal_only_touched_has_no_spans():
+    # ASAP's Khmara04 (BWV 883): 13 controller-64 values, all below 64; opening it raised an IndexError
+    touched = track([*note(60, 0, 960), pedal(0, 10), pedal(240, 28), pedal(480, 0)])
+    down = track([*note(48, 0, 960, channel=1), pedal(100, 127, channel=1), pedal(200, 0, channel=1)])
+    doc = MidiDocument.from_bytes(midi_bytes([touched, down]))
+    doc.set_piano_parts({(0, 0)})
+    assert doc.pedal_spans().shape == (0, 2)
+    doc.set_piano_parts({(0, 0), (1, 1)})
+    assert doc.pedal_spans().tolist() == [[100, 200]]
+
+
 def test_pedal_on_a_controller_track_of_its_own_counts_for_its_channel():
     notes_only = track(note(60, 0, 480) + note(62, 480, 960))
     controllers = track([pedal(240, 127), pedal(720, 0)])

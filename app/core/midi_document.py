@@ -298,7 +298,7 @@ class MidiDocument:
             own = self._pedals.get((tr, ch))
             if own is None:
                 own = next((v for key, v in self._pedals.items() if key[1] == ch and key not in with_notes), None)
-            if own is not None:
+            if own is not None and len(own):  # a pedal only ever touched (all values < 64) has no spans
                 spans.append(own)
         if not spans:
             return np.zeros((0, 2), dtype=np.int64)
