@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
@@ -13,7 +13,7 @@ from app.core.notes import pitch_name
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
-from app.ui.tooltips import show_note_tooltip
+from app.ui.tooltips import NoteTooltips
 
 LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
@@ -36,7 +36,11 @@ class Keyboard(QWidget):
         view.changed.connect(self.update)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        p, v = QPainter(self), self.view
+        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
+        v = self.view
         p.fillRect(self.rect(), QColor("#f4f4f4"))
         for pitch in range(max(0, v.pitch_at(self.height())), min(127, v.pitch_at(0)) + 1):
             y = v.y_of(pitch)
@@ -49,7 +53,6 @@ class Keyboard(QWidget):
                 p.setPen(QColor("#333"))
                 p.drawText(QRectF(0, y, self.width() - 3, v.key_height), Qt.AlignmentFlag.AlignRight |
                            Qt.AlignmentFlag.AlignVCenter, pitch_name(pitch))
-        p.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -86,7 +89,11 @@ class Ruler(QWidget):
         view.changed.connect(self.update)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        p, v = QPainter(self), self.view
+        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
+        v = self.view
         p.fillRect(self.rect(), QColor("#2c3036"))
         t1 = v.tick_at(self.width())
         bars = bar_lines(self.doc.midi.time_signatures, v.ticks_per_beat, int(t1) + 1)
@@ -108,7 +115,6 @@ class Ruler(QWidget):
             p.setPen(QPen(style.PLAYHEAD, 2))
             x = v.x_of(self.playhead_tick)
             p.drawLine(QLineF(x, 0, x, self.height()))
-        p.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.seek_requested.emit(max(0.0, self.view.tick_at(event.position().x())))
@@ -147,9 +153,11 @@ class LaneGrip(QWidget):
             self.resized.emit(self.lane.height())
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
+        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), style.BAR_LINE)
-        p.end()
 
 
 class VelocityLane(QWidget):
@@ -176,6 +184,7 @@ class VelocityLane(QWidget):
         self.brush = False  # the drag (with Ctrl) raises or lowers a phrase, keeping its notes' differences
         self.setMinimumHeight(90)
         view.changed.connect(self.update)
+        self.tooltips = NoteTooltips(self, self.bar_at)
 
     # -- geometry -------------------------------------------------------------
     def y_of(self, velocity: np.ndarray | float) -> np.ndarray:
@@ -225,8 +234,6 @@ class VelocityLane(QWidget):
         height = np.abs(self.doc.shown_velocities()[rows].astype(float) - self.velocity_at(pos.y()))
         return int(rows[np.argmin(height)])
 
-    def event(self, event: QEvent) -> bool:
-        return show_note_tooltip(self, event, self.doc, self.bar_at) or super().event(event)
 
     def drag_values(self) -> tuple[np.ndarray, np.ndarray]:
         assert self.drag is not None
@@ -313,12 +320,14 @@ class VelocityLane(QWidget):
 
     # -- painting ------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
+        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), style.BACKGROUND)
         if self.blind:
             p.setPen(style.HINT_TEXT)
             p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, BLIND_TEXT)
-            p.end()
             return
         p.setPen(QPen(style.BEAT_LINE, 1, Qt.PenStyle.DotLine))
         for level in (32, 64, 96):
@@ -350,7 +359,6 @@ class VelocityLane(QWidget):
             self.paint_overlays(p, rows, x)
         if self.drag is not None and dragged is not None:
             style.draw_readout(p, self.drag_text(dragged), self.drag[1], self.width())
-        p.end()
 
     def drag_text(self, dragged: tuple[np.ndarray, np.ndarray] | None = None) -> str:
         """What the drag in progress sets (``dragged``: its :meth:`drag_values`, if already computed), shown

@@ -70,9 +70,12 @@ def launch(argv: list[str]) -> int:
             return render_screenshot(MainWindow(settings), args.file, Path(args.screenshot), args.version,
                                      args.style, args.size)
     from app.core.recovery import RecoveryStore
+    from app.ui.errors import ErrorReporter
     from app.ui.recovery import default_root
 
     window = MainWindow(recovery=RecoveryStore(default_root()))
+    reporter = ErrorReporter(window)
+    reporter.install()
     if args.file:
         window.open_path(args.file)  # a failure is reported in a dialog; the empty editor stays usable
     window.show()
@@ -83,4 +86,7 @@ def launch(argv: list[str]) -> int:
         elif keeper.left():  # the file asked for stays open; the work stays on offer
             window.statusBar().showMessage("Unsaved work from an editor that did not close properly: "
                                            "File ▸ Restore Unsaved Work.", 15000)
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        reporter.uninstall()

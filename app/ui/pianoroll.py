@@ -7,7 +7,7 @@ and commits exactly one document edit (one undo step) on release.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
@@ -16,7 +16,7 @@ from app.core.notes import NoteTable
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.geometry import ViewState
-from app.ui.tooltips import show_note_tooltip
+from app.ui.tooltips import NoteTooltips
 
 RESIZE_GRIP_PX = 6
 EMPTY_HINT = ("Open a MIDI file (Ctrl+O) or drop one here.\n"
@@ -175,6 +175,7 @@ class PianoRoll(QWidget):
         self.setMouseTracking(True)
         self.setMinimumSize(200, 120)
         view.changed.connect(self.update)
+        self.tooltips = NoteTooltips(self, self.note_at)
 
     def set_document(self, doc: EditorDocument) -> None:
         self.doc = doc
@@ -193,8 +194,6 @@ class PianoRoll(QWidget):
                              & self.editable_mask())
         return int(hit[np.argmax(n.start[hit])]) if len(hit) else None
 
-    def event(self, event: QEvent) -> bool:
-        return show_note_tooltip(self, event, self.doc, self.note_at) or super().event(event)
 
     def target_part(self) -> tuple[int, int]:
         """Where drawn notes go: the selection's part, else the first piano part."""
@@ -336,7 +335,10 @@ class PianoRoll(QWidget):
         painter.drawRects(self.note_rects(np.flatnonzero(self.doc.selection), notes))
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
+        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         w, h, v = self.width(), self.height(), self.view
         p.fillRect(self.rect(), style.BACKGROUND)
         for pitch in range(max(0, v.pitch_at(h)), min(127, v.pitch_at(0)) + 1):
@@ -372,7 +374,6 @@ class PianoRoll(QWidget):
         if not len(self.doc.notes) and self.doc.midi.path is None and not self.draw_mode:
             p.setPen(style.HINT_TEXT)  # the empty editor says how to start
             p.drawText(QRectF(0, 0, w, h), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
-        p.end()
 
     def paint_velocity_numbers(self, p: QPainter, rows: np.ndarray, velocity: np.ndarray) -> None:
         """Each note's velocity written inside it, where it is tall and long enough to hold the number

@@ -1,0 +1,69 @@
+"""Unexpected errors in the running editor: reported in a dialog, the editor carries on.
+
+An exception raised in a Qt slot or event handler does not stop the application: PySide prints it and
+returns to the event loop. Without a hook the user sees nothing, and a half-done action (an open that
+stopped midway) looks like success. The hook prints the traceback to stderr as before and shows one
+dialog naming the error, with the traceback under "Show Details" for a bug report; an error already shown
+(a paint that fails on every repaint) is only printed again.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+class ErrorReporter:
+    """Installed as ``sys.excepthook`` while the window runs (:meth:`install`, :meth:`uninstall`)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        self.parent = parent
+        self.pending: list[tuple[str, str]] = []  # (summary, traceback) not yet shown
+        self.showing = False
+        self.shown: set[str] = set()  # a paint that fails fails on every repaint: one dialog for it
+        self._previous = sys.excepthook
+
+    def install(self) -> None:
+        self._previous = sys.excepthook
+        sys.excepthook = self.report
+
+    def uninstall(self) -> None:
+        if sys.excepthook == self.report:
+            sys.excepthook = self._previous
+
+    def report(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        details = "".join(traceback.format_exception(kind, exc, tb))
+        print(details, file=sys.stderr, end="")
+        if f"{kind.__name__}: {exc}" in self.shown:
+            return
+        self.pending.append((f"{kind.__name__}: {exc}", details))
+        if len(self.pending) == 1 and not self.showing:
+            # not from inside the failing handler: a paint event that fails would fail again under the dialog
+            QTimer.singleShot(0, self._show)
+
+    def _show(self) -> None:
+        if not self.pending:
+            return
+        summary, details = self.pending[0]
+        repeats = len(self.pending) - 1
+        self.shown.update(s for s, _ in self.pending)
+        self.pending.clear()  # errors raised while the dialog is up are shown after it, together
+        box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",
+                          f"Something went wrong inside StyleNet Studio: {summary}", parent=self.parent)
+        box.setInformativeText(
+            (f"{repeats} more error(s) followed it. " if repeats else "")
+            + "The editor carries on, but the last action may not have finished: check the result. "
+            "Your edits are kept (and copied to the recovery folder); saving or exporting to a new file is "
+            "safe. Please report this with the details below.")
+        box.setDetailedText(details)
+        self.showing = True
+        try:
+            box.exec()
+        finally:
+            self.showing = False
+        if self.pending:
+            QTimer.singleShot(0, self._show)
