@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QUndoCommand
 
 from app.core.editor import EditorDocument, EditorState
+from app.ui.errors import reported
 from app.ui.midi_input import PLAYED_ALONG
 
 MERGING_ID = 1
@@ -19,9 +20,11 @@ class StateCommand(QUndoCommand):
         super().__init__(text)
         self.doc, self.before, self.after = doc, before, after
 
+    @reported  # pushed from Python: an error escaping into Qt here would crash the editor
     def redo(self) -> None:
         self.doc.restore(self.after)
 
+    @reported
     def undo(self) -> None:
         self.doc.restore(self.before)
 

@@ -9,12 +9,17 @@ dialog naming the error, with the traceback under "Show Details" for a bug repor
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
+from collections.abc import Callable
 from types import TracebackType
+from typing import ParamSpec
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+P = ParamSpec("P")
 
 
 class ErrorReporter:
@@ -67,3 +72,18 @@ class ErrorReporter:
             self.showing = False
         if self.pending:
             QTimer.singleShot(0, self._show)
+
+
+def reported(method: Callable[P, None]) -> Callable[P, None]:
+    """Run a Qt virtual override that Python code calls through Qt (``QUndoStack.push`` calls ``redo``)
+    so that no exception escapes into Qt: PySide crashes (SIGSEGV) on one raised by C code there. The
+    error goes to ``sys.excepthook`` (the editor's :class:`ErrorReporter`) instead."""
+
+    @functools.wraps(method)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            method(*args, **kwargs)
+        except Exception:
+            sys.excepthook(*sys.exc_info())
+
+    return guarded
