@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import DEMO, ROOT
+from conftest import DEMO, REAL_FILES, ROOT
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from qt_helpers import click, drag
@@ -1087,3 +1087,18 @@ def test_opening_another_file_clears_the_last_humanise_report(window, qtbot, tmp
     shutil.copy(DEMO, other)
     assert window.open_path(other)
     assert window.panel.info.text() == "StyleNet ready on cpu." and window.humaniser.last is None
+
+
+@pytest.mark.parametrize("rel", [*REAL_FILES, "classical/asap/Bach/Fugue/bwv_883/Khmara04.mid"])
+def test_real_files_open_and_paint_in_every_version(window, shared_data, rel):
+    # Khmara04's pedal is only ever touched (all values below 64): opening it raised, and the views then
+    # crashed the editor (bench/bench_corpus_gui.py opens all 1,596 shared files this way)
+    errors: list[str] = []
+    window.show_error = lambda title, text: errors.append(text)
+    assert window.open_path(shared_data / rel) and not errors
+    window.make_baseline()
+    for version in window.doc.available_versions():
+        window.doc.set_version(version)
+        assert not window.grab().isNull()
+    assert window.pedal_label.isVisible() == (len(window.doc.midi.pedal_spans()) > 0)
+    window.doc.mark_saved()
