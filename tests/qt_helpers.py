@@ -40,3 +40,11 @@ def move(widget: QWidget, pos: QPointF) -> None:
 
 def release(widget: QWidget, pos: QPointF) -> None:
     _send(widget, QEvent.Type.MouseButtonRelease, pos, Qt.MouseButton.NoButton)
+
+
+def paint_every_version(window) -> None:
+    """Make the random baseline, then paint the window once in each version the document has."""
+    window.make_baseline()
+    for version in window.doc.available_versions():
+        window.doc.set_version(version)
+        assert not window.grab().isNull()

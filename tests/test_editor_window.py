@@ -12,7 +12,7 @@ import pytest
 from conftest import DEMO, REAL_FILES, ROOT
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
-from qt_helpers import click, drag
+from qt_helpers import click, drag, paint_every_version
 from qt_helpers import move as qt_move
 from qt_helpers import press as qt_press
 from qt_helpers import release as qt_release
@@ -1096,9 +1096,6 @@ def test_real_files_open_and_paint_in_every_version(window, shared_data, rel):
     errors: list[str] = []
     window.show_error = lambda title, text: errors.append(text)
     assert window.open_path(shared_data / rel) and not errors
-    window.make_baseline()
-    for version in window.doc.available_versions():
-        window.doc.set_version(version)
-        assert not window.grab().isNull()
+    paint_every_version(window)
     assert window.pedal_label.isVisible() == (len(window.doc.midi.pedal_spans()) > 0)
     window.doc.mark_saved()

@@ -16,6 +16,7 @@ from conftest import DEMO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from midi_factory import midi_bytes, track
+from qt_helpers import paint_every_version
 
 from app.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from app.core.humanise import humanise_mask
@@ -59,10 +60,7 @@ def test_any_well_formed_file_opens_in_the_editor_or_is_refused_in_a_dialog(wind
         assert len(refused) == 1 and "in.mid" in refused[0], refused
         return
     assert not refused
-    window.make_baseline()  # every view painted with each version the file can have
-    for version in window.doc.available_versions():
-        window.doc.set_version(version)
-        window.grab()
+    paint_every_version(window)
     window.doc.mark_saved()
 
 

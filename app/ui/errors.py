@@ -41,11 +41,11 @@ class ErrorReporter:
             sys.excepthook = self._previous
 
     def report(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        details = "".join(traceback.format_exception(kind, exc, tb))
+        details, summary = "".join(traceback.format_exception(kind, exc, tb)), f"{kind.__name__}: {exc}"
         print(details, file=sys.stderr, end="")
-        if f"{kind.__name__}: {exc}" in self.shown:
+        if summary in self.shown:
             return
-        self.pending.append((f"{kind.__name__}: {exc}", details))
+        self.pending.append((summary, details))
         if len(self.pending) == 1 and not self.showing:
             # not from inside the failing handler: a paint event that fails would fail again under the dialog
             QTimer.singleShot(0, self._show)

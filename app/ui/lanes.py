@@ -234,7 +234,6 @@ class VelocityLane(QWidget):
         height = np.abs(self.doc.shown_velocities()[rows].astype(float) - self.velocity_at(pos.y()))
         return int(rows[np.argmin(height)])
 
-
     def drag_values(self) -> tuple[np.ndarray, np.ndarray]:
         assert self.drag is not None
         if self.path is not None:

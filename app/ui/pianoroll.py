@@ -194,7 +194,6 @@ class PianoRoll(QWidget):
                              & self.editable_mask())
         return int(hit[np.argmax(n.start[hit])]) if len(hit) else None
 
-
     def target_part(self) -> tuple[int, int]:
         """Where drawn notes go: the selection's part, else the first piano part."""
         n, sel = self.doc.notes, self.doc.selection
