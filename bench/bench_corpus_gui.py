@@ -92,9 +92,10 @@ class Sweep:
         for version in w.doc.available_versions():
             w.doc.set_version(version)
             w.grab()
+        self._raise_errors()  # a paint that raised (the views report errors, they do not raise them)
         w.doc.set_version(Version.STYLISED)
         t0 = time.perf_counter()
-        schedules = w.transport._schedules()
+        schedules = w.transport.schedules()
         times["prepare playback"] = time.perf_counter() - t0
         if set(schedules) != {v.value for v in w.doc.available_versions()}:
             raise RuntimeError(f"schedules for {sorted(schedules)} only")

@@ -633,6 +633,25 @@ def test_screenshot_of_a_bad_file_says_why_instead_of_waiting_on_a_dialog(tmp_pa
     assert not (tmp_path / "shot.png").exists()
 
 
+@pytest.mark.qt_no_exception_capture  # the error is the point: it must fail the render, not the test
+def test_screenshot_fails_when_painting_raises(qtbot, settings, tmp_path, monkeypatch, capsys):
+    from app.ui.screenshot import render_screenshot
+
+    # raised by C code (numpy), called from Python through Qt (grab): this crashed PySide before the views'
+    # handlers were guarded; then it wrote a picture of a broken window and said nothing
+    monkeypatch.setattr(EditorDocument, "shown_velocities", lambda self: np.zeros((0, 2))[0])
+    def no_model():
+        raise OSError("no model in this test")
+
+    window = MainWindow(settings, loader=no_model)
+    qtbot.addWidget(window)
+    status = render_screenshot(window, str(DEMO), tmp_path / "shot.png", "original", "classical", (800, 600))
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "unexpected error(s) while rendering, the first: IndexError" in err
+    assert "Traceback" in err  # each printed in full as it happened, for a bug report
+
+
 def test_painting_does_not_corrupt_reference_counts(demo):
     """PySide6 6.12.0 decremented None's refcount on every QPainter call until Python aborted."""
     import sys
@@ -1098,4 +1117,37 @@ def test_real_files_open_and_paint_in_every_version(window, shared_data, rel):
     assert window.open_path(shared_data / rel) and not errors
     paint_every_version(window)
     assert window.pedal_label.isVisible() == (len(window.doc.midi.pedal_spans()) > 0)
+    window.doc.set_version(Version.ORIGINAL)
+    edit_a_note_with_the_mouse(window)
     window.doc.mark_saved()
+
+
+def edit_a_note_with_the_mouse(window) -> None:
+    """Zoom to a long piano note in the middle of a real file, click it, set its velocity in the lane and
+    move it up a semitone in the roll: each one undo step that touches that note alone."""
+    doc, view, roll, lane = window.doc, window.view, window.roll, window.lane
+    window.resize(1200, 800)
+    window.show()
+    n, tpb = doc.notes, view.ticks_per_beat
+    long = np.flatnonzero(doc.piano_mask & (n.end - n.start >= tpb // 2) & (n.pitch < 127))
+    row = int(long[len(long) // 2])
+    start, pitch = int(n.start[row]), int(n.pitch[row])
+    view.fit(max(0, start - 2 * tpb), start + 2 * tpb, pitch - 6, pitch + 6, roll.width(), roll.height())
+    at = view.point_at(pitch, start + min(tpb // 4, (int(n.end[row]) - start) // 3))
+    click(roll, at)
+    assert doc.selection.sum() == 1
+    row = int(np.flatnonzero(doc.selection)[0])  # the note drawn on top where two of one pitch overlap
+    before = (doc.notes.pitch.copy(), doc.notes.start.copy(), doc.notes.velocity.copy())
+    steps = window.undo_stack.count()
+    target = 120 if before[2][row] < 100 else 30
+    drag(lane, lane.point_at(row), lane.point_at(row, target))
+    velocity = doc.notes.velocity.copy()
+    assert abs(int(velocity[row]) - target) <= 1
+    assert np.array_equal(np.delete(velocity, row), np.delete(before[2], row))
+    drag(roll, at, view.point_at(pitch + 1, start + min(tpb // 4, (int(n.end[row]) - start) // 3)))
+    assert doc.notes.pitch[row] == pitch + 1 and np.array_equal(np.delete(doc.notes.pitch, row),
+                                                                 np.delete(before[0], row))
+    assert window.undo_stack.count() == steps + 2
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert all(np.array_equal(a, b) for a, b in zip(before, (doc.notes.pitch, doc.notes.start, doc.notes.velocity)))

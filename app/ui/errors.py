@@ -10,16 +10,19 @@ dialog naming the error, with the traceback under "Show Details" for a bug repor
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import traceback
 from collections.abc import Callable
 from types import TracebackType
-from typing import ParamSpec
+from typing import ParamSpec, TypeVar
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 P = ParamSpec("P")
+R = TypeVar("R")
+Q = TypeVar("Q", bound=QObject)
 
 
 class ErrorReporter:
@@ -74,16 +77,33 @@ class ErrorReporter:
             QTimer.singleShot(0, self._show)
 
 
-def reported(method: Callable[P, None]) -> Callable[P, None]:
-    """Run a Qt virtual override that Python code calls through Qt (``QUndoStack.push`` calls ``redo``)
-    so that no exception escapes into Qt: PySide crashes (SIGSEGV) on one raised by C code there. The
-    error goes to ``sys.excepthook`` (the editor's :class:`ErrorReporter`) instead."""
+def reported(method: Callable[P, R], default: R | None = None) -> Callable[P, R | None]:
+    """Run a Qt virtual override so that no exception escapes into Qt: PySide crashes (SIGSEGV) on one
+    raised by C code (numpy's IndexError, ``int("x")``) when the override runs inside a Python call into Qt
+    (``QUndoStack.push`` calls ``redo``; ``QTest.mouseClick`` a mouse handler). The error goes to
+    ``sys.excepthook`` (the editor's :class:`ErrorReporter`, pytest-qt's capture in tests) and the override
+    returns ``default``."""
 
     @functools.wraps(method)
-    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R | None:
         try:
-            method(*args, **kwargs)
+            return method(*args, **kwargs)
         except Exception:
             sys.excepthook(*sys.exc_info())
+            return default
 
     return guarded
+
+
+def is_event_handler(name: str, value: object) -> bool:
+    """A Qt event handler a class overrides: ``paintEvent``, ``mousePressEvent``, ``eventFilter``..."""
+    return inspect.isfunction(value) and (name.endswith("Event") or name == "eventFilter")
+
+
+def reports_errors(cls: type[Q]) -> type[Q]:
+    """Class decorator: every event handler the class defines runs under :func:`reported` (an event filter
+    that fails lets the event through), wherever it is called from."""
+    for name, value in list(vars(cls).items()):
+        if is_event_handler(name, value):
+            setattr(cls, name, reported(value, False if name == "eventFilter" else None))
+    return cls

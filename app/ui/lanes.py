@@ -12,6 +12,7 @@ from app.core.editor import EditorDocument
 from app.core.notes import pitch_name
 from app.core.timing import bar_lines
 from app.ui import style
+from app.ui.errors import reports_errors
 from app.ui.geometry import ViewState
 from app.ui.tooltips import NoteTooltips
 
@@ -23,6 +24,7 @@ CURVE_STEP_PX = 4.0  # the dynamics curve is sampled every this many pixels
 BLIND_TEXT = "Velocities are hidden during the blind test."
 
 
+@reports_errors
 class Keyboard(QWidget):
     """Piano keys beside the roll; pressing one (or sliding over several) asks to hear it."""
 
@@ -76,6 +78,7 @@ class Keyboard(QWidget):
             self.view.scroll_to(top_pitch=self.view.top_pitch + steps * 3)
 
 
+@reports_errors
 class Ruler(QWidget):
     """Bar numbers and beat ticks; a click asks to move the playhead there."""
 
@@ -120,6 +123,7 @@ class Ruler(QWidget):
         self.seek_requested.emit(max(0.0, self.view.tick_at(event.position().x())))
 
 
+@reports_errors
 class LaneGrip(QWidget):
     """The strip above the velocity lane: drag it to make the lane taller (finer velocity steps) or shorter."""
 
@@ -160,6 +164,7 @@ class LaneGrip(QWidget):
         p.fillRect(self.rect(), style.BAR_LINE)
 
 
+@reports_errors
 class VelocityLane(QWidget):
     """One bar per piano note at its onset; other versions overlaid as thin lines; the sustain pedal as
     a strip along the bottom (it shapes how loud the piano sounds as much as the velocities do).

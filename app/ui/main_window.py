@@ -43,6 +43,7 @@ from app.ui import style
 from app.ui.batch import BatchHumanise
 from app.ui.blind import BlindTestController, slot_text
 from app.ui.commands import StateCommand
+from app.ui.errors import reports_errors
 from app.ui.exporting import Exporter
 from app.ui.filters import MIDI_FILES
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
@@ -72,6 +73,7 @@ def settle_memory() -> None:
     gc.freeze()
 
 
+@reports_errors
 class MainWindow(QMainWindow):
     humanise_finished = Signal()
 

@@ -15,6 +15,7 @@ from app.core.editor import EditorDocument
 from app.core.notes import NoteTable
 from app.core.timing import bar_lines
 from app.ui import style
+from app.ui.errors import reports_errors
 from app.ui.geometry import ViewState
 from app.ui.tooltips import NoteTooltips
 
@@ -155,6 +156,7 @@ NUMBER_MIN_KEY_PX = 11  # rows lower than this have no room for a velocity numbe
 NUMBER_MOST = 1500
 
 
+@reports_errors
 class PianoRoll(QWidget):
     """Notes of the document in the shared view; only piano-part notes are editable, others dimmed."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import TracebackType
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
@@ -22,12 +23,29 @@ def wait_for(signal, timeout_ms: int = 120_000) -> None:
 
 def render_screenshot(window: MainWindow, file: str | None, out: Path, version: str, style: str,
                       size: tuple[int, int]) -> int:
-    """Open ``file`` (no dialogs, no recent-files entry), show ``version`` and save the window to ``out``."""
+    """Open ``file`` (no dialogs, no recent-files entry), show ``version`` and save the window to ``out``.
+
+    Returns the exit status: 0, or non-zero with the reason on stderr. An error in a handler (a paint that
+    raised) is printed as it happens and fails the render: the picture would show a broken window."""
+    errors: list[BaseException] = []
+    previous = sys.excepthook
+
+    def record(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        errors.append(exc)
+        previous(kind, exc, tb)
+
+    sys.excepthook = record
     try:
-        return _render(window, file, out, version, style, size)
+        status = _render(window, file, out, version, style, size)
     finally:
         window.doc.mark_saved()  # nothing to ask about on close
         window.close()  # also waits for the model-loading thread
+        sys.excepthook = previous
+    if errors:
+        print(f"error: {len(errors)} unexpected error(s) while rendering, the first: "
+              f"{type(errors[0]).__name__}: {errors[0]}", file=sys.stderr)
+        return status or 1
+    return status
 
 
 def _render(window: MainWindow, file: str | None, out: Path, version: str, style: str, size: tuple[int, int]) -> int:

@@ -8,7 +8,10 @@ from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QToolTip, QWidget
 
+from app.ui.errors import reports_errors
 
+
+@reports_errors
 class NoteTooltips(QObject):
     """Answers a view's tooltip requests with the note under the pointer (``row_at``) or none.
 

@@ -279,7 +279,7 @@ class Transport(QObject):
         state = self.window.doc.state
         return {v.value: state.velocities(v) for v in self.window.doc.available_versions()}  # type: ignore[misc]
 
-    def _schedules(self, versions: set[str] | None = None) -> dict[str, Schedule]:
+    def schedules(self, versions: set[str] | None = None) -> dict[str, Schedule]:
         """Schedules of the versions (all, or ``versions``): of the piano part alone while Solo piano is on,
         for loudness matching (the versions differ only there) and for audio export."""
         midi, velocities, parts, _ = self._schedule_source()
@@ -426,7 +426,7 @@ class Transport(QObject):
         self._show_gain()
 
     def compute_gains(self) -> None:
-        schedules, measured_for = self._schedules(), self._gains_for
+        schedules, measured_for = self.schedules(), self._gains_for
         soundfont = self.settings.get("soundfont") or None
         self.set_message("Measuring loudness…")
         self._run(lambda progress: loudness_gains(schedules, soundfont, GAIN_ESTIMATE_SECONDS, progress=progress),
@@ -450,7 +450,7 @@ class Transport(QObject):
     def export_audio(self, path: Path, versions: list[Version], match: bool,
                      done: Callable[[list[Path]], None] | None = None) -> None:
         names = [v.value for v in versions]
-        schedules = self._schedules({*names, "original"})
+        schedules = self.schedules({*names, "original"})
         solo = " (the piano part alone: Solo piano is on)" if self.solo_action.isChecked() else ""
         soundfont = self.settings.get("soundfont") or None
         normalize = self.normalize_action.isChecked()
