@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from app.core.dynamics import dynamics_curve, in_time_order
@@ -14,6 +14,7 @@ from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.errors import reports_errors
 from app.ui.geometry import ViewState
+from app.ui.painted import PaintedView
 from app.ui.tooltips import NoteTooltips
 
 LANE_PAD = 6  # px above 127 in the velocity lane
@@ -25,7 +26,7 @@ BLIND_TEXT = "Velocities are hidden during the blind test."
 
 
 @reports_errors
-class Keyboard(QWidget):
+class Keyboard(PaintedView):
     """Piano keys beside the roll; pressing one (or sliding over several) asks to hear it."""
 
     key_pressed = Signal(int)  # pitch
@@ -36,10 +37,6 @@ class Keyboard(QWidget):
         self.view = view
         self.setFixedWidth(56)
         view.changed.connect(self.update)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
-            self._paint(p)
 
     def _paint(self, p: QPainter) -> None:
         v = self.view
@@ -79,7 +76,7 @@ class Keyboard(QWidget):
 
 
 @reports_errors
-class Ruler(QWidget):
+class Ruler(PaintedView):
     """Bar numbers and beat ticks; a click asks to move the playhead there."""
 
     seek_requested = Signal(float)
@@ -90,10 +87,6 @@ class Ruler(QWidget):
         self.playhead_tick: float | None = None
         self.setFixedHeight(24)
         view.changed.connect(self.update)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
-            self._paint(p)
 
     def _paint(self, p: QPainter) -> None:
         v = self.view
@@ -124,7 +117,7 @@ class Ruler(QWidget):
 
 
 @reports_errors
-class LaneGrip(QWidget):
+class LaneGrip(PaintedView):
     """The strip above the velocity lane: drag it to make the lane taller (finer velocity steps) or shorter."""
 
     LOWEST, HIGHEST = 90, 600  # px
@@ -156,16 +149,12 @@ class LaneGrip(QWidget):
             self._from = None
             self.resized.emit(self.lane.height())
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
-            self._paint(p)
-
     def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), style.BAR_LINE)
 
 
 @reports_errors
-class VelocityLane(QWidget):
+class VelocityLane(PaintedView):
     """One bar per piano note at its onset; other versions overlaid as thin lines; the sustain pedal as
     a strip along the bottom (it shapes how loud the piano sounds as much as the velocities do).
 
@@ -323,10 +312,6 @@ class VelocityLane(QWidget):
         self.update()
 
     # -- painting ------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:
-        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
-            self._paint(p)
-
     def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), style.BACKGROUND)
         if self.blind:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from app.core.editor import EditorDocument
@@ -17,6 +17,7 @@ from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.errors import reports_errors
 from app.ui.geometry import ViewState
+from app.ui.painted import PaintedView
 from app.ui.tooltips import NoteTooltips
 
 RESIZE_GRIP_PX = 6
@@ -157,7 +158,7 @@ NUMBER_MOST = 1500
 
 
 @reports_errors
-class PianoRoll(QWidget):
+class PianoRoll(PaintedView):
     """Notes of the document in the shared view; only piano-part notes are editable, others dimmed."""
 
     playhead_moved = Signal(float)
@@ -334,10 +335,6 @@ class PianoRoll(QWidget):
         painter.setPen(QPen(style.SELECTED_OUTLINE, 1, Qt.PenStyle.DashLine))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRects(self.note_rects(np.flatnonzero(self.doc.selection), notes))
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        with QPainter(self) as p:  # ended even if painting raises (a painter left active crashes Qt)
-            self._paint(p)
 
     def _paint(self, p: QPainter) -> None:
         w, h, v = self.width(), self.height(), self.view
