@@ -640,6 +640,7 @@ def test_screenshot_fails_when_painting_raises(qtbot, settings, tmp_path, monkey
     # raised by C code (numpy), called from Python through Qt (grab): this crashed PySide before the views'
     # handlers were guarded; then it wrote a picture of a broken window and said nothing
     monkeypatch.setattr(EditorDocument, "shown_velocities", lambda self: np.zeros((0, 2))[0])
+
     def no_model():
         raise OSError("no model in this test")
 
@@ -1132,8 +1133,9 @@ def edit_a_note_with_the_mouse(window) -> None:
     long = np.flatnonzero(doc.piano_mask & (n.end - n.start >= tpb // 2) & (n.pitch < 127))
     row = int(long[len(long) // 2])
     start, pitch = int(n.start[row]), int(n.pitch[row])
+    tick = start + min(tpb // 4, (int(n.end[row]) - start) // 3)  # well inside the note, off its resize grip
     view.fit(max(0, start - 2 * tpb), start + 2 * tpb, pitch - 6, pitch + 6, roll.width(), roll.height())
-    at = view.point_at(pitch, start + min(tpb // 4, (int(n.end[row]) - start) // 3))
+    at = view.point_at(pitch, tick)
     click(roll, at)
     assert doc.selection.sum() == 1
     row = int(np.flatnonzero(doc.selection)[0])  # the note drawn on top where two of one pitch overlap
@@ -1144,7 +1146,7 @@ def edit_a_note_with_the_mouse(window) -> None:
     velocity = doc.notes.velocity.copy()
     assert abs(int(velocity[row]) - target) <= 1
     assert np.array_equal(np.delete(velocity, row), np.delete(before[2], row))
-    drag(roll, at, view.point_at(pitch + 1, start + min(tpb // 4, (int(n.end[row]) - start) // 3)))
+    drag(roll, at, view.point_at(pitch + 1, tick))
     assert doc.notes.pitch[row] == pitch + 1 and np.array_equal(np.delete(doc.notes.pitch, row),
                                                                  np.delete(before[0], row))
     assert window.undo_stack.count() == steps + 2
