@@ -1,5 +1,5 @@
 """Combine checkpoints: ``python -m models.soup OUT.pt A.pt B.pt ...`` averages their weights;
-``--ensemble`` keeps them all and averages their outputs.
+``--ensemble`` keeps them all and averages their outputs (an ensemble among them brings its members).
 
 Checkpoints fine-tuned from one model stay in one basin of the loss, so the uniform average of their
 weights (a "model soup", Wortsman et al., ICML 2022) is a model of the same size and speed that is
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +25,15 @@ from models.stylenet import CheckpointError, Ensemble, LoadedModel, Net, StyleNe
 KEPT = ("encoding_version", "data_summary", "target", "inference")  # what the ingredients share
 
 
-def ingredients(paths: list[Path]) -> list[LoadedModel]:
-    """The checkpoints, loaded on the CPU; CheckpointError unless they are single StyleNets of one
-    architecture."""
+def ingredients(paths: list[Path], ensemble: bool = False) -> list[LoadedModel]:
+    """The checkpoints, loaded on the CPU; CheckpointError unless they are StyleNets of one architecture
+    (ensembles only when ``ensemble``: they then bring their members)."""
     if len(paths) < 2:
         raise CheckpointError("combining needs at least two checkpoints")
     loaded = [load_checkpoint(p, "cpu") for p in paths]
     cfg = loaded[0].model.cfg
     for path, other in zip(paths, loaded):
-        if isinstance(other.model, Ensemble):
+        if isinstance(other.model, Ensemble) and not ensemble:
             raise CheckpointError(f"{path} is already an ensemble; combine its members' checkpoints instead")
         # Dropout is how a run was trained, not what its weights are: runs that differ only there mix.
         if replace(other.model.cfg, dropout=cfg.dropout) != cfg:
@@ -42,34 +42,66 @@ def ingredients(paths: list[Path]) -> list[LoadedModel]:
     return loaded
 
 
+@dataclass
+class Member:
+    """One model of an ensemble to be: its weights, the styles whose heads it keeps, where it came from."""
+
+    state: dict[str, torch.Tensor]
+    styles: tuple[str, ...]
+    origin: dict[str, Any]
+
+
+def members(paths: list[Path], loaded: list[LoadedModel], heads: dict[Path, tuple[str, ...]]) -> list[Member]:
+    """Each single checkpoint as one member (with its ``heads``, else all), each ensemble as its members with
+    the heads they have: so a trained member can join the bundled ensemble without its members' files."""
+    out = []
+    for path, m in zip(paths, loaded):
+        if not isinstance(m.model, Ensemble):
+            styles = tuple(heads.get(path, m.model.cfg.styles))
+            origin = {"path": str(path), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {})}
+            out.append(Member(m.model.state_dict(), styles, origin))
+            continue
+        if path in heads:
+            raise CheckpointError(f"--heads names a single checkpoint; {path} is an ensemble, whose members "
+                                  "keep the heads they have")
+        told = m.meta.get("soup", [])
+        told = told if len(told) == len(m.model.members) else [{} for _ in m.model.members]
+        for k, (net, styles) in enumerate(zip(m.model.members, m.model.member_styles)):
+            origin = {"path": f"{path} (member {k})", "step": None, "train_args": {},
+                      **{key: v for key, v in told[k].items() if key != "heads"}}
+            out.append(Member(net.state_dict(), styles, origin))
+    return out
+
+
 def soup(paths: list[Path], ensemble: bool = False,
          heads: dict[Path, tuple[str, ...]] | None = None) -> tuple[Net, dict[str, Any]]:
-    """The combined model and its checkpoint metadata (``soup``: each ingredient's path, step and settings).
+    """The combined model and its checkpoint metadata (``soup``: each member's path, step and settings).
     ``heads`` keeps only the named styles' heads of those ensemble members (the others keep all)."""
-    loaded = ingredients(paths)
-    states = [m.model.state_dict() for m in loaded]
-    kept = [tuple((heads or {}).get(p, m.model.cfg.styles)) for p, m in zip(paths, loaded)]
+    loaded = ingredients(paths, ensemble)
     if heads and not ensemble:
         raise CheckpointError("only an ensemble's members can keep some of their heads (use --ensemble)")
-    for path, styles in zip(paths, kept):
-        unknown = set(styles) - set(loaded[0].model.cfg.styles)
+    cfg = loaded[0].model.cfg
+    parts = members(paths, loaded, heads or {})
+    for part in parts:
+        unknown = set(part.styles) - set(cfg.styles)
         if unknown:
-            raise CheckpointError(f"{path} has no head for {', '.join(sorted(unknown))}")
+            raise CheckpointError(f"{part.origin['path']} has no head for {', '.join(sorted(unknown))}")
     model: Net
     if ensemble:
         try:
-            model = Ensemble(loaded[0].model.cfg, len(loaded), kept)
+            model = Ensemble(cfg, len(parts), [p.styles for p in parts])
         except ValueError as exc:
             raise CheckpointError(str(exc)) from None
-        for member, state in zip(model.members, states):
+        for member, part in zip(model.members, parts):
             own = member.state_dict()
-            member.load_state_dict({k: v for k, v in state.items() if k in own})
+            member.load_state_dict({k: v for k, v in part.state.items() if k in own})
     else:
-        model = StyleNet(loaded[0].model.cfg)
+        states = [p.state for p in parts]
+        model = StyleNet(cfg)
         model.load_state_dict({k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]})
     meta = {k: loaded[0].meta[k] for k in KEPT if k in loaded[0].meta}
-    meta["soup"] = [{"path": str(p), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {}),
-                     "heads": list(styles)} for p, m, styles in zip(paths, loaded, kept)]
+    meta["soup"] = [{**p.origin, "heads": list(styles)}
+                    for p, styles in zip(parts, getattr(model, "member_styles", [p.styles for p in parts]))]
     return model, meta
 
 
@@ -78,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path, help="the combined checkpoint to write (never one of the inputs)")
     p.add_argument("checkpoints", type=Path, nargs="+")
     p.add_argument("--ensemble", action="store_true",
-                   help="keep every model and average their outputs (for runs from different starts)")
+                   help="keep every model and average their outputs (for runs from different starts); an "
+                        "ensemble given (the bundled model is one) brings its members, so a new run can join it")
     p.add_argument("--int8", action="store_true",
                    help="store the weight matrices as 8-bit integers with a scale per row (half the file of "
                         "float16; validate the result, as always)")

@@ -74,7 +74,7 @@ def test_ensembles_are_not_averaged_again_and_fine_tune_from_a_chosen_member(tmp
     assert main([str(tmp_path / "ens.pt"), str(tmp_path / "1.pt"), str(tmp_path / "2.pt"), "--ensemble",
                  "--heads", f"{tmp_path / '2.pt'}=a"]) == 0
     assert main([str(tmp_path / "s.pt"), str(tmp_path / "ens.pt"), str(tmp_path / "1.pt")]) == 2
-    assert "already an ensemble" in capsys.readouterr().err
+    assert "already an ensemble" in capsys.readouterr().err  # weight averages take single models only
     members = load_checkpoint(tmp_path / "ens.pt", "cpu").model.members
     for k in (0, 1):
         model = StyleNet(StyleNetConfig(styles=("a", "b"), hidden=8, genre_layers=1))
@@ -111,6 +111,30 @@ def test_a_member_kept_for_one_style_joins_that_style_only_and_costs_the_others_
     with pytest.raises(SystemExit):
         main([str(tmp_path / "x.pt"), *paths, "--ensemble", "--heads", "other.pt=a"])
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_a_new_member_joins_an_ensemble_without_its_members_files(tmp_path, capsys):
+    models = [tiny(tmp_path / f"{i}.pt", i, hidden=32) for i in (1, 2, 3)]
+    paths = [str(tmp_path / f"{i}.pt") for i in (1, 2, 3)]
+    assert main([str(tmp_path / "ens.pt"), *paths[:2], "--ensemble", "--heads", f"{paths[1]}=a", "--int8"]) == 0
+    for i in (1, 2):
+        (tmp_path / f"{i}.pt").unlink()  # like the bundled model's members: only the ensemble is left
+    grown = [str(tmp_path / "grown.pt"), str(tmp_path / "ens.pt"), paths[2], "--ensemble", "--int8"]
+    assert main([*grown, "--heads", f"{paths[2]}=b"]) == 0
+    ens, out = (load_checkpoint(tmp_path / n, "cpu") for n in ("ens.pt", "grown.pt"))
+    assert out.model.member_styles == [("a", "b"), ("a",), ("b",)]
+    assert [m["path"] for m in out.meta["soup"]] == [*paths[:2], paths[2]]  # the members' own origins
+    assert [m["heads"] for m in out.meta["soup"]] == [["a", "b"], ["a"], ["b"]]
+    for k in (0, 1):  # int8 weights quantised again come back unchanged
+        for name, value in ens.model.members[k].state_dict().items():
+            assert torch.equal(out.model.members[k].state_dict()[name], value), name
+    x = (np.random.default_rng(1).random((300, 176)) < 0.05).astype(np.float32)
+    assert np.abs(predict(out.model, x, "a") - predict(ens.model, x, "a")).max() < 1e-6  # "a" as before
+    b = (predict(ens.model.members[0], x, "b") + predict(models[2], x, "b")) / 2
+    assert np.abs(predict(out.model, x, "b") - b).max() < 2e-3  # "b" now averages the new member too
+    assert np.abs(predict(out.model, x, "b") - predict(ens.model, x, "b")).max() > 1e-2  # it changed
+    assert main([*grown, "--heads", f"{tmp_path / 'ens.pt'}=a"]) == 2
+    assert "is an ensemble, whose members keep the heads they have" in capsys.readouterr().err
 
 
 def test_about_says_how_many_members_serve_each_style(tmp_path):
