@@ -1,12 +1,19 @@
 """Humanise speed on CPU (2 threads) for a 5-minute piece, and training throughput (issue: model).
 
-    .venv/bin/python bench/bench_humanise.py [--checkpoint models/stylenet.pt]
+    .venv/bin/python bench/bench_humanise.py [--checkpoint models/stylenet.pt] [--busy]
+
+``--busy`` also times the piece while another process keeps every core busy running an LSTM on torch's
+OpenMP threads (as a training run does), with the app's window threads and, once, the way it ran before:
+one OpenMP team for the whole batch (see ``models.inference.cpu_workers``).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import subprocess
+import sys
+import time
 
 import numpy as np
 import torch
@@ -51,9 +58,38 @@ def end_to_end(data: bytes, pred: StyleNetPredictor) -> None:
     d.to_midifile().save(file=buf)
 
 
+LOAD = """import torch
+torch.set_num_threads({threads})
+lstm, x = torch.nn.LSTM(176, 176, batch_first=True), torch.rand(4, 200, 176)
+while True:
+    lstm(x)
+"""
+
+
+def busy(data: bytes, pred: StyleNetPredictor) -> None:
+    """End to end while another process runs torch on every core: the window threads, then one OpenMP team."""
+    threads = pred.workers
+    load = subprocess.Popen([sys.executable, "-c", LOAD.format(threads=threads)])
+    try:
+        time.sleep(3)  # the load's threads are up and spinning
+        shared_s, shared_min = timeit(lambda: end_to_end(data, pred), repeat=3)
+        print(f"  with another process running torch on {threads} threads: {threads} window threads, "
+              f"median {shared_s * 1000:.0f} ms (min {shared_min * 1000:.0f})")
+        pred.workers, before = 1, torch.get_num_threads()
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        end_to_end(data, pred)
+        print(f"  the same, one OpenMP team of {threads} threads (as before): {time.perf_counter() - t0:.1f} s once")
+        pred.workers = threads
+        torch.set_num_threads(before)
+    finally:
+        load.kill()
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--busy", action="store_true", help="also time it with every core busy in another process")
     args = p.parse_args()
     torch.set_num_threads(2)
     name, data = five_minute_piece()
@@ -61,11 +97,12 @@ def main() -> None:
     doc = MidiDocument.from_bytes(data)
     mask = humanise_mask(doc.notes, doc.piano_mask)
     enc = encode(doc.notes, doc.ticks_per_beat, mask)
-    print(f"piece: {name}, {int(mask.sum())} notes, {enc.steps} steps; torch threads {torch.get_num_threads()}")
-    model_s, _ = timeit(lambda: predict(pred.loaded.model, enc.inputs, "classical", pred.loaded.inference))
+    print(f"piece: {name}, {int(mask.sum())} notes, {enc.steps} steps; {pred.workers} window threads")
+    model_s, _ = timeit(lambda: predict(pred.loaded.model, enc.inputs, "classical", pred.loaded.inference,
+                                        workers=pred.workers))
 
     e2e_s, e2e_min = timeit(lambda: end_to_end(data, pred))
-    print(f"  model (windows batched): median {model_s * 1000:.0f} ms")
+    print(f"  model (windows shared out to the threads): median {model_s * 1000:.0f} ms")
     print(f"  end to end load->encode->infer->decode->save: median {e2e_s * 1000:.0f} ms (min {e2e_min * 1000:.0f})"
           f"  target < 500 ms")
     demo = DEMO_SONG.read_bytes()  # shorter than one inference window: runs as one window of its own length
@@ -73,7 +110,10 @@ def main() -> None:
     steps = encode(short.notes, short.ticks_per_beat, humanise_mask(short.notes, short.piano_mask)).steps
     short_s, _ = timeit(lambda: end_to_end(demo, pred))
     print(f"  the demo song ({steps} steps), end to end: median {short_s * 1000:.0f} ms")
+    if args.busy:
+        busy(data, pred)
 
+    torch.set_num_threads(2)  # training runs on its own threads (models.train --threads)
     model = StyleNet(StyleNetConfig())
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     x, y, m = torch.rand(4, 200, 176).round(), torch.rand(4, 200, 88), torch.rand(4, 200, 88) > 0.9

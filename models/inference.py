@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from app.core.encoding import decode, encode
 from app.core.humanise import NoCheckpointError, ProgressFn
 from app.core.notes import NoteTable
 from models.scoring import spread_about_mean
 from models.stylenet import DEFAULT_CHECKPOINT, Ensemble, LoadedModel, load_checkpoint, predict
+
+
+@functools.cache
+def cpu_workers() -> int:
+    """Threads that run windows at once on the CPU: as many as torch's intra-op threads were (the physical
+    cores, or OMP_NUM_THREADS), after which torch itself runs on one thread, for the whole process.
+
+    Why: torch's OpenMP threads wait for each other at every step of an LSTM. While another process runs
+    torch on the same cores (a training run, a second Humanise), each wait can last a time slice of the
+    scheduler: a 5-minute piece took 131 s instead of 0.36 s (2 cores, ``bench/bench_humanise.py --busy``).
+    Threads that each run their own windows on one intra-op thread never wait for each other: under the
+    same load it took 0.58 s, and 0.36 s on an idle machine. Called the first time a predictor is made for
+    the CPU; the app and the CLI run no other torch code, and training and evaluation set their own threads.
+    """
+    workers = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return workers
 
 
 class StyleNetPredictor:
@@ -25,6 +44,7 @@ class StyleNetPredictor:
         self.loaded = loaded
         self.styles = loaded.styles
         self.written_weight = loaded.inference.written  # fitted on validation scores by models.evaluate
+        self.workers = cpu_workers() if loaded.device.type == "cpu" else 1
 
     @classmethod
     def from_checkpoint(cls, path: Path | str | None = None, device: str | None = None) -> StyleNetPredictor:
@@ -44,7 +64,7 @@ class StyleNetPredictor:
         if not len(enc.note_index):
             return np.array(notes.velocity, dtype=np.int16)
         y = predict(self.loaded.model, enc.inputs, style, self.loaded.inference, device=self.loaded.device,
-                    progress=progress)  # (T, 88)
+                    progress=progress, workers=self.workers)  # (T, 88)
         out = decode(enc, y, notes.velocity)
         spread = float(self.loaded.calibration.get(style, {}).get("spread", 1.0))
         # A centred model predicts dynamics around a fixed centre; keep the musician's own overall level.

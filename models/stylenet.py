@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -125,7 +127,7 @@ class InferenceSettings:
 @torch.no_grad()
 def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSettings | None = None,
             device: torch.device | str = "cpu",
-            progress: Callable[[float], bool] | None = None, chunk: int = 64) -> np.ndarray:
+            progress: Callable[[float], bool] | None = None, chunk: int = 64, workers: int = 1) -> np.ndarray:
     """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
 
     Parameters
@@ -135,6 +137,8 @@ def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSetti
         False stops the run with :class:`app.core.humanise.Cancelled`.
     settings : window length and hop, and transpositions; each transposition is run and the
         results averaged per key over the shifts that keep it on the keyboard.
+    workers : on the CPU, run the windows on this many threads at once, each its share (meant for torch
+        at one intra-op thread: :func:`models.inference.cpu_workers` says why).
 
     Returns
     -------
@@ -145,7 +149,7 @@ def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSetti
     settings = settings or InferenceSettings()
     starts, windows = _windows(inputs, settings.window, settings.hop)  # (W, window, 176)
     runs = np.concatenate([shift_keys(windows, k) for k in settings.shifts])  # (S*W, window, 176)
-    out = _run_in_chunks(model, runs, style, device, progress, chunk)  # (S*W, window, 88)
+    out = _run_in_chunks(model, runs, style, device, progress, chunk, workers)  # (S*W, window, 88)
     pred = _average_shifts(np.split(out, len(settings.shifts)), settings.shifts)  # (W, window, 88)
     return _blend_windows(pred, starts, inputs.shape[0])
 
@@ -166,18 +170,42 @@ def _windows(inputs: np.ndarray, window: int, hop: int) -> tuple[list[int], np.n
 
 
 def _run_in_chunks(model: Net, runs: np.ndarray, style: str, device: torch.device | str,
-                   progress: Callable[[float], bool] | None, chunk: int) -> np.ndarray:
+                   progress: Callable[[float], bool] | None, chunk: int, workers: int = 1) -> np.ndarray:
     """(N, window, 88) model outputs, ``chunk`` windows at a time, reporting progress after each chunk."""
     from app.core.humanise import Cancelled
 
     model.eval()
     parts = []
     for c in range(0, len(runs), chunk):
-        batch = torch.from_numpy(runs[c:c + chunk]).to(device)
-        parts.append(model(batch, style).float().cpu().numpy())  # (chunk, window, 88)
+        parts.append(_run_windows(model, runs[c:c + chunk], style, device, workers))  # (chunk, window, 88)
         if progress is not None and progress(min(1.0, (c + chunk) / len(runs))) is False:
             raise Cancelled()
     return np.concatenate(parts)
+
+
+def _run_windows(model: Net, windows: np.ndarray, style: str, device: torch.device | str,
+                 workers: int) -> np.ndarray:
+    """(W, window, 88) outputs of (W, window, 176) windows; on the CPU split over ``workers`` threads."""
+    def run(part: np.ndarray) -> np.ndarray:
+        with torch.no_grad():  # grad mode is per thread: the pool's threads need their own
+            return model(torch.from_numpy(part).to(device), style).float().cpu().numpy()
+
+    workers = min(workers, len(windows))
+    if workers < 2 or torch.device(device).type != "cpu":
+        return run(windows)
+    return np.concatenate(list(_window_pool(workers).map(run, np.array_split(windows, workers))))
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def _window_pool(workers: int) -> ThreadPoolExecutor:
+    """One long-lived pool per size: threads started once, not at every Humanise."""
+    with _POOL_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="stylenet-windows")
+        return _POOLS[workers]
 
 
 def _average_shifts(per_shift: list[np.ndarray], shifts: tuple[int, ...]) -> np.ndarray:

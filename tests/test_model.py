@@ -64,6 +64,30 @@ def test_longer_inference_windows_cover_the_piece_and_see_past_the_training_leng
         InferenceSettings(hop=500, window=400)
 
 
+def test_windows_shared_out_to_threads_give_the_same_velocities_and_can_be_cancelled():
+    from app.core.humanise import Cancelled
+
+    model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
+    x = (np.random.default_rng(4).random((2000, 176)) < 0.05).astype(np.float32)  # 20 windows, every 96 steps
+    alone = predict(model, x, "jazz")
+    done: list[float] = []
+    shared = predict(model, x, "jazz", workers=3, chunk=8, progress=lambda f: done.append(f) is None)
+    assert np.abs(shared - alone).max() < 1e-6 and done == [0.4, 0.8, 1.0]
+    with pytest.raises(Cancelled):
+        predict(model, x, "jazz", workers=3, chunk=8, progress=lambda f: False)
+
+
+def test_a_cpu_predictor_runs_windows_on_threads_of_its_own_instead_of_one_openmp_team(tiny_checkpoint):
+    # in a process of its own: the choice is made once per process and changes torch's thread count
+    code = ("import torch; torch.set_num_threads(3)\n"
+            "from models.inference import StyleNetPredictor\n"
+            f"p = StyleNetPredictor.from_checkpoint({str(tiny_checkpoint)!r}, 'cpu')\n"
+            f"q = StyleNetPredictor.from_checkpoint({str(tiny_checkpoint)!r}, 'cpu')\n"
+            "print(p.workers, q.workers, torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["3", "3", "1"]
+
+
 def test_transposition_averaging_maps_every_shift_back_onto_its_keys():
     from models.stylenet import shift_keys
 
