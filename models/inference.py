@@ -21,11 +21,12 @@ def cpu_workers() -> int:
     cores, or OMP_NUM_THREADS), after which torch itself runs on one thread, for the whole process.
 
     Why: torch's OpenMP threads wait for each other at every step of an LSTM. While another process runs
-    torch on the same cores (a training run, a second Humanise), each wait can last a time slice of the
-    scheduler: a 5-minute piece took 131 s instead of 0.36 s (2 cores, ``bench/bench_humanise.py --busy``).
-    Threads that each run their own windows on one intra-op thread never wait for each other: under the
-    same load it took 0.58 s, and 0.36 s on an idle machine. Called the first time a predictor is made for
-    the CPU; the app and the CLI run no other torch code, and training and evaluation set their own threads.
+    torch on the same cores (a training run, say), each wait can last a time slice of the scheduler: beside
+    a ``models.train`` run the 20-bar demo took 52 s to humanise in the app and a 5-minute piece 96 s (2
+    cores). Threads that each run their own windows on one intra-op thread never wait for each other: 0.09
+    and 0.65 s beside the same run, and no slower on an idle machine (``bench/bench_humanise.py --busy``).
+    Called before the first checkpoint is loaded for prediction (loading is torch work too); the app and
+    the CLI run no other torch code, and training and evaluation set their own threads.
     """
     workers = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -44,7 +45,7 @@ class StyleNetPredictor:
         self.loaded = loaded
         self.styles = loaded.styles
         self.written_weight = loaded.inference.written  # fitted on validation scores by models.evaluate
-        self.workers = cpu_workers() if loaded.device.type == "cpu" else 1
+        self.workers = cpu_workers() if loaded.device.type == "cpu" else 0
 
     @classmethod
     def from_checkpoint(cls, path: Path | str | None = None, device: str | None = None) -> StyleNetPredictor:
@@ -52,6 +53,7 @@ class StyleNetPredictor:
         if not path.exists():  # a path the user gave needs fixing; a missing bundled model, another way out
             hint = "; train one with `python -m models.train` or use --baseline" if path == DEFAULT_CHECKPOINT else ""
             raise NoCheckpointError(f"no StyleNet checkpoint is available ({path} does not exist){hint}")
+        cpu_workers()  # before loading: its tensor work is torch's too (seconds on a busy machine, else)
         return cls(load_checkpoint(path, device))
 
     @property

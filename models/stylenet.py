@@ -127,7 +127,7 @@ class InferenceSettings:
 @torch.no_grad()
 def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSettings | None = None,
             device: torch.device | str = "cpu",
-            progress: Callable[[float], bool] | None = None, chunk: int = 64, workers: int = 1) -> np.ndarray:
+            progress: Callable[[float], bool] | None = None, chunk: int = 64, workers: int = 0) -> np.ndarray:
     """Velocity/127 for a whole piece, run as overlapping windows like the training windows.
 
     Parameters
@@ -137,9 +137,9 @@ def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSetti
         False stops the run with :class:`app.core.humanise.Cancelled`.
     settings : window length and hop, and transpositions; each transposition is run and the
         results averaged per key over the shifts that keep it on the keyboard.
-    workers : on the CPU, run the windows on this many threads at once, each its share (meant for torch
-        at one intra-op thread: :func:`models.inference.cpu_workers` says why).
-
+    workers : on the CPU, run the windows on this many threads of a pool, each its share on one intra-op
+        thread of torch (:func:`models.inference.cpu_workers` says why); 0 runs them on the calling thread
+        with torch's threads as they are (training and evaluation, which set their own).
     Returns
     -------
     (T, 88) float32; windows are blended with triangular weights so seams do not show.
@@ -170,7 +170,7 @@ def _windows(inputs: np.ndarray, window: int, hop: int) -> tuple[list[int], np.n
 
 
 def _run_in_chunks(model: Net, runs: np.ndarray, style: str, device: torch.device | str,
-                   progress: Callable[[float], bool] | None, chunk: int, workers: int = 1) -> np.ndarray:
+                   progress: Callable[[float], bool] | None, chunk: int, workers: int = 0) -> np.ndarray:
     """(N, window, 88) model outputs, ``chunk`` windows at a time, reporting progress after each chunk."""
     from app.core.humanise import Cancelled
 
@@ -185,15 +185,15 @@ def _run_in_chunks(model: Net, runs: np.ndarray, style: str, device: torch.devic
 
 def _run_windows(model: Net, windows: np.ndarray, style: str, device: torch.device | str,
                  workers: int) -> np.ndarray:
-    """(W, window, 88) outputs of (W, window, 176) windows; on the CPU split over ``workers`` threads."""
+    """(W, window, 88) outputs of (W, window, 176) windows; on the CPU shared out to ``workers`` threads."""
     def run(part: np.ndarray) -> np.ndarray:
         with torch.no_grad():  # grad mode is per thread: the pool's threads need their own
             return model(torch.from_numpy(part).to(device), style).float().cpu().numpy()
 
-    workers = min(workers, len(windows))
-    if workers < 2 or torch.device(device).type != "cpu":
+    if workers < 1 or torch.device(device).type != "cpu":
         return run(windows)
-    return np.concatenate(list(_window_pool(workers).map(run, np.array_split(windows, workers))))
+    parts = np.array_split(windows, min(workers, len(windows)))
+    return np.concatenate(list(_window_pool(workers).map(run, parts)))
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -201,10 +201,12 @@ _POOL_LOCK = threading.Lock()
 
 
 def _window_pool(workers: int) -> ThreadPoolExecutor:
-    """One long-lived pool per size: threads started once, not at every Humanise."""
+    """One long-lived pool per size, its threads started once and each set to one intra-op thread itself:
+    a thread that only inherits that setting paid seconds for its first LSTM on a busy machine."""
     with _POOL_LOCK:
         if workers not in _POOLS:
-            _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="stylenet-windows")
+            _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="stylenet-windows",
+                                                 initializer=torch.set_num_threads, initargs=(1,))
         return _POOLS[workers]
 
 
