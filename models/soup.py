@@ -100,8 +100,8 @@ def soup(paths: list[Path], ensemble: bool = False,
         model = StyleNet(cfg)
         model.load_state_dict({k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]})
     meta = {k: loaded[0].meta[k] for k in KEPT if k in loaded[0].meta}
-    meta["soup"] = [{**p.origin, "heads": list(styles)}
-                    for p, styles in zip(parts, getattr(model, "member_styles", [p.styles for p in parts]))]
+    kept = model.member_styles if isinstance(model, Ensemble) else [p.styles for p in parts]  # config order
+    meta["soup"] = [{**p.origin, "heads": list(styles)} for p, styles in zip(parts, kept)]
     return model, meta
 
 

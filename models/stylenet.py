@@ -140,6 +140,7 @@ def predict(model: Net, inputs: np.ndarray, style: str, settings: InferenceSetti
     workers : on the CPU, run the windows on this many threads of a pool, each its share on one intra-op
         thread of torch (:func:`models.inference.cpu_workers` says why); 0 runs them on the calling thread
         with torch's threads as they are (training and evaluation, which set their own).
+
     Returns
     -------
     (T, 88) float32; windows are blended with triangular weights so seams do not show.
