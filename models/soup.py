@@ -134,9 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     save_checkpoint(args.out, model, int8=args.int8, **meta)
-    kind = "an ensemble" if args.ensemble else "the average"
-    print(f"{args.out}: {kind} of {len(args.checkpoints)} checkpoints; "
-          f"fit its calibration with python -m models.evaluate --checkpoint {args.out} --calibrate")
+    # Count what the file holds: an ensemble given as an input brings all its members.
+    kind = f"an ensemble of {len(meta['soup'])} members" if args.ensemble else \
+        f"the average of {len(args.checkpoints)} checkpoints"
+    print(f"{args.out}: {kind}; fit its calibration with python -m models.evaluate --checkpoint {args.out} "
+          "--calibrate")
     return 0
 
 

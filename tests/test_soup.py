@@ -120,7 +120,9 @@ def test_a_new_member_joins_an_ensemble_without_its_members_files(tmp_path, caps
     for i in (1, 2):
         (tmp_path / f"{i}.pt").unlink()  # like the bundled model's members: only the ensemble is left
     grown = [str(tmp_path / "grown.pt"), str(tmp_path / "ens.pt"), paths[2], "--ensemble", "--int8"]
+    capsys.readouterr()
     assert main([*grown, "--heads", f"{paths[2]}=b"]) == 0
+    assert "an ensemble of 3 members" in capsys.readouterr().out  # two inputs, but three members
     ens, out = (load_checkpoint(tmp_path / n, "cpu") for n in ("ens.pt", "grown.pt"))
     assert out.model.member_styles == [("a", "b"), ("a",), ("b",)]
     assert [m["path"] for m in out.meta["soup"]] == [*paths[:2], paths[2]]  # the members' own origins
