@@ -645,3 +645,46 @@ def test_listening_check_refuses_a_missing_checkpoint_or_data_folder_in_one_line
     assert "none.pt does not exist" in capsys.readouterr().err
     assert main(["--data", str(tmp_path), "--checkpoint", str(tiny_checkpoint)]) == 2
     assert "splits.json not found" in capsys.readouterr().err
+
+
+def test_agreement_measures_how_alike_members_predict_and_what_each_adds():
+    from models.agreement import agreement
+
+    rng = np.random.default_rng(3)
+    human = [rng.normal(60, 15, 2000) for _ in range(3)]
+    noise = [rng.normal(0, 15, 2000) for _ in range(3)]
+    preds = {"a": [h + n for h, n in zip(human, noise)],
+             "b": [h + n for h, n in zip(human, noise)],  # a's twin: adds nothing
+             "c": [h + rng.normal(0, 15, 2000) for h in human]}  # as good as a, its own errors
+    out = agreement(preds, human)
+    assert out["agreement"]["a ~ b"] == pytest.approx(1.0)
+    assert out["agreement"]["a ~ c"] < 0.7
+    assert out["r"]["a"] == pytest.approx(out["r"]["b"])
+    without = out["average_r_without"]
+    assert without["c"] == pytest.approx(out["r"]["a"])  # a + b is a again
+    assert without["b"] > out["r"]["a"] + 0.05  # a + c: independent errors average out
+    assert out["average_r"] < without["b"]  # the twin pulls the average back toward a
+
+
+@pytest.mark.timeout(240)
+def test_agreement_cli_names_members_and_refuses_a_style_the_checkpoint_lacks(few_files_data, tmp_path):
+    from models.soup import main as soup
+
+    paths = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        paths.append(tmp_path / f"run{seed}" / "best.pt")
+        paths[-1].parent.mkdir()
+        save_checkpoint(paths[-1], StyleNet(StyleNetConfig(hidden=8, genre_layers=1)),
+                        encoding_version=ENCODING_VERSION)
+    ens = tmp_path / "ens.pt"
+    assert soup([str(ens), *map(str, paths), "--ensemble", "--heads", f"{paths[1]}=classical"]) == 0
+    base = [sys.executable, "-m", "models.agreement", "--checkpoint", str(ens), "--data", str(few_files_data),
+            "--cache", str(tmp_path / "cache"), "--threads", "1"]
+    classical = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert classical.returncode == 0, classical.stderr
+    assert "agreement: run1 ~ run2" in classical.stdout and "average_r_without: run1" in classical.stdout
+    jazz = subprocess.run([*base, "--style", "jazz"], capture_output=True, text=True, timeout=120)
+    assert jazz.returncode == 0 and "r: run1 " in jazz.stdout and "run2" not in jazz.stdout  # no jazz head
+    rock = subprocess.run([*base, "--style", "rock"], capture_output=True, text=True, timeout=120)
+    assert rock.returncode == 2 and "has no rock head" in rock.stderr and "Traceback" not in rock.stderr
