@@ -33,13 +33,15 @@ def mean_r(a: Pieces, b: Pieces) -> float:
 
 
 def member_names(loaded: LoadedModel) -> list[str]:
-    """A label per member: the file it came from (``soup`` records it), else its position."""
+    """A label per member: the run it came from (``soup`` records it), else its position."""
     origins = loaded.meta.get("soup", [])
     count = len(loaded.model.members) if isinstance(loaded.model, Ensemble) else 1
     if len(origins) == count:
         paths = [Path(str(o.get("path", i))) for i, o in enumerate(origins)]
-        return [p.parent.name if p.stem in ("best", "last") else p.stem for p in paths]  # runs/U/best.pt: U
-    return [str(i) for i in range(count)]
+        names = [p.parent.name if p.stem in ("best", "last") else p.stem for p in paths]  # runs/U/best.pt: U
+        if len(set(names)) == count:
+            return names
+    return [str(i) for i in range(count)]  # positions, where the names would not tell members apart
 
 
 def member_predictions(loaded: LoadedModel, songs: list[Song], style: str) -> dict[str, Pieces]:

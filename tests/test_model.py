@@ -688,3 +688,19 @@ def test_agreement_cli_names_members_and_refuses_a_style_the_checkpoint_lacks(fe
     assert jazz.returncode == 0 and "r: run1 " in jazz.stdout and "run2" not in jazz.stdout  # no jazz head
     rock = subprocess.run([*base, "--style", "rock"], capture_output=True, text=True, timeout=120)
     assert rock.returncode == 2 and "has no rock head" in rock.stderr and "Traceback" not in rock.stderr
+
+
+def test_members_are_named_after_their_runs_or_numbered_where_names_clash():
+    from models.agreement import member_names
+    from models.stylenet import Ensemble, LoadedModel
+
+    cfg = StyleNetConfig(hidden=8, genre_layers=1)
+    ens = Ensemble(cfg, 2)
+
+    def names(*paths: str) -> list[str]:
+        meta = {"soup": [{"path": p} for p in paths]}
+        return member_names(LoadedModel(ens, torch.device("cpu"), cfg.styles, meta=meta))
+
+    assert names("runs/U/best.pt", "runs/A.pt") == ["U", "A"]
+    assert names("old/U/best.pt", "new/U/last.pt") == ["0", "1"]
+    assert names("runs/A.pt") == ["0", "1"]  # origins that do not cover every member
