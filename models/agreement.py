@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from models.data import DataError, Song, build_cache, load_songs
-from models.metrics import score_piece
+from models.metrics import score_piece, summarise
 from models.scoring import note_velocities
 from models.stylenet import CheckpointError, Ensemble, LoadedModel, StyleNet, load_checkpoint
 from models.windows import encode_song
@@ -27,9 +27,8 @@ Pieces = list[np.ndarray]  # one (notes,) array of velocities per song
 
 
 def mean_r(a: Pieces, b: Pieces) -> float:
-    """Pearson r within each piece, averaged over pieces (NaN where a side is flat is left out)."""
-    rs = [score_piece(x, y).r for x, y in zip(a, b)]
-    return float(np.nanmean(rs)) if not all(np.isnan(rs)) else float("nan")
+    """Pearson r within each piece, averaged over pieces as ``models.evaluate`` reports r."""
+    return summarise([score_piece(x, y) for x, y in zip(a, b)])["r"]
 
 
 def member_names(loaded: LoadedModel) -> list[str]:
