@@ -1,7 +1,7 @@
 """Training losses over batches of windows: pred, y, mask are (B, T, 88) velocity/127 and note-onset cells.
 
-Each scores what the evaluation measures a different way; see ``models.train --loss`` and MODEL_CARD.md's
-"What we tried" for what each one measured.
+Each scores what the evaluation measures a different way; see ``models.train --loss`` and models/EXPERIMENTS.md
+for what each one measured.
 """
 
 from __future__ import annotations
