@@ -80,10 +80,15 @@ def _trained(meta: dict[str, Any]) -> str:
         run = f"`{Path(args['out']).name}` " if "out" in args else ""
         start = f", fine-tuned from `{args['init']}`" if args.get("init", "None") != "None" else ""
         return f"{run}trained {meta.get('step', '?')} steps{start}"
-    styles = meta.get("styles", [])
-    parts = [f"`{_run_name(Path(i['path']))}`" + (f" step {i['step']}" if i["step"] is not None else "")
-             + (f" ({', '.join(i['heads'])} only)" if set(i.get("heads", styles)) != set(styles) else "")
-             for i in meta["soup"]]
+    styles, args = meta.get("styles", []), meta.get("model_args", {})
+    shapes = meta.get("ensemble_shapes") or [{} for _ in meta["soup"]]
+    parts = []
+    for i, shape in zip(meta["soup"], shapes):
+        notes = [f"{', '.join(i['heads'])} only"] if set(i.get("heads", styles)) != set(styles) else []
+        if any(args.get(k, v) != v for k, v in shape.items()):  # a member of its own layer sizes
+            notes.append(f"hidden {shape['hidden']}, {shape['genre_layers']} head layers")
+        parts.append(f"`{_run_name(Path(i['path']))}`" + (f" step {i['step']}" if i["step"] is not None else "")
+                     + (f" ({'; '.join(notes)})" if notes else ""))
     kind = "an ensemble (outputs averaged)" if meta.get("ensemble") else "the weight average"
     return f"{kind} of {len(parts)} checkpoints ({', '.join(parts)})"
 

@@ -20,14 +20,23 @@ from typing import Any
 
 import torch
 
-from models.stylenet import CheckpointError, Ensemble, LoadedModel, Net, StyleNet, load_checkpoint, save_checkpoint
+from models.stylenet import (
+    SHAPE_FIELDS,
+    CheckpointError,
+    Ensemble,
+    LoadedModel,
+    Net,
+    StyleNet,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 KEPT = ("encoding_version", "data_summary", "target", "inference")  # what the ingredients share
 
 
 def ingredients(paths: list[Path], ensemble: bool = False) -> list[LoadedModel]:
     """The checkpoints, loaded on the CPU; CheckpointError unless they are StyleNets of one architecture
-    (ensembles only when ``ensemble``: they then bring their members)."""
+    (ensembles only when ``ensemble``: they then bring their members, and layer sizes may differ)."""
     if len(paths) < 2:
         raise CheckpointError("combining needs at least two checkpoints")
     loaded = [load_checkpoint(p, "cpu") for p in paths]
@@ -36,19 +45,24 @@ def ingredients(paths: list[Path], ensemble: bool = False) -> list[LoadedModel]:
         if isinstance(other.model, Ensemble) and not ensemble:
             raise CheckpointError(f"{path} is already an ensemble; combine its members' checkpoints instead")
         # Dropout is how a run was trained, not what its weights are: runs that differ only there mix.
-        if replace(other.model.cfg, dropout=cfg.dropout) != cfg:
+        # An ensemble averages outputs, not weights, so its members may also differ in layer sizes.
+        free = ("dropout", *SHAPE_FIELDS) if ensemble else ("dropout",)
+        if replace(other.model.cfg, **{f: getattr(cfg, f) for f in free}) != cfg:
+            kind = "the same inputs, keys and styles" if ensemble else "one architecture"
             raise CheckpointError(f"{path}: its model ({other.model.cfg}) differs from {paths[0]}'s "
-                                  f"({cfg}); only checkpoints of one architecture can be combined")
+                                  f"({cfg}); only checkpoints of {kind} can be combined")
     return loaded
 
 
 @dataclass
 class Member:
-    """One model of an ensemble to be: its weights, the styles whose heads it keeps, where it came from."""
+    """One model of an ensemble to be: its weights, the styles whose heads it keeps, where it came from,
+    its layer sizes (``SHAPE_FIELDS``)."""
 
     state: dict[str, torch.Tensor]
     styles: tuple[str, ...]
     origin: dict[str, Any]
+    shape: dict[str, int]
 
 
 def members(paths: list[Path], loaded: list[LoadedModel], heads: dict[Path, tuple[str, ...]]) -> list[Member]:
@@ -59,17 +73,17 @@ def members(paths: list[Path], loaded: list[LoadedModel], heads: dict[Path, tupl
         if not isinstance(m.model, Ensemble):
             styles = tuple(heads.get(path, m.model.cfg.styles))
             origin = {"path": str(path), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {})}
-            out.append(Member(m.model.state_dict(), styles, origin))
+            out.append(Member(m.model.state_dict(), styles, origin, {f: getattr(m.model.cfg, f) for f in SHAPE_FIELDS}))
             continue
         if path in heads:
             raise CheckpointError(f"--heads names a single checkpoint; {path} is an ensemble, whose members "
                                   "keep the heads they have")
         told = m.meta.get("soup", [])
         told = told if len(told) == len(m.model.members) else [{} for _ in m.model.members]
-        for k, (net, styles) in enumerate(zip(m.model.members, m.model.member_styles)):
+        for k, (net, styles, shape) in enumerate(zip(m.model.members, m.model.member_styles, m.model.member_shapes)):
             origin = {"path": f"{path} (member {k})", "step": None, "train_args": {},
                       **{key: v for key, v in told[k].items() if key != "heads"}}
-            out.append(Member(net.state_dict(), styles, origin))
+            out.append(Member(net.state_dict(), styles, origin, shape))
     return out
 
 
@@ -89,7 +103,7 @@ def soup(paths: list[Path], ensemble: bool = False,
     model: Net
     if ensemble:
         try:
-            model = Ensemble(cfg, len(parts), [p.styles for p in parts])
+            model = Ensemble(cfg, len(parts), [p.styles for p in parts], [p.shape for p in parts])
         except ValueError as exc:
             raise CheckpointError(str(exc)) from None
         for member, part in zip(model.members, parts):

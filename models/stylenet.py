@@ -41,6 +41,9 @@ class StyleNetConfig:
     dropout: float = 0.2  # the paper's keep-probability 0.8
 
 
+SHAPE_FIELDS = ("hidden", "genre_layers")  # layer sizes in which an ensemble's members may differ
+
+
 class GenreNet(nn.Module):
     """One style's head: stacked bi-LSTMs, then a linear map to the 88 keys."""
 
@@ -70,25 +73,37 @@ class StyleNet(nn.Module):
 
 
 class Ensemble(nn.Module):
-    """StyleNets of one architecture, trained separately, whose outputs are averaged. Unlike a weight
-    average (``models.soup``) the members may come from different starts, where their errors differ
-    most; each member costs its own model time.
+    """StyleNets trained separately whose outputs are averaged. Unlike a weight average (``models.soup``)
+    the members may come from different starts, where their errors differ most; each member costs its own
+    model time.
 
     A member may carry only some of the styles (``member_styles``): a style's output averages the members
-    that have it, so a member that helps one style costs the others neither bytes nor time."""
+    that have it, so a member that helps one style costs the others neither bytes nor time. A member may
+    have its own layer sizes (``member_shapes``: ``SHAPE_FIELDS`` that differ from ``cfg``), so a smaller
+    network, which errs differently, can join; inputs, keys and styles are the ensemble's."""
 
-    def __init__(self, cfg: StyleNetConfig, size: int, member_styles: list[tuple[str, ...]] | None = None) -> None:
+    def __init__(self, cfg: StyleNetConfig, size: int, member_styles: list[tuple[str, ...]] | None = None,
+                 member_shapes: list[dict[str, int]] | None = None) -> None:
         super().__init__()
         self.cfg = cfg
         chosen = [tuple(s) for s in member_styles] if member_styles is not None else [cfg.styles] * size
         if len(chosen) != size or any(not s or set(s) - set(cfg.styles) for s in chosen):
             raise ValueError(f"member styles {chosen} do not fit {size} members of styles {cfg.styles}")
+        shapes = [dict(s) for s in member_shapes] if member_shapes is not None else [{}] * size
+        if len(shapes) != size or any(set(s) - set(SHAPE_FIELDS) for s in shapes):
+            raise ValueError(f"member layer sizes {shapes} do not fit {size} members (fields: {SHAPE_FIELDS})")
         orphans = [s for s in cfg.styles if not any(s in m for m in chosen)]
         if orphans:
             raise ValueError(f"no member has a head for {', '.join(orphans)}")
         # each member's heads in the config's order, so equal subsets build equal models
         self.member_styles = [tuple(s for s in cfg.styles if s in m) for m in chosen]
-        self.members = nn.ModuleList([StyleNet(replace(cfg, styles=s)) for s in self.member_styles])
+        self.members = nn.ModuleList([StyleNet(replace(cfg, styles=s, **{k: int(v) for k, v in shape.items()}))
+                                      for s, shape in zip(self.member_styles, shapes)])
+
+    @property
+    def member_shapes(self) -> list[dict[str, int]]:
+        """Each member's layer sizes (``SHAPE_FIELDS``), as a checkpoint stores them."""
+        return [{f: getattr(m.cfg, f) for f in SHAPE_FIELDS} for m in self.members]
 
     def forward(self, x: torch.Tensor, style: str) -> torch.Tensor:
         outs = [m(x, style) for m, styles in zip(self.members, self.member_styles) if style in styles]
@@ -277,13 +292,14 @@ class LoadedModel:
 
 def save_checkpoint(path: Path, model: Net, int8: bool = False, **meta: Any) -> None:
     """Write ``{'format', 'model_args', 'styles', 'state_dict', ...meta}`` atomically; an :class:`Ensemble`
-    adds ``ensemble`` (its size) and ``ensemble_styles`` (each member's heads) and keeps its weights in
-    float16, so two members fit where one did (outputs move by under 1e-3 velocity/127). ``int8`` stores
-    the weight matrices as 8-bit integers with a float16 scale per row (``int8_scales``): half the bytes
-    again, for any model."""
+    adds ``ensemble`` (its size), ``ensemble_styles`` (each member's heads) and ``ensemble_shapes`` (each
+    member's layer sizes) and keeps its weights in float16, so two members fit where one did (outputs move
+    by under 1e-3 velocity/127). ``int8`` stores the weight matrices as 8-bit integers with a float16 scale
+    per row (``int8_scales``): half the bytes again, for any model."""
     size = len(model.members) if isinstance(model, Ensemble) else 0
     if isinstance(model, Ensemble):
-        meta = {**meta, "ensemble_styles": [list(s) for s in model.member_styles]}
+        meta = {**meta, "ensemble_styles": [list(s) for s in model.member_styles],
+                "ensemble_shapes": model.member_shapes}
     if int8:
         state, scales = quantise_int8(model.state_dict())
         meta = {**meta, "int8_scales": scales}
@@ -356,7 +372,8 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
         args["styles"] = tuple(args["styles"])
         cfg = StyleNetConfig(**args)
         member_styles = ckpt.get("ensemble_styles")  # absent: every member has every head
-        model: Net = (Ensemble(cfg, int(ckpt["ensemble"]), member_styles) if ckpt.get("ensemble")
+        member_shapes = ckpt.get("ensemble_shapes")  # absent: every member has the layer sizes of model_args
+        model: Net = (Ensemble(cfg, int(ckpt["ensemble"]), member_styles, member_shapes) if ckpt.get("ensemble")
                       else StyleNet(cfg))
         state = ckpt["state_dict"]
         if "int8_scales" in ckpt:

@@ -90,6 +90,9 @@ def test_card_says_where_the_checkpoint_came_from():
                                                         {"path": "runs/N.pt", "step": 6500, "heads": ["classical"]}]}
     assert _trained(ensemble) == ("an ensemble (outputs averaged) of 2 checkpoints "
                                   "(`A`, `N` step 6500 (classical only))")
+    ensemble["model_args"] = {"hidden": 176, "genre_layers": 3}
+    ensemble["ensemble_shapes"] = [{"hidden": 176, "genre_layers": 3}, {"hidden": 128, "genre_layers": 2}]
+    assert _trained(ensemble).endswith("(`A`, `N` step 6500 (classical only; hidden 128, 2 head layers))")
 
 
 @pytest.mark.timeout(900)
