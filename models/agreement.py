@@ -52,7 +52,7 @@ def member_predictions(loaded: LoadedModel, songs: list[Song], style: str) -> di
     for name, net in zip(member_names(loaded), nets):
         if style in net.cfg.styles:  # a member's config lists the heads it kept
             out[name] = [note_velocities(net, es.inputs, es.encoded.onset_step, es.encoded.key, style,
-                                         loaded.device, loaded.inference) for es in encoded]
+                                         loaded.device, loaded.inference, loaded.workers) for es in encoded]
     return out
 
 
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     try:
         loaded = load_checkpoint(args.checkpoint, "cpu")
+        loaded.workers = args.threads  # windows on threads of their own: see models.inference.cpu_workers
         if args.style not in loaded.styles:
             raise CheckpointError(f"{args.checkpoint.name} has no {args.style} head "
                                   f"(it has {', '.join(loaded.styles)})")

@@ -69,7 +69,8 @@ def predictors(loaded: LoadedModel, seed: int) -> Predictors:
         level = target["style_level"][style] if target.get("centred") else None
 
         def model_fn(x, step, key, human, style=style, spread=spread, level=level):
-            raw = note_velocities(loaded.model, x, step, key, style, loaded.device, loaded.inference)
+            raw = note_velocities(loaded.model, x, step, key, style, loaded.device, loaded.inference,
+                                  loaded.workers)
             return spread_about_mean(raw, spread, level)
 
         out[f"stylenet:{style}"] = model_fn
@@ -155,7 +156,7 @@ def calibrate(loaded: LoadedModel, cache: Path) -> dict[str, dict[str, float]]:
         for song in songs:
             es = encode_song(song, song.aligned)
             raw.append(note_velocities(loaded.model, es.inputs, es.encoded.onset_step, es.encoded.key, style,
-                                       loaded.device, loaded.inference))
+                                       loaded.device, loaded.inference, loaded.workers))
         best: tuple[float, float, float] | None = None  # (level MAE, factor, spread)
         for factor in np.arange(1.0, 4.01, 0.05):
             figs = summarise([score_piece(spread_about_mean(p, factor), s.velocity) for p, s in zip(raw, songs)])
@@ -252,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     try:
         loaded = load_checkpoint(args.checkpoint, "cpu")
+        loaded.workers = args.threads  # windows on threads of their own: see models.inference.cpu_workers
         current = loaded.inference
         loaded.meta["inference"] = InferenceSettings(args.hop or current.hop,
                                                      tuple(sorted(set(args.shifts or current.shifts))),

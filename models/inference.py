@@ -26,7 +26,10 @@ def cpu_workers() -> int:
     cores). Threads that each run their own windows on one intra-op thread never wait for each other: 0.09
     and 0.65 s beside the same run, and no slower on an idle machine (``bench/bench_humanise.py --busy``).
     Called before the first checkpoint is loaded for prediction (loading is torch work too); the app and
-    the CLI run no other torch code, and training and evaluation set their own threads.
+    the CLI run no other torch code. Training and evaluation set their own threads and run their windows
+    on ``--threads`` such threads too (``LoadedModel.workers``, ``train.validate``): beside a training run,
+    ``models.agreement`` on the validation split took 19 min with one OpenMP team and 26 s with them, and
+    13 s either way on an idle machine.
     """
     workers = torch.get_num_threads()
     torch.set_num_threads(1)

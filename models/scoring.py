@@ -15,9 +15,10 @@ from models.windows import encode_song
 
 
 def note_velocities(model: Net, inputs: np.ndarray, onset_step: np.ndarray, key: np.ndarray, style: str,
-                    device: torch.device | str = "cpu", settings: InferenceSettings | None = None) -> np.ndarray:
-    """(M,) predicted velocities (1..127, float) at the given onset cells."""
-    y = predict(model, inputs.astype(np.float32), style, settings, device=device)  # (T, 88)
+                    device: torch.device | str = "cpu", settings: InferenceSettings | None = None,
+                    workers: int = 0) -> np.ndarray:
+    """(M,) predicted velocities (1..127, float) at the given onset cells; ``workers`` as in ``predict``."""
+    y = predict(model, inputs.astype(np.float32), style, settings, device=device, workers=workers)  # (T, 88)
     return np.clip(np.rint(y[onset_step, key] * 127.0), 1, 127)
 
 

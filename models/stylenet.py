@@ -284,6 +284,7 @@ class LoadedModel:
     calibration: dict[str, dict[str, float]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    workers: int = 0  # CPU threads that run windows at once (predict's ``workers``); 0: the caller's torch threads
 
     @property
     def inference(self) -> InferenceSettings:

@@ -185,12 +185,13 @@ def load_teacher(path: Path, styles: tuple[str, ...], device: torch.device) -> N
 
 
 def validate(model: StyleNet, val: dict[str, list], device: torch.device,
-             aligned: bool = True) -> dict[str, dict[str, float]]:
-    """Per style, figures on the validation songs (score grid where a song has one and ``aligned``)."""
+             aligned: bool = True, workers: int = 0) -> dict[str, dict[str, float]]:
+    """Per style, figures on the validation songs (score grid where a song has one and ``aligned``);
+    on the CPU, windows on ``workers`` threads of their own (``predict``)."""
     figures = {}
     for s, songs in val.items():
         def model_fn(x, step, key, human, s=s):
-            return note_velocities(model, x, step, key, s, device)
+            return note_velocities(model, x, step, key, s, device, workers=workers)
 
         figures[s] = run_songs(songs, {"model": model_fn}, aligned=aligned)["model"]
     return figures
@@ -416,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             dist.all_reduce(flag)
             stop = bool(flag.item())
         if lead and (run.step % args.val_every == 0 or run.step == args.steps or stop):
-            figures = validate(run.shipped, val, device, args.val_grid == "score")
+            figures = validate(run.shipped, val, device, args.val_grid == "score", args.threads)
             log.write(run.step, (time.time() - t0) / 60, float(np.mean(losses)), figures)
             losses = []
             run.save(figures, meta)
