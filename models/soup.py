@@ -27,6 +27,7 @@ from models.stylenet import (
     LoadedModel,
     Net,
     StyleNet,
+    layer_sizes,
     load_checkpoint,
     save_checkpoint,
 )
@@ -73,7 +74,7 @@ def members(paths: list[Path], loaded: list[LoadedModel], heads: dict[Path, tupl
         if not isinstance(m.model, Ensemble):
             styles = tuple(heads.get(path, m.model.cfg.styles))
             origin = {"path": str(path), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {})}
-            out.append(Member(m.model.state_dict(), styles, origin, {f: getattr(m.model.cfg, f) for f in SHAPE_FIELDS}))
+            out.append(Member(m.model.state_dict(), styles, origin, layer_sizes(m.model.cfg)))
             continue
         if path in heads:
             raise CheckpointError(f"--heads names a single checkpoint; {path} is an ensemble, whose members "

@@ -44,6 +44,11 @@ class StyleNetConfig:
 SHAPE_FIELDS = ("hidden", "genre_layers")  # layer sizes in which an ensemble's members may differ
 
 
+def layer_sizes(cfg: StyleNetConfig) -> dict[str, int]:
+    """The config's ``SHAPE_FIELDS``, as an ensemble's checkpoint stores each member's."""
+    return {f: getattr(cfg, f) for f in SHAPE_FIELDS}
+
+
 class GenreNet(nn.Module):
     """One style's head: stacked bi-LSTMs, then a linear map to the 88 keys."""
 
@@ -79,8 +84,8 @@ class Ensemble(nn.Module):
 
     A member may carry only some of the styles (``member_styles``): a style's output averages the members
     that have it, so a member that helps one style costs the others neither bytes nor time. A member may
-    have its own layer sizes (``member_shapes``: ``SHAPE_FIELDS`` that differ from ``cfg``), so a smaller
-    network, which errs differently, can join; inputs, keys and styles are the ensemble's."""
+    have its own layer sizes (``member_shapes``: ``SHAPE_FIELDS`` that differ from ``cfg``), so a network
+    of another size can join; inputs, keys and styles are the ensemble's."""
 
     def __init__(self, cfg: StyleNetConfig, size: int, member_styles: list[tuple[str, ...]] | None = None,
                  member_shapes: list[dict[str, int]] | None = None) -> None:
@@ -103,7 +108,7 @@ class Ensemble(nn.Module):
     @property
     def member_shapes(self) -> list[dict[str, int]]:
         """Each member's layer sizes (``SHAPE_FIELDS``), as a checkpoint stores them."""
-        return [{f: getattr(m.cfg, f) for f in SHAPE_FIELDS} for m in self.members]
+        return [layer_sizes(m.cfg) for m in self.members if isinstance(m, StyleNet)]  # every member is one
 
     def forward(self, x: torch.Tensor, style: str) -> torch.Tensor:
         outs = [m(x, style) for m, styles in zip(self.members, self.member_styles) if style in styles]

@@ -66,7 +66,6 @@ def test_an_ensemble_averages_its_members_outputs_in_half_the_bytes_per_weight(t
     assert np.abs(members[0] - members[1]).max() > 1e-2  # the members differ, so the test can fail
 
 
-
 def test_members_of_other_layer_sizes_join_an_ensemble_but_never_a_weight_average(tmp_path, capsys):
     from models.train import init_from
 
