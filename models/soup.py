@@ -37,7 +37,8 @@ KEPT = ("encoding_version", "data_summary", "target", "inference")  # what the i
 
 def ingredients(paths: list[Path], ensemble: bool = False) -> list[LoadedModel]:
     """The checkpoints, loaded on the CPU; CheckpointError unless they are StyleNets of one architecture
-    (ensembles only when ``ensemble``: they then bring their members, and layer sizes may differ)."""
+    (ensembles only when ``ensemble``: they then bring their members, layer sizes may differ, and a
+    member may have heads for only some of the first checkpoint's styles, e.g. one trained on one style)."""
     if len(paths) < 2:
         raise CheckpointError("combining needs at least two checkpoints")
     loaded = [load_checkpoint(p, "cpu") for p in paths]
@@ -47,9 +48,10 @@ def ingredients(paths: list[Path], ensemble: bool = False) -> list[LoadedModel]:
             raise CheckpointError(f"{path} is already an ensemble; combine its members' checkpoints instead")
         # Dropout is how a run was trained, not what its weights are: runs that differ only there mix.
         # An ensemble averages outputs, not weights, so its members may also differ in layer sizes.
-        free = ("dropout", *SHAPE_FIELDS) if ensemble else ("dropout",)
-        if replace(other.model.cfg, **{f: getattr(cfg, f) for f in free}) != cfg:
-            kind = "the same inputs, keys and styles" if ensemble else "one architecture"
+        free = ("dropout", "styles", *SHAPE_FIELDS) if ensemble else ("dropout",)
+        fewer_styles = ensemble and not set(other.model.cfg.styles) <= set(cfg.styles)
+        if replace(other.model.cfg, **{f: getattr(cfg, f) for f in free}) != cfg or fewer_styles:
+            kind = "the same inputs and keys, with styles among the first's," if ensemble else "one architecture"
             raise CheckpointError(f"{path}: its model ({other.model.cfg}) differs from {paths[0]}'s "
                                   f"({cfg}); only checkpoints of {kind} can be combined")
     return loaded

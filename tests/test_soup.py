@@ -89,7 +89,24 @@ def test_members_of_other_layer_sizes_join_an_ensemble_but_never_a_weight_averag
     other = StyleNet(StyleNetConfig(styles=("a", "c"), hidden=12, genre_layers=1))
     save_checkpoint(tmp_path / "c.pt", other, encoding_version=ENCODING_VERSION)
     assert main([str(tmp_path / "x.pt"), paths[0], str(tmp_path / "c.pt"), "--ensemble"]) == 2
-    assert "only checkpoints of the same inputs, keys and styles" in capsys.readouterr().err
+    assert "only checkpoints of the same inputs and keys, with styles among the first's" in capsys.readouterr().err
+
+
+def test_a_member_trained_on_one_style_joins_an_ensemble_for_that_style_only(tmp_path, capsys):
+    both = tiny(tmp_path / "both.pt", 1)
+    torch.manual_seed(3)
+    one = StyleNet(StyleNetConfig(styles=("a",), hidden=8, genre_layers=1))  # e.g. trained on classical only
+    save_checkpoint(tmp_path / "one.pt", one, encoding_version=ENCODING_VERSION)
+    assert main([str(tmp_path / "ens.pt"), str(tmp_path / "both.pt"), str(tmp_path / "one.pt"), "--ensemble"]) == 0
+    ens = load_checkpoint(tmp_path / "ens.pt", "cpu").model
+    assert ens.member_styles == [("a", "b"), ("a",)]
+    x = (np.random.default_rng(4).random((300, 176)) < 0.05).astype(np.float32)  # tolerances: float16 storage
+    assert np.abs(predict(ens, x, "a") - (predict(both, x, "a") + predict(one, x, "a")) / 2).max() < 1e-3
+    assert np.abs(predict(ens, x, "b") - predict(both, x, "b")).max() < 1e-3
+    assert np.abs(predict(both, x, "a") - predict(one, x, "a")).max() > 1e-2  # so the average can be told apart
+    # The first checkpoint names the ensemble's styles: one that lacks a style cannot lead.
+    assert main([str(tmp_path / "x.pt"), str(tmp_path / "one.pt"), str(tmp_path / "both.pt"), "--ensemble"]) == 2
+    assert "styles among the first's" in capsys.readouterr().err
 
 
 def test_ensembles_are_not_averaged_again_and_fine_tune_from_a_chosen_member(tmp_path, capsys):
