@@ -49,8 +49,8 @@ def ingredients(paths: list[Path], ensemble: bool = False) -> list[LoadedModel]:
         # Dropout is how a run was trained, not what its weights are: runs that differ only there mix.
         # An ensemble averages outputs, not weights, so its members may also differ in layer sizes.
         free = ("dropout", "styles", *SHAPE_FIELDS) if ensemble else ("dropout",)
-        fewer_styles = ensemble and not set(other.model.cfg.styles) <= set(cfg.styles)
-        if replace(other.model.cfg, **{f: getattr(cfg, f) for f in free}) != cfg or fewer_styles:
+        other_styles = ensemble and not set(other.model.cfg.styles) <= set(cfg.styles)
+        if replace(other.model.cfg, **{f: getattr(cfg, f) for f in free}) != cfg or other_styles:
             kind = "the same inputs and keys, with styles among the first's," if ensemble else "one architecture"
             raise CheckpointError(f"{path}: its model ({other.model.cfg}) differs from {paths[0]}'s "
                                   f"({cfg}); only checkpoints of {kind} can be combined")
@@ -75,6 +75,9 @@ def members(paths: list[Path], loaded: list[LoadedModel], heads: dict[Path, tupl
     for path, m in zip(paths, loaded):
         if not isinstance(m.model, Ensemble):
             styles = tuple(heads.get(path, m.model.cfg.styles))
+            lacking = set(styles) - set(m.model.cfg.styles)  # its own heads: it may have fewer than the first
+            if lacking:
+                raise CheckpointError(f"{path} has no head for {', '.join(sorted(lacking))}")
             origin = {"path": str(path), "step": m.meta.get("step"), "train_args": m.meta.get("train_args", {})}
             out.append(Member(m.model.state_dict(), styles, origin, layer_sizes(m.model.cfg)))
             continue
@@ -98,11 +101,7 @@ def soup(paths: list[Path], ensemble: bool = False,
     if heads and not ensemble:
         raise CheckpointError("only an ensemble's members can keep some of their heads (use --ensemble)")
     cfg = loaded[0].model.cfg
-    parts = members(paths, loaded, heads or {})
-    for part in parts:
-        unknown = set(part.styles) - set(cfg.styles)
-        if unknown:
-            raise CheckpointError(f"{part.origin['path']} has no head for {', '.join(sorted(unknown))}")
+    parts = members(paths, loaded, heads or {})  # each with heads it has, so among the first's styles
     model: Net
     if ensemble:
         try:

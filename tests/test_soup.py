@@ -107,6 +107,9 @@ def test_a_member_trained_on_one_style_joins_an_ensemble_for_that_style_only(tmp
     # The first checkpoint names the ensemble's styles: one that lacks a style cannot lead.
     assert main([str(tmp_path / "x.pt"), str(tmp_path / "one.pt"), str(tmp_path / "both.pt"), "--ensemble"]) == 2
     assert "styles among the first's" in capsys.readouterr().err
+    assert main([str(tmp_path / "y.pt"), str(tmp_path / "both.pt"), str(tmp_path / "one.pt"), "--ensemble",
+                 "--heads", f"{tmp_path / 'one.pt'}=b"]) == 2  # a head it was never trained with
+    assert f"{tmp_path / 'one.pt'} has no head for b" in capsys.readouterr().err
 
 
 def test_ensembles_are_not_averaged_again_and_fine_tune_from_a_chosen_member(tmp_path, capsys):
