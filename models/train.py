@@ -113,6 +113,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weight-decay", type=float, default=0.0,
                    help="decoupled weight decay (AdamW) per unit of learning rate; 0 is plain Adam")
     p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--keep-every", type=int, default=0,
+                   help="also keep the validated weights (as best.pt holds them) at every validation whose step "
+                        "is a multiple of this, as step_<N>.pt, to ensemble or average later (0 = none)")
     p.add_argument("--val-songs", type=int, default=0, help="limit validation songs per style (0 = all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -124,6 +127,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--note-dropout must be at least 0 and below 1, not {args.note_dropout}")
     if args.weight_decay < 0:
         p.error(f"--weight-decay cannot be negative ({args.weight_decay})")
+    if args.keep_every < 0 or (args.keep_every and args.keep_every % args.val_every):
+        p.error(f"--keep-every must be 0 or a multiple of --val-every ({args.val_every}), not {args.keep_every}")
     return args
 
 
@@ -338,11 +343,14 @@ class Run:
         return torch.where(m > 0, (1.0 - w) * y + w * self.teacher(x, style), y)
 
     def save(self, figures: dict[str, dict[str, float]], meta: dict[str, Any]) -> None:
-        """best.pt when the mean validation r beats the best so far, then last.pt (atomically)."""
+        """best.pt when the mean validation r beats the best so far, step_<N>.pt when ``--keep-every`` says so,
+        then last.pt (all atomically)."""
         score = float(np.mean([f["r"] for f in figures.values()]))
         if score > self.best:
             self.best = score
             save_checkpoint(self.out / "best.pt", self.shipped, **meta, step=self.step, val=figures)
+        if self.args.keep_every and self.step % self.args.keep_every == 0:
+            save_checkpoint(self.out / f"step_{self.step}.pt", self.shipped, **meta, step=self.step, val=figures)
         config = asdict(self.model.cfg) | {"styles": list(self.model.cfg.styles)}
         save_atomic({"state_dict": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
                      "best": self.best, "config": config,

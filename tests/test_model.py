@@ -296,7 +296,8 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
 @pytest.mark.parametrize("flags, message", [(["--note-dropout", "1"], "--note-dropout must be at least 0"),
                                             (["--note-dropout", "-0.1"], "--note-dropout must be at least 0"),
                                             (["--weight-decay", "-1"], "--weight-decay cannot be negative"),
-                                            (["--teacher-weight", "2"], "--teacher-weight must be between")])
+                                            (["--teacher-weight", "2"], "--teacher-weight must be between"),
+                                            (["--keep-every", "750"], "--keep-every must be 0 or a multiple")])
 def test_training_settings_out_of_range_are_refused_in_one_line(flags, message, capsys):
     from models.train import parse_args
 
@@ -495,11 +496,19 @@ def test_tiny_model_trains_resumes_and_evaluates(few_files_data, tmp_path):
     rows = (out / "log.csv").read_text().splitlines()
     assert len(rows) == 3 and (out / "loss.png").exists() and (out / "best.pt").exists()
     # The continuation turns on weight averaging: it starts from the resumed weights and is resumed itself.
-    again = subprocess.run([*base, "--steps", "9", "--ema", "0.9"], capture_output=True, text=True, timeout=240)
+    # It keeps the averaged weights of each validation from then on as step_<N>.pt.
+    again = subprocess.run([*base, "--steps", "12", "--ema", "0.9", "--keep-every", "3"], capture_output=True,
+                           text=True, timeout=240)
     assert again.returncode == 0 and "resumed from" in again.stdout and "at step 6" in again.stdout
-    assert (out / "log.csv").read_text().splitlines()[-1].startswith("9,")
+    assert (out / "log.csv").read_text().splitlines()[-1].startswith("12,")
     state = torch.load(out / "last.pt", weights_only=True)
-    assert int(state["ema"]["n_averaged"]) == 3
+    assert int(state["ema"]["n_averaged"]) == 6
+    assert sorted(p.name for p in out.glob("step_*.pt")) == ["step_12.pt", "step_9.pt"]
+    kept = load_checkpoint(out / "step_12.pt", "cpu")
+    assert kept.meta["step"] == 12 and kept.meta["val"].keys() == {"classical", "jazz"}
+    averaged = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
+    assert all(torch.equal(v, averaged[k]) for k, v in kept.model.state_dict().items())
+    assert not torch.equal(averaged["heads.classical.out.weight"], state["state_dict"]["heads.classical.out.weight"])
     ev = subprocess.run([sys.executable, "-m", "models.evaluate", "--checkpoint", str(out / "best.pt"), "--data",
                          str(few_files_data), "--cache", str(out.parent / "data_cache"), "--json",
                          str(tmp_path / "f.json")], capture_output=True, text=True, timeout=240)
