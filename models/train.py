@@ -58,7 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--member", type=int, default=0,
                    help="with an ensemble --init (the bundled model is one): the member to start from")
     p.add_argument("--steps", type=int, default=20000, help="optimizer steps (each one batch of one style)")
-    p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes of training")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop after this many minutes of training (of this invocation: a resumed run counts "
+                        "from where it resumed)")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--window", type=int, default=200)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -281,11 +283,13 @@ class Run:
         (``origin`` says which); raises CheckpointError for an ``--init`` that does not fit."""
         self.args, self.model, self.device, self.out = args, model, device, Path(args.out)
         self.step, self.best = 0, -1.0
+        self.minutes_before = 0.0  # training time of the invocations this one resumes, for log.csv
         state = torch.load(self.last, map_location=device, weights_only=True) if self.last.exists() else None
         self.origin = ""
         if state is not None:  # a resumed run keeps its own weights, never the --init ones
             model.load_state_dict(state["state_dict"])
             self.step, self.best = int(state["step"]), float(state["best"])
+            self.minutes_before = float(state.get("minutes", 0.0))
             self.origin = f"resumed from {self.last} at step {self.step}"
         elif args.init is not None:
             self.origin = init_from(model, args.init, args.member)
@@ -342,7 +346,7 @@ class Run:
         w = self.args.teacher_weight
         return torch.where(m > 0, (1.0 - w) * y + w * self.teacher(x, style), y)
 
-    def save(self, figures: dict[str, dict[str, float]], meta: dict[str, Any]) -> None:
+    def save(self, figures: dict[str, dict[str, float]], meta: dict[str, Any], minutes: float) -> None:
         """best.pt when the mean validation r beats the best so far, step_<N>.pt when ``--keep-every`` says so,
         then last.pt (all atomically)."""
         score = float(np.mean([f["r"] for f in figures.values()]))
@@ -353,7 +357,7 @@ class Run:
             save_checkpoint(self.out / f"step_{self.step}.pt", self.shipped, **meta, step=self.step, val=figures)
         config = asdict(self.model.cfg) | {"styles": list(self.model.cfg.styles)}
         save_atomic({"state_dict": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
-                     "best": self.best, "config": config,
+                     "best": self.best, "config": config, "minutes": minutes,
                      **({"ema": self.ema.state_dict()} if self.ema is not None else {})}, self.last)
 
 
@@ -426,9 +430,10 @@ def main(argv: list[str] | None = None) -> int:
             stop = bool(flag.item())
         if lead and (run.step % args.val_every == 0 or run.step == args.steps or stop):
             figures = validate(run.shipped, val, device, args.val_grid == "score", args.threads)
-            log.write(run.step, (time.time() - t0) / 60, float(np.mean(losses)), figures)
+            minutes = run.minutes_before + (time.time() - t0) / 60
+            log.write(run.step, minutes, float(np.mean(losses)), figures)
             losses = []
-            run.save(figures, meta)
+            run.save(figures, meta, minutes)
         if stop:
             break
     if distributed:

@@ -282,9 +282,9 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
              np.ones((2, 16, 88), np.float32))
     run.train_step("classical", batch)
     trained = weights(run.model)
-    run.save({"classical": {"r": 0.1}, "jazz": {"r": 0.1}}, {})
+    run.save({"classical": {"r": 0.1}, "jazz": {"r": 0.1}}, {}, minutes=7.5)
     again = Run(args, StyleNet(StyleNetConfig(hidden=8, genre_layers=1)), torch.device("cpu"), False)
-    assert again.origin.endswith("at step 1")
+    assert again.origin.endswith("at step 1") and again.minutes_before == 7.5  # log.csv's minutes go on from there
     assert all(torch.equal(v, trained[k]) for k, v in weights(again.model).items())  # not the --init weights
     wrong = parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "r2"), *init, "--hidden", "12"])
     with pytest.raises(CheckpointError, match="layer sizes differ"):
@@ -500,9 +500,11 @@ def test_tiny_model_trains_resumes_and_evaluates(few_files_data, tmp_path):
     again = subprocess.run([*base, "--steps", "12", "--ema", "0.9", "--keep-every", "3"], capture_output=True,
                            text=True, timeout=240)
     assert again.returncode == 0 and "resumed from" in again.stdout and "at step 6" in again.stdout
-    assert (out / "log.csv").read_text().splitlines()[-1].startswith("12,")
+    rows = [r.split(",") for r in (out / "log.csv").read_text().splitlines()[1:]]
+    assert [int(r[0]) for r in rows] == [3, 6, 9, 12]
     state = torch.load(out / "last.pt", weights_only=True)
     assert int(state["ema"]["n_averaged"]) == 6
+    assert round(state["minutes"], 2) == float(rows[-1][1])  # where a resumed run's minutes go on from
     assert sorted(p.name for p in out.glob("step_*.pt")) == ["step_12.pt", "step_9.pt"]
     kept = load_checkpoint(out / "step_12.pt", "cpu")
     assert kept.meta["step"] == 12 and kept.meta["val"].keys() == {"classical", "jazz"}
