@@ -146,9 +146,10 @@ def run_score_input(cases: list[ScoreCase], fns: Predictors, weights: dict[str, 
     return out
 
 
-def calibrate(loaded: LoadedModel, cache: Path) -> dict[str, dict[str, float]]:
+def calibrate(loaded: LoadedModel, cache: Path, step: float = 0.05) -> dict[str, dict[str, float]]:
     """Per head, the stretch about the piece mean with the lowest validation level-matched MAE
-    among those whose validation spread ratio lies in SPREAD_RANGE (regression flattens dynamics)."""
+    among those whose validation spread ratio lies in SPREAD_RANGE (regression flattens dynamics);
+    stretches from 1 to 4 in steps of ``step``."""
     calibration = {}
     for style in loaded.styles:
         songs = load_songs(cache, style, "val")
@@ -158,7 +159,7 @@ def calibrate(loaded: LoadedModel, cache: Path) -> dict[str, dict[str, float]]:
             raw.append(note_velocities(loaded.model, es.inputs, es.encoded.onset_step, es.encoded.key, style,
                                        loaded.device, loaded.inference, loaded.workers))
         best: tuple[float, float, float] | None = None  # (level MAE, factor, spread)
-        for factor in np.arange(1.0, 4.01, 0.05):
+        for factor in np.round(np.arange(1.0, 4.0 + step / 5, step), 6):
             figs = summarise([score_piece(spread_about_mean(p, factor), s.velocity) for p, s in zip(raw, songs)])
             if SPREAD_RANGE[0] <= figs["spread"] <= SPREAD_RANGE[1] and (best is None or figs["level_mae"] < best[0]):
                 best = (figs["level_mae"], float(factor), figs["spread"])
@@ -206,6 +207,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache", type=Path, default=Path("data_cache"))
     p.add_argument("--split", default="test")
     p.add_argument("--calibrate", action="store_true", help="fit spread on val and save it into the checkpoint")
+    p.add_argument("--stretch-step", type=float, default=0.05,
+                   help="with --calibrate: the stretches tried run from 1 to 4 in steps of this (0.01 compares "
+                        "candidates at nearly the same spread)")
     p.add_argument("--write-card", action="store_true", help="write figures into models/MODEL_CARD.md")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -217,13 +221,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="weight of a score's written dynamics (default: the checkpoint's; --calibrate fits it on val)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--limit", type=int, default=0, help="only the first N songs per style (quick checks)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not 0 < args.stretch_step <= 1:
+        p.error(f"--stretch-step must be above 0 and at most 1, not {args.stretch_step}")
+    return args
 
 
 def store_calibration(loaded: LoadedModel, args: argparse.Namespace, val_cases: dict[str, list[ScoreCase]]) -> None:
     """Fit each head's spread and (unless given) the written-dynamics weight on validation, and save them
     into the checkpoint file beside its weights and metadata."""
-    print("calibration:", calibrate(loaded, args.cache))
+    print("calibration:", calibrate(loaded, args.cache, args.stretch_step))
     if args.written is None:
         fns = predictors(loaded, args.seed)
         fitted = [fit_written_weight(fns[f"stylenet:{s}"], val_cases[s]) for s in loaded.styles if val_cases[s]]

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from models.stylenet import InferenceSettings, LoadedModel
+from models.stylenet import InferenceSettings, LoadedModel, StyleNetConfig
+
+
+def _shape_notes(shape: dict[str, int], args: dict[str, Any]) -> list[str]:
+    """How a member's layer sizes differ from the ensemble's ``model_args`` (absent fields: the defaults)."""
+    default = asdict(StyleNetConfig())
+    differs = {k for k, v in shape.items() if args.get(k, default[k]) != v}
+    notes = [f"hidden {shape['hidden']}, {shape['genre_layers']} head layers"] if differs - {"fold"} else []
+    return notes + ([f"{shape['fold']} steps per LSTM step"] if "fold" in differs else [])
+
 
 START, END = "<!-- figures:start (written by python -m models.evaluate --write-card) -->", "<!-- figures:end -->"
 ROWS = ("stylenet:classical", "stylenet:jazz", "rule", "written", "constant", "random")
@@ -85,8 +95,7 @@ def _trained(meta: dict[str, Any]) -> str:
     parts = []
     for i, shape in zip(meta["soup"], shapes):
         notes = [f"{', '.join(i['heads'])} only"] if set(i.get("heads", styles)) != set(styles) else []
-        if any(args.get(k, v) != v for k, v in shape.items()):  # a member of its own layer sizes
-            notes.append(f"hidden {shape['hidden']}, {shape['genre_layers']} head layers")
+        notes += _shape_notes(shape, args)
         parts.append(f"`{_run_name(Path(i['path']))}`" + (f" step {i['step']}" if i["step"] is not None else "")
                      + (f" ({'; '.join(notes)})" if notes else ""))
     kind = "an ensemble (outputs averaged)" if meta.get("ensemble") else "the weight average"

@@ -39,9 +39,10 @@ class StyleNetConfig:
     hidden: int = 176  # per direction
     genre_layers: int = 3
     dropout: float = 0.2  # the paper's keep-probability 0.8
+    fold: int = 1  # grid steps per LSTM step (1: the paper's); see StyleNet
 
 
-SHAPE_FIELDS = ("hidden", "genre_layers")  # layer sizes in which an ensemble's members may differ
+SHAPE_FIELDS = ("hidden", "genre_layers", "fold")  # layer sizes in which an ensemble's members may differ
 
 
 def layer_sizes(cfg: StyleNetConfig) -> dict[str, int]:
@@ -57,24 +58,35 @@ class GenreNet(nn.Module):
         self.lstm = nn.LSTM(cfg.hidden, cfg.hidden, num_layers=cfg.genre_layers, batch_first=True,
                             bidirectional=True, dropout=cfg.dropout if cfg.genre_layers > 1 else 0.0)
         self.drop = nn.Dropout(cfg.dropout)
-        self.out = nn.Linear(2 * cfg.hidden, cfg.n_keys)
+        self.out = nn.Linear(2 * cfg.hidden, cfg.n_keys * cfg.fold)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        y, _ = self.lstm(h)  # (B, T, 352)
-        return torch.sigmoid(self.out(self.drop(y)))  # (B, T, 88), velocity / 127
+        y, _ = self.lstm(h)  # (B, T/f, 352)
+        return torch.sigmoid(self.out(self.drop(y)))  # (B, T/f, 88 f), velocity / 127
 
 
 class StyleNet(nn.Module):
+    """The paper's network; with ``cfg.fold`` f > 1 each LSTM step reads f grid steps side by side and
+    writes their f predictions, so the recurrence runs over T / f steps (a coarser view of the same
+    notes, nothing pooled away) at about 1 / f of the time."""
+
     def __init__(self, cfg: StyleNetConfig) -> None:
         super().__init__()
+        if cfg.fold < 1:
+            raise ValueError(f"fold must be 1 or more, not {cfg.fold}")
         self.cfg = cfg
         self.in_drop = nn.Dropout(cfg.dropout)
-        self.interpretation = nn.LSTM(cfg.n_inputs, cfg.hidden, batch_first=True)
+        self.interpretation = nn.LSTM(cfg.n_inputs * cfg.fold, cfg.hidden, batch_first=True)
         self.heads = nn.ModuleDict({style: GenreNet(cfg) for style in cfg.styles})
 
     def forward(self, x: torch.Tensor, style: str) -> torch.Tensor:
-        h, _ = self.interpretation(self.in_drop(x))  # (B, T, 176)
-        return self.heads[style](self.in_drop(h))  # (B, T, 88)
+        b, t, n = x.shape  # (B, T, 176)
+        f = self.cfg.fold
+        if f > 1:  # pad T to a multiple of f, then lay each f steps side by side
+            x = nn.functional.pad(x, (0, 0, 0, -t % f)).reshape(b, -1, n * f)  # (B, T/f, 176 f)
+        h, _ = self.interpretation(self.in_drop(x))  # (B, T/f, 176)
+        y = self.heads[style](self.in_drop(h))  # (B, T/f, 88 f)
+        return y.reshape(b, -1, self.cfg.n_keys)[:, :t] if f > 1 else y  # (B, T, 88)
 
 
 class Ensemble(nn.Module):

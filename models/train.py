@@ -109,6 +109,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "file's own grid (the paper's quantised performance)")
     p.add_argument("--hidden", type=int, default=176)
     p.add_argument("--genre-layers", type=int, default=3)
+    p.add_argument("--fold", type=int, default=1,
+                   help="grid steps per LSTM step: 2 lets the recurrence run over 1/8 notes, each step reading "
+                        "and predicting two 1/16 steps (1 = the paper's network)")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--note-dropout", type=float, default=0.0,
                    help="remove each note of a training window from input and loss with this probability")
@@ -172,8 +175,8 @@ def init_from(model: StyleNet, path: Path, member: int = 0) -> str:
     source = source_net.state_dict()
     own = model.state_dict()
     taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
-    if not any(k.startswith("interpretation.") for k in taken):
-        raise CheckpointError(f"{path}: its layer sizes differ from this run's (--hidden, --genre-layers); "
+    if "interpretation.weight_ih_l0" not in taken:  # the input layer: its width is 176 x fold
+        raise CheckpointError(f"{path}: its layer sizes differ from this run's (--hidden, --genre-layers, --fold); "
                               "there is nothing to fine-tune from")
     model.load_state_dict(taken, strict=False)
     fresh = sorted({k.split(".")[1] for k in own if k not in taken and k.startswith("heads.")})
@@ -403,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:  # torchrun ends the other processes when one exits with an error
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout)
+    cfg = StyleNetConfig(styles=styles, hidden=args.hidden, genre_layers=args.genre_layers, dropout=args.dropout,
+                          fold=args.fold)
     model = StyleNet(cfg).to(device)
     try:
         run = Run(args, model, device, distributed)

@@ -43,6 +43,23 @@ def test_paper_shapes_and_styles_come_from_config():
     assert head.out.in_features == 352 and model.interpretation.hidden_size == 176
 
 
+def test_a_folded_network_reads_and_writes_each_pair_of_steps_side_by_side():
+    torch.manual_seed(0)
+    model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1, fold=2)).eval()
+    assert model.interpretation.input_size == 352 and model.heads["jazz"].out.out_features == 176
+    x = (torch.rand(1, 31, 176) < 0.1).float()  # an odd length: padded by one silent step, which is cut off
+    padded = torch.cat([x, torch.zeros(1, 1, 176)], dim=1)
+    side_by_side = torch.cat([padded[:, 0::2], padded[:, 1::2]], dim=-1)  # (1, 16, 352): steps 2k and 2k + 1
+    h, _ = model.interpretation(side_by_side)
+    per_pair = model.heads["jazz"](h)  # (1, 16, 176): keys of step 2k, then keys of step 2k + 1
+    expected = torch.stack([per_pair[:, :, :88], per_pair[:, :, 88:]], dim=2).reshape(1, 32, 88)[:, :31]
+    assert torch.allclose(model(x, "jazz"), expected)
+    y = predict(model, x[0].numpy(), "jazz", InferenceSettings(hop=352, window=400))
+    assert y.shape == (31, 88) and np.isfinite(y).all()
+    with pytest.raises(ValueError, match="fold must be 1 or more"):
+        StyleNet(StyleNetConfig(fold=0))
+
+
 def test_windowed_prediction_covers_every_step_and_short_pieces():
     model = StyleNet(StyleNetConfig(hidden=8, genre_layers=1))
     for steps in (1, 199, 200, 201, 777):
@@ -250,6 +267,8 @@ def test_fine_tuning_starts_from_a_checkpoint_and_gives_a_new_style_a_fresh_head
         assert torch.equal(value, expected), name
     with pytest.raises(CheckpointError, match="layer sizes differ"):
         init_from(StyleNet(StyleNetConfig(hidden=12, genre_layers=1)), tmp_path / "a.pt")
+    with pytest.raises(CheckpointError, match="layer sizes differ"):  # same sizes, but two steps per LSTM step
+        init_from(StyleNet(StyleNetConfig(hidden=8, genre_layers=1, fold=2)), tmp_path / "a.pt")
 
 
 
@@ -489,7 +508,9 @@ TINY = ["--hidden", "16", "--genre-layers", "1", "--window", "64", "--val-every"
 @pytest.mark.timeout(300)
 def test_tiny_model_trains_resumes_and_evaluates(few_files_data, tmp_path):
     out = tmp_path / "run"
-    base = [sys.executable, "-m", "models.train", "--data", str(few_files_data), "--out", str(out), *TINY]
+    # a folded network (two grid steps per LSTM step) goes through the same paths as the paper's
+    base = [sys.executable, "-m", "models.train", "--data", str(few_files_data), "--out", str(out), *TINY,
+            "--fold", "2"]
     first = subprocess.run([*base, "--steps", "6", "--score-fraction", "0.5"], capture_output=True, text=True,
                            timeout=240)
     assert first.returncode == 0, first.stderr
@@ -507,7 +528,7 @@ def test_tiny_model_trains_resumes_and_evaluates(few_files_data, tmp_path):
     assert round(state["minutes"], 2) == float(rows[-1][1])  # where a resumed run's minutes go on from
     assert sorted(p.name for p in out.glob("step_*.pt")) == ["step_12.pt", "step_9.pt"]
     kept = load_checkpoint(out / "step_12.pt", "cpu")
-    assert kept.meta["step"] == 12 and kept.meta["val"].keys() == {"classical", "jazz"}
+    assert kept.meta["step"] == 12 and kept.meta["val"].keys() == {"classical", "jazz"} and kept.model.cfg.fold == 2
     averaged = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
     assert all(torch.equal(v, averaged[k]) for k, v in kept.model.state_dict().items())
     assert not torch.equal(averaged["heads.classical.out.weight"], state["state_dict"]["heads.classical.out.weight"])
@@ -647,6 +668,9 @@ def test_evaluate_refuses_a_missing_checkpoint_and_styles_the_data_lacks_in_one_
     assert "has no jazz performances to evaluate tiny.pt on" in capsys.readouterr().err
     assert main(["--data", str(data), "--checkpoint", str(tiny_checkpoint), "--window", "100", "--hop", "128"]) == 2
     assert "error: hop 128 must be between 1 and the window (100 steps)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--checkpoint", str(tiny_checkpoint), "--calibrate", "--stretch-step", "0"])
+    assert "--stretch-step must be above 0 and at most 1, not 0.0" in capsys.readouterr().err
 
 
 def test_listening_check_refuses_a_missing_checkpoint_or_data_folder_in_one_line(tiny_checkpoint, tmp_path, capsys):

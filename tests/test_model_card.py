@@ -93,6 +93,8 @@ def test_card_says_where_the_checkpoint_came_from():
     ensemble["model_args"] = {"hidden": 176, "genre_layers": 3}
     ensemble["ensemble_shapes"] = [{"hidden": 176, "genre_layers": 3}, {"hidden": 128, "genre_layers": 2}]
     assert _trained(ensemble).endswith("(`A`, `N` step 6500 (classical only; hidden 128, 2 head layers))")
+    ensemble["ensemble_shapes"][1] = {"hidden": 176, "genre_layers": 3, "fold": 2}  # older args have no fold
+    assert _trained(ensemble).endswith("(`A`, `N` step 6500 (classical only; 2 steps per LSTM step))")
 
 
 @pytest.mark.timeout(900)
@@ -105,6 +107,6 @@ def test_calibrating_a_checkpoint_drops_its_stale_figures(shared_data, tmp_path)
     save_checkpoint(ckpt, StyleNet(StyleNetConfig(hidden=8, genre_layers=1)), encoding_version=ENCODING_VERSION,
                     evaluation={"split": "test"})
     assert evaluate(["--data", str(shared_data), "--cache", str(ROOT / "data_cache"), "--checkpoint", str(ckpt),
-                     "--calibrate", "--limit", "1", "--threads", "1"]) == 0
+                     "--calibrate", "--stretch-step", "0.01", "--limit", "1", "--threads", "1"]) == 0
     loaded = load_checkpoint(ckpt, "cpu")
     assert "evaluation" not in loaded.meta and set(loaded.calibration) == {"classical", "jazz"}

@@ -19,9 +19,10 @@ from models.stylenet import (
 )
 
 
-def tiny(path, seed: int, hidden: int = 8, dropout: float = 0.2, genre_layers: int = 1) -> StyleNet:
+def tiny(path, seed: int, hidden: int = 8, dropout: float = 0.2, genre_layers: int = 1, fold: int = 1) -> StyleNet:
     torch.manual_seed(seed)
-    model = StyleNet(StyleNetConfig(styles=("a", "b"), hidden=hidden, genre_layers=genre_layers, dropout=dropout))
+    model = StyleNet(StyleNetConfig(styles=("a", "b"), hidden=hidden, genre_layers=genre_layers, dropout=dropout,
+                                    fold=fold))
     save_checkpoint(path, model, encoding_version=ENCODING_VERSION, step=100 * seed, calibration={"a": {"spread": 2}})
     return model
 
@@ -69,11 +70,14 @@ def test_an_ensemble_averages_its_members_outputs_in_half_the_bytes_per_weight(t
 def test_members_of_other_layer_sizes_join_an_ensemble_but_never_a_weight_average(tmp_path, capsys):
     from models.train import init_from
 
-    models = [tiny(tmp_path / "big.pt", 1, hidden=32, genre_layers=2), tiny(tmp_path / "small.pt", 2, hidden=12)]
+    # the small one also runs its recurrence over pairs of steps (fold 2)
+    models = [tiny(tmp_path / "big.pt", 1, hidden=32, genre_layers=2),
+              tiny(tmp_path / "small.pt", 2, hidden=12, fold=2)]
     paths = [str(tmp_path / "big.pt"), str(tmp_path / "small.pt")]
     assert main([str(tmp_path / "ens.pt"), *paths, "--ensemble", "--int8", "--heads", f"{paths[1]}=a"]) == 0
     ens = load_checkpoint(tmp_path / "ens.pt", "cpu")
-    assert ens.model.member_shapes == [{"hidden": 32, "genre_layers": 2}, {"hidden": 12, "genre_layers": 1}]
+    assert ens.model.member_shapes == [{"hidden": 32, "genre_layers": 2, "fold": 1},
+                                       {"hidden": 12, "genre_layers": 1, "fold": 2}]
     x = (np.random.default_rng(2).random((300, 176)) < 0.05).astype(np.float32)
     alone = [predict(m, x, "a") for m in models]
     assert np.abs(predict(ens.model, x, "a") - sum(alone) / 2).max() < 2e-3
@@ -82,7 +86,7 @@ def test_members_of_other_layer_sizes_join_an_ensemble_but_never_a_weight_averag
     grown = tmp_path / "grown.pt"  # the ensemble brings its members' sizes into a new one
     assert main([str(grown), str(tmp_path / "ens.pt"), paths[0], "--ensemble"]) == 0
     assert [s["hidden"] for s in load_checkpoint(grown, "cpu").model.member_shapes] == [32, 12, 32]
-    small = StyleNet(StyleNetConfig(styles=("a", "b"), hidden=12, genre_layers=1))
+    small = StyleNet(StyleNetConfig(styles=("a", "b"), hidden=12, genre_layers=1, fold=2))
     assert "(member 1 of its 2)" in init_from(small, tmp_path / "ens.pt", member=1)  # fine-tune the small one
     assert main([str(tmp_path / "avg.pt"), *paths]) == 2  # weights of other sizes cannot be averaged
     assert "only checkpoints of one architecture" in capsys.readouterr().err
