@@ -132,6 +132,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--note-dropout must be at least 0 and below 1, not {args.note_dropout}")
     if args.weight_decay < 0:
         p.error(f"--weight-decay cannot be negative ({args.weight_decay})")
+    if args.fold < 1:
+        p.error(f"--fold must be 1 or more, not {args.fold}")
     if args.keep_every < 0 or (args.keep_every and args.keep_every % args.val_every):
         p.error(f"--keep-every must be 0 or a multiple of --val-every ({args.val_every}), not {args.keep_every}")
     return args

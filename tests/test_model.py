@@ -316,7 +316,8 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
                                             (["--note-dropout", "-0.1"], "--note-dropout must be at least 0"),
                                             (["--weight-decay", "-1"], "--weight-decay cannot be negative"),
                                             (["--teacher-weight", "2"], "--teacher-weight must be between"),
-                                            (["--keep-every", "750"], "--keep-every must be 0 or a multiple")])
+                                            (["--keep-every", "750"], "--keep-every must be 0 or a multiple"),
+                                            (["--fold", "0"], "--fold must be 1 or more, not 0")])
 def test_training_settings_out_of_range_are_refused_in_one_line(flags, message, capsys):
     from models.train import parse_args
 
