@@ -68,7 +68,8 @@ class GenreNet(nn.Module):
 class StyleNet(nn.Module):
     """The paper's network; with ``cfg.fold`` f > 1 each LSTM step reads f grid steps side by side and
     writes their f predictions, so the recurrence runs over T / f steps (a coarser view of the same
-    notes, nothing pooled away) at about 1 / f of the time."""
+    notes, nothing pooled away) in less time: 0.65 of the paper network's model time at f = 2, as its input
+    and output layers are f times wider (``EXPERIMENTS.md``, "A coarser recurrence")."""
 
     def __init__(self, cfg: StyleNetConfig) -> None:
         super().__init__()
