@@ -156,5 +156,6 @@ def main() -> None:
         print(f"training on CPU, --fold {fold}: {1 / per_step:.1f} steps/s = {4 / per_step:.1f} windows/s "
               "(batch 4 x 200 steps)")
 
+
 if __name__ == "__main__":
     main()
