@@ -36,6 +36,7 @@ from models.scoring import note_velocities, run_songs
 from models.stylenet import (
     CheckpointError,
     Ensemble,
+    InferenceSettings,
     Net,
     StyleNet,
     StyleNetConfig,
@@ -107,6 +108,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--val-grid", choices=("score", "file"), default="score",
                    help="validate classical performances on the score's beat grid (what users give) or the "
                         "file's own grid (the paper's quantised performance)")
+    p.add_argument("--val-window", type=int, default=None,
+                   help="validate on windows of this many steps, each 7/8 of a window after the last (default: "
+                        "the inference defaults, 200 every 96); for models trained on long windows")
     p.add_argument("--hidden", type=int, default=176)
     p.add_argument("--genre-layers", type=int, default=3)
     p.add_argument("--fold", type=int, default=1,
@@ -132,6 +136,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--note-dropout must be at least 0 and below 1, not {args.note_dropout}")
     if args.weight_decay < 0:
         p.error(f"--weight-decay cannot be negative ({args.weight_decay})")
+    if args.val_window is not None and args.val_window < 1:
+        p.error(f"--val-window must be 1 or more, not {args.val_window}")
     if args.fold < 1:
         p.error(f"--fold must be 1 or more, not {args.fold}")
     if args.keep_every < 0 or (args.keep_every and args.keep_every % args.val_every):
@@ -196,14 +202,16 @@ def load_teacher(path: Path, styles: tuple[str, ...], device: torch.device) -> N
     return teacher
 
 
-def validate(model: StyleNet, val: dict[str, list], device: torch.device,
-             aligned: bool = True, workers: int = 0) -> dict[str, dict[str, float]]:
-    """Per style, figures on the validation songs (score grid where a song has one and ``aligned``);
-    on the CPU, windows on ``workers`` threads of their own (``predict``)."""
+def validate(model: StyleNet, val: dict[str, list], device: torch.device, aligned: bool = True,
+             workers: int = 0, window: int | None = None) -> dict[str, dict[str, float]]:
+    """Per style, figures on the validation songs (score grid where a song has one and ``aligned``),
+    run in windows of ``window`` steps (default: :class:`InferenceSettings`'); on the CPU, windows on
+    ``workers`` threads of their own (``predict``)."""
+    settings = InferenceSettings(hop=max(1, window * 7 // 8), window=window) if window else None
     figures = {}
     for s, songs in val.items():
         def model_fn(x, step, key, human, s=s):
-            return note_velocities(model, x, step, key, s, device, workers=workers)
+            return note_velocities(model, x, step, key, s, device, settings, workers=workers)
 
         figures[s] = run_songs(songs, {"model": model_fn}, aligned=aligned)["model"]
     return figures
@@ -435,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
             dist.all_reduce(flag)
             stop = bool(flag.item())
         if lead and (run.step % args.val_every == 0 or run.step == args.steps or stop):
-            figures = validate(run.shipped, val, device, args.val_grid == "score", args.threads)
+            figures = validate(run.shipped, val, device, args.val_grid == "score", args.threads,
+                               args.val_window)
             minutes = run.minutes_before + (time.time() - t0) / 60
             log.write(run.step, minutes, float(np.mean(losses)), figures)
             losses = []

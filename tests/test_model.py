@@ -317,13 +317,35 @@ def test_a_run_starts_from_init_but_a_resumed_run_keeps_its_own_weights(tmp_path
                                             (["--weight-decay", "-1"], "--weight-decay cannot be negative"),
                                             (["--teacher-weight", "2"], "--teacher-weight must be between"),
                                             (["--keep-every", "750"], "--keep-every must be 0 or a multiple"),
-                                            (["--fold", "0"], "--fold must be 1 or more, not 0")])
+                                            (["--fold", "0"], "--fold must be 1 or more, not 0"),
+                                            (["--val-window", "0"], "--val-window must be 1 or more, not 0")])
 def test_training_settings_out_of_range_are_refused_in_one_line(flags, message, capsys):
     from models.train import parse_args
 
     with pytest.raises(SystemExit) as exit_:
         parse_args(["--data", "d", *flags])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_validation_runs_the_windows_it_is_asked_for():
+    from models.scoring import note_velocities, run_songs
+    from models.train import validate
+
+    rng = np.random.default_rng(3)
+    starts = np.sort(rng.uniform(0, 120, 400))  # 120 beats: 480 steps, more than one 200-step window
+    songs = [Song("s", rng.integers(40, 90, 400), rng.integers(30, 100, 400), starts, starts + 0.5,
+                  np.full(400, np.nan), np.full(400, np.nan))]
+    torch.manual_seed(0)
+    model = StyleNet(StyleNetConfig(styles=("classical",), hidden=8, genre_layers=1)).eval()
+    long = validate(model, {"classical": songs}, torch.device("cpu"), window=480)
+    one_window = InferenceSettings(hop=420, window=480)  # the hop is 7/8 of the window
+
+    def fn(x, step, key, human):
+        return note_velocities(model, x, step, key, "classical", "cpu", one_window)
+
+    assert long["classical"] == run_songs(songs, {"m": fn}, aligned=False)["m"]
+    assert long["classical"]["r"] != validate(model, {"classical": songs}, torch.device("cpu"))["classical"]["r"]
+
 
 def test_weight_decay_shrinks_every_weight_apart_from_the_adam_step(tmp_path):
     from models.train import Run, parse_args
