@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pickle
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -380,7 +381,7 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle/zip errors differ by torch version
-        raise CheckpointError(f"{path.name} is not a readable StyleNet checkpoint ({type(exc).__name__})") from None
+        raise CheckpointError(f"{path.name} is not a readable StyleNet checkpoint ({_load_failure(exc)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path.name} is not a StyleNet Studio checkpoint (format {CHECKPOINT_FORMAT} expected)")
     if ckpt.get("encoding_version") != ENCODING_VERSION:
@@ -410,6 +411,15 @@ def load_checkpoint(path: Path | str = DEFAULT_CHECKPOINT, device: str | None = 
     except (AttributeError, TypeError, ValueError) as exc:  # not a dict, not numbers, or a hop that does not fit
         raise CheckpointError(f"{path.name}: its inference settings cannot be used ({exc})") from None
     return LoadedModel(model, dev, tuple(args["styles"]), dict(ckpt.get("calibration", {})), meta, path)
+
+
+def _load_failure(exc: Exception) -> str:
+    """Why ``torch.load`` refused a file, in words (its exception types are not a user's vocabulary)."""
+    if isinstance(exc, pickle.UnpicklingError) and "unsupported global" in str(exc).lower():  # torch's wording
+        return "it holds Python objects besides weights, which are not loaded for safety"
+    if isinstance(exc, EOFError):
+        return "the file is empty or cut short"
+    return "not a file saved by PyTorch, or a damaged one"
 
 
 def file_sha256(path: Path) -> str:

@@ -152,14 +152,25 @@ def test_checkpoint_round_trip_rebuilds_the_exact_model(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (b"", "not a readable"),
-    (b"garbage" * 100, "not a readable"),
-])
+    (b"", "not a readable .*empty or cut short"),
+    (b"garbage" * 100, "not a readable .*not a file saved by PyTorch"),
+    (DEFAULT_CHECKPOINT.read_bytes()[:100_000], "not a readable .*a damaged one"),
+], ids=["empty", "garbage", "cut-short"])
 def test_bad_checkpoint_files_give_a_clear_error(tmp_path, content, message):
     path = tmp_path / "bad.pt"
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match=message):
         load_checkpoint(path)
+
+
+class _NotWeights:
+    """A pickled object that ``weights_only`` loading must refuse."""
+
+
+def test_checkpoints_holding_python_objects_are_refused_for_safety(tmp_path):
+    torch.save({"format": 1, "payload": _NotWeights()}, tmp_path / "objects.pt")
+    with pytest.raises(CheckpointError, match="Python objects besides weights"):
+        load_checkpoint(tmp_path / "objects.pt")
 
 
 def test_wrong_checkpoint_dicts_are_refused(tmp_path):
