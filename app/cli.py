@@ -187,7 +187,7 @@ def version_velocities(doc: MidiDocument, args: argparse.Namespace, versions: li
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from app.playback.outputs import PlaybackUnavailable, find_soundfont
+    from app.playback.outputs import BadSoundfont, PlaybackUnavailable, find_soundfont
     from app.playback.render import RenderTooLong
     from app.playback.versions import export_wavs, schedules_for
 
@@ -202,8 +202,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         font = find_soundfont(args.soundfont)
         written = export_wavs(schedules, versions, out, args.match_loudness, str(font), normalize=args.normalize)
-    except PlaybackUnavailable as exc:
-        raise CliError(str(exc), EXIT_ERROR) from None
+    except PlaybackUnavailable as exc:  # a bad --soundfont is the user's input; no FluidSynth is this machine's
+        raise CliError(str(exc), EXIT_BAD_INPUT if isinstance(exc, BadSoundfont) else EXIT_ERROR) from None
     except RenderTooLong as exc:
         raise CliError(f"{inp.name}: {exc}") from None
     print(f"rendered with {font}")

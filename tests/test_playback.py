@@ -307,6 +307,20 @@ def test_render_one_version_without_loudness_matching(tmp_path):
     assert out.stat().st_size > 44100 * 4 and not (tmp_path / "baseline.original.wav").exists()
 
 
+@pytest.mark.parametrize("content", [None, b"RIFF" + b"\x00" * 100], ids=["missing", "not-a-soundfont"])
+def test_render_with_a_bad_soundfont_is_bad_input_named_in_one_line(tmp_path, capsys, content):
+    from app.cli import EXIT_BAD_INPUT, main
+
+    font = tmp_path / "grand.sf2"
+    if content is not None:
+        font.write_bytes(content)
+    out = tmp_path / "o.wav"
+    code = main(["render", str(DEMO), "--version", "original", "-o", str(out), "--soundfont", str(font)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == EXIT_BAD_INPUT and "grand.sf2" in err[-1] and "choose another .sf2/.sf3 file" in err[-1]
+    assert not out.exists()
+
+
 def test_loudness_range_measures_how_far_the_level_moves():
     t = np.arange(20 * SAMPLE_RATE) / SAMPLE_RATE
     tone = np.sin(2 * np.pi * 220 * t)

@@ -27,6 +27,10 @@ class PlaybackUnavailable(Exception):
     """No sound can be made this way; ``str()`` says why and what to do."""
 
 
+class BadSoundfont(PlaybackUnavailable):
+    """The soundfont the user chose is missing or unreadable: their input, not this machine, is at fault."""
+
+
 class Output(Protocol):
     name: str
 
@@ -44,7 +48,7 @@ def find_soundfont(preferred: str | None = None) -> Path:
     if preferred:
         path = Path(preferred).expanduser()
         if not path.is_file():
-            raise PlaybackUnavailable(f"soundfont {path} not found; choose another in Playback settings")
+            raise BadSoundfont(f"soundfont {path} not found; choose another .sf2/.sf3 file")
         return path
     for candidate in SYSTEM_SOUNDFONTS:
         if os.path.isfile(candidate):
@@ -75,7 +79,7 @@ def new_synth(soundfont: str | None, gain: float = 0.8):  # -> fluidsynth.Synth
     sfid = synth.sfload(str(path))
     if sfid < 0:
         synth.delete()
-        raise PlaybackUnavailable(f"{path.name} is not a usable soundfont; choose another .sf2/.sf3 file")
+        raise BadSoundfont(f"{path.name} is not a usable soundfont; choose another .sf2/.sf3 file")
     for channel in range(16):
         synth.program_select(channel, sfid, 128 if channel == 9 else 0, 0)
     synth.sfid = sfid
