@@ -37,6 +37,15 @@ def test_no_audio_device_says_why_where_it_is_seen_and_editing_goes_on(window, m
     assert window.doc.version is Version.BASELINE
 
 
+def test_a_missing_soundfont_says_where_to_choose_another(window, tmp_path):
+    window.transport.settings.set("soundfont", str(tmp_path / "gone.sf2"))
+    window.open_path(DEMO)
+    window.transport.output_box.setCurrentIndex(window.transport.output_box.findData("fluidsynth"))
+    window.transport.toggle_play()
+    text = window.transport.status.text()
+    assert window.transport.player is None and "gone.sf2 not found" in text and "File ▸ Choose Soundfont…" in text
+
+
 def test_play_switch_versions_and_stop_on_a_fake_port(window, qtbot):
     window.open_path(DEMO)
     window.make_baseline()

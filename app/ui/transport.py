@@ -23,6 +23,7 @@ from app.playback.audition import Auditioner
 from app.playback.outputs import (
     VIRTUAL_PORT,
     VIRTUAL_PORT_NAME,
+    BadSoundfont,
     FluidSynthOutput,
     Output,
     PlaybackUnavailable,
@@ -271,7 +272,8 @@ class Transport(QObject):
             try:
                 self.output = self._open_output()
             except PlaybackUnavailable as exc:
-                self.set_message(f"Cannot play: {exc}")
+                where = " (File ▸ Choose Soundfont…)" if isinstance(exc, BadSoundfont) else ""
+                self.set_message(f"Cannot play: {exc}{where}")
                 return None
         return self.output
 
