@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
+import pretty_midi
 import pytest
 from conftest import DEMO
 from PySide6.QtCore import QPointF, Qt
@@ -44,6 +46,18 @@ def test_a_missing_soundfont_says_where_to_choose_another(window, tmp_path):
     window.transport.toggle_play()
     text = window.transport.status.text()
     assert window.transport.player is None and "gone.sf2 not found" in text and "File ▸ Choose Soundfont…" in text
+
+
+def test_a_soundfont_that_cannot_be_loaded_is_refused_when_chosen(window, tmp_path):
+    good = str(Path(pretty_midi.__file__).with_name("TimGM6mb.sf2"))
+    window.transport.use_soundfont(good)
+    assert window.transport.settings.get("soundfont") == good
+    bad = tmp_path / "broken.sf2"
+    bad.write_bytes(b"RIFF" + b"\x00" * 100)
+    window.transport.use_soundfont(str(bad))
+    text = window.transport.status.text()
+    assert window.transport.settings.get("soundfont") == good  # the last good choice stays
+    assert text.startswith("Soundfont not changed") and "broken.sf2 is not a usable soundfont" in text
 
 
 def test_play_switch_versions_and_stop_on_a_fake_port(window, qtbot):
@@ -242,7 +256,8 @@ def test_audition_keeps_quiet_when_off_or_playing_and_a_missing_output_is_tried_
         raise PlaybackUnavailable("no audio device could be opened for FluidSynth")
 
     monkeypatch.setattr("app.ui.transport.FluidSynthOutput", no_sound_card)
-    monkeypatch.setattr("app.ui.transport.QFileDialog.getOpenFileName", lambda *a: ("/tmp/other.sf2", ""))
+    other = str(Path(pretty_midi.__file__).with_name("TimGM6mb.sf2"))  # a real soundfont: bad ones are refused
+    monkeypatch.setattr("app.ui.transport.QFileDialog.getOpenFileName", lambda *a: (other, ""))
     window.transport.choose_soundfont()  # another piano: the open output is closed, the next sound opens it
     assert port.closed and window.transport.output is None
     for _ in range(3):

@@ -86,6 +86,17 @@ def new_synth(soundfont: str | None, gain: float = 0.8):  # -> fluidsynth.Synth
     return synth
 
 
+def check_soundfont(path: str) -> None:
+    """Load ``path`` once, so a bad choice is refused when it is made (:class:`BadSoundfont`), not at the
+    next Play; without FluidSynth it cannot be checked and passes."""
+    try:
+        new_synth(path).delete()
+    except BadSoundfont:
+        raise
+    except PlaybackUnavailable:
+        pass
+
+
 def send_to_synth(synth, msg: mido.Message) -> None:
     kind = msg.type
     if kind == "note_on":

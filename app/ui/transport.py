@@ -28,6 +28,7 @@ from app.playback.outputs import (
     Output,
     PlaybackUnavailable,
     PortOutput,
+    check_soundfont,
 )
 from app.playback.player import Player
 from app.playback.schedule import Schedule
@@ -493,8 +494,18 @@ class Transport(QObject):
     def choose_soundfont(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Choose soundfont", "", SOUNDFONTS)
         if path:
-            self.settings.set("soundfont", path)
-            self.close_output()
+            self.use_soundfont(path)
+
+    def use_soundfont(self, path: str) -> None:
+        """Play and render through ``path`` from now on, unless it cannot be loaded (the last choice stays)."""
+        try:
+            check_soundfont(path)
+        except BadSoundfont as exc:
+            self.set_message(f"Soundfont not changed: {exc}")
+            return
+        self.settings.set("soundfont", path)
+        self.close_output()
+        self.set_message(f"Soundfont: {Path(path).name}")
 
     def choose_port(self) -> None:
         """Any output port there is, or a virtual port of our own (for a DAW or software synth to connect to)."""
