@@ -23,6 +23,8 @@ from app.playback.outputs import PlaybackUnavailable, PortOutput
 from app.playback.render import RenderTooLong, loudness_db, render
 from app.playback.versions import PEAK_CEILING_DB, schedules_for
 
+SMALL_SOUNDFONT = str(Path(pretty_midi.__file__).with_name("TimGM6mb.sf2"))  # 6 MB, installed with pretty_midi
+
 
 def test_no_audio_device_says_why_where_it_is_seen_and_editing_goes_on(window, monkeypatch):
     def no_sound_card(soundfont=None):
@@ -49,14 +51,13 @@ def test_a_missing_soundfont_says_where_to_choose_another(window, tmp_path):
 
 
 def test_a_soundfont_that_cannot_be_loaded_is_refused_when_chosen(window, tmp_path):
-    good = str(Path(pretty_midi.__file__).with_name("TimGM6mb.sf2"))
-    window.transport.use_soundfont(good)
-    assert window.transport.settings.get("soundfont") == good
+    window.transport.use_soundfont(SMALL_SOUNDFONT)
+    assert window.transport.settings.get("soundfont") == SMALL_SOUNDFONT
     bad = tmp_path / "broken.sf2"
     bad.write_bytes(b"RIFF" + b"\x00" * 100)
     window.transport.use_soundfont(str(bad))
     text = window.transport.status.text()
-    assert window.transport.settings.get("soundfont") == good  # the last good choice stays
+    assert window.transport.settings.get("soundfont") == SMALL_SOUNDFONT  # the last good choice stays
     assert text.startswith("Soundfont not changed") and "broken.sf2 is not a usable soundfont" in text
 
 
@@ -256,8 +257,8 @@ def test_audition_keeps_quiet_when_off_or_playing_and_a_missing_output_is_tried_
         raise PlaybackUnavailable("no audio device could be opened for FluidSynth")
 
     monkeypatch.setattr("app.ui.transport.FluidSynthOutput", no_sound_card)
-    other = str(Path(pretty_midi.__file__).with_name("TimGM6mb.sf2"))  # a real soundfont: bad ones are refused
-    monkeypatch.setattr("app.ui.transport.QFileDialog.getOpenFileName", lambda *a: (other, ""))
+    # a real soundfont: one that cannot be loaded is refused
+    monkeypatch.setattr("app.ui.transport.QFileDialog.getOpenFileName", lambda *a: (SMALL_SOUNDFONT, ""))
     window.transport.choose_soundfont()  # another piano: the open output is closed, the next sound opens it
     assert port.closed and window.transport.output is None
     for _ in range(3):
