@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.errors import UserError
 from app.core.midi_document import MidiDocument, MidiError
 
 COLUMNS = ("pitch", "velocity", "start", "end", "a_start", "a_end")
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A data folder that cannot be used; ``str()`` says why, for the user."""
 
 

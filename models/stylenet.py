@@ -23,12 +23,13 @@ import torch
 from torch import nn
 
 from app.core.atomic import write_atomic
+from app.core.errors import UserError
 
 CHECKPOINT_FORMAT = "stylenet-studio/1"
 DEFAULT_CHECKPOINT = Path(__file__).with_name("stylenet.pt")
 
 
-class CheckpointError(Exception):
+class CheckpointError(UserError):
     """A checkpoint that cannot be used; ``str()`` says why, for the user."""
 
 

@@ -10,6 +10,7 @@ import pytest
 from conftest import DEMO
 
 from app.core.batch import BatchError, HumaniseSettings, batch_targets
+from app.core.humanise import NoCheckpointError
 from app.core.midi_document import MidiDocument
 from app.ui.batch import humanise_all
 
@@ -51,7 +52,7 @@ def test_cancelling_or_no_model_stops_the_run(tmp_path):
     assert len(report.written) == 1 and report.stopped == "cancelled: 2 of 3 files not done"
 
     def no_model():
-        raise RuntimeError("no checkpoint at models/stylenet.pt")
+        raise NoCheckpointError("no checkpoint at models/stylenet.pt")
 
     report = humanise_all(pairs, HumaniseSettings(style="jazz"), no_model, lambda f: True)
     assert not report.written and report.stopped == "no model: no checkpoint at models/stylenet.pt"

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
+from app.core.midi_document import MidiError
+from app.playback.outputs import BadSoundfont, PlaybackUnavailable
 from app.ui.errors import ErrorReporter
+from app.ui.worker import user_message
+from models.stylenet import CheckpointError
 
 
 def fail(message: str) -> None:
@@ -117,3 +122,16 @@ def test_every_event_handler_of_the_editor_reports_its_errors():
                     if not hasattr(value, "__wrapped__"):
                         unguarded.append(f"{cls.__name__}.{name}")
     assert handlers >= 20 and not unguarded, unguarded  # 24 now: the scan finds them
+
+
+@pytest.mark.parametrize(("error", "said"), [
+    (MidiError("song.mid is not a MIDI file"), "song.mid is not a MIDI file"),
+    (CheckpointError("x.pt is not a readable StyleNet checkpoint"), "x.pt is not a readable StyleNet checkpoint"),
+    (PlaybackUnavailable("no audio device"), "no audio device"),  # this machine's: no menu puts it right
+    (BadSoundfont("soundfont a.sf2 not found"), "soundfont a.sf2 not found (File ▸ Choose Soundfont…)"),
+    (PermissionError(13, "Permission denied", "/out.wav"), "[Errno 13] Permission denied: '/out.wav'"),
+    (KeyError("velocity"), "KeyError: 'velocity'"),  # a bug: named by its type, for the report
+    (RuntimeError(), "RuntimeError"),
+])
+def test_a_failed_job_is_worded_the_same_whichever_job_it_was(error, said):
+    assert user_message(error) == said

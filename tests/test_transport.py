@@ -41,13 +41,21 @@ def test_no_audio_device_says_why_where_it_is_seen_and_editing_goes_on(window, m
     assert window.doc.version is Version.BASELINE
 
 
-def test_a_missing_soundfont_says_where_to_choose_another(window, tmp_path):
-    window.transport.settings.set("soundfont", str(tmp_path / "gone.sf2"))
+@pytest.mark.parametrize(("action", "said"), [
+    (lambda t, out: t.toggle_play(), "Cannot play: "),
+    (lambda t, out: t.export_audio(out / "piece.wav", [Version.ORIGINAL], False), "Audio export failed: "),
+    (lambda t, out: t.match_box.setChecked(True), "Cannot match loudness: "),
+], ids=["play", "export audio", "match loudness"])
+def test_a_missing_soundfont_says_where_to_choose_another(window, qtbot, tmp_path, action, said):
+    window.transport.settings.set("soundfont", str(tmp_path / "gone.sf2"))  # chosen once, since deleted
+    window.transport.match_box.setChecked(False)
     window.open_path(DEMO)
     window.transport.output_box.setCurrentIndex(window.transport.output_box.findData("fluidsynth"))
-    window.transport.toggle_play()
+    action(window.transport, tmp_path)
+    qtbot.waitUntil(lambda: window.transport.status.text().startswith(said), timeout=10_000)  # export: a job
     text = window.transport.status.text()
-    assert window.transport.player is None and "gone.sf2 not found" in text and "File ▸ Choose Soundfont…" in text
+    assert "gone.sf2 not found" in text and text.endswith("(File ▸ Choose Soundfont…)")
+    assert window.transport.player is None and not list(tmp_path.glob("*.wav"))
 
 
 def test_a_soundfont_that_cannot_be_loaded_is_refused_when_chosen(window, tmp_path):

@@ -14,6 +14,7 @@ import numpy as np
 
 from app.core.dynamics import piano_top_voice
 from app.core.encoding import EncodingError
+from app.core.errors import UserError
 from app.core.humanise import (
     VelocityPredictor,
     baseline_velocities,
@@ -25,7 +26,7 @@ from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable
 
 
-class BatchError(ValueError):
+class BatchError(ValueError, UserError):
     """A problem with one file, or with where the files would go: a one-line message naming it."""
 
 

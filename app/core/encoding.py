@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core.errors import UserError
 from app.core.notes import PIANO_LOW, NoteTable
 
 ENCODING_VERSION = 1
@@ -39,7 +40,7 @@ N_INPUTS = 2 * N_KEYS
 MAX_STEPS = 250_000  # ~8.7 h of 16ths at 120 bpm: refuse absurd files instead of eating memory
 
 
-class EncodingError(ValueError):
+class EncodingError(ValueError, UserError):
     """The notes cannot be encoded (e.g. the piece is far too long); message is for the user."""
 
 

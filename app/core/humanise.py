@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from app.core.errors import UserError
 from app.core.notes import NoteTable
 
 BASELINE_RANGE = (40, 100)  # uniform random baseline: audible, never 0 (a note-off), never slammed
@@ -25,7 +26,7 @@ class Cancelled(Exception):
     """The user cancelled a running job (a Humanise, an audio render)."""
 
 
-class NoCheckpointError(Exception):
+class NoCheckpointError(UserError):
     """No trained StyleNet checkpoint is available; ``str()`` says what to do."""
 
 

@@ -18,6 +18,7 @@ import mido
 import numpy as np
 
 from app.core.atomic import write_atomic
+from app.core.errors import UserError
 from app.core.notes import NoteTable
 from app.core.timing import TempoMap, TimeSignature
 
@@ -27,7 +28,7 @@ PEDAL_DOWN = 64  # its values from here up hold the dampers off
 PIANO_PROGRAMS = range(0, 8)  # GM 1-8: acoustic/electric/honky-tonk pianos, clavinet...
 
 
-class MidiError(Exception):
+class MidiError(UserError):
     """A MIDI file that cannot be read or written; ``str()`` is a message for the user."""
 
 

@@ -14,6 +14,8 @@ from typing import Protocol
 
 import mido
 
+from app.core.errors import UserError
+
 SAMPLE_RATE = 44100
 SYSTEM_SOUNDFONTS = ("/usr/share/sounds/sf2/default-GM.sf2", "/usr/share/sounds/sf2/FluidR3_GM.sf2",
                      "/usr/share/sounds/sf3/default-GM.sf3")
@@ -23,7 +25,7 @@ VIRTUAL_PORT = "@virtual"  # the port setting's value for a virtual port of our 
 VIRTUAL_PORT_NAME = "StyleNet Studio"  # what other programs list it as
 
 
-class PlaybackUnavailable(Exception):
+class PlaybackUnavailable(UserError):
     """No sound can be made this way; ``str()`` says why and what to do."""
 
 

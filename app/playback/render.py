@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from app.core.atomic import write_atomic
+from app.core.errors import UserError
 from app.core.humanise import Cancelled
 from app.playback.outputs import SAMPLE_RATE, new_synth, send_to_synth
 from app.playback.schedule import Schedule
@@ -20,7 +21,7 @@ BLOCK = 4096  # frames rendered between progress reports
 MAX_RENDER_SECONDS = 3600  # an hour is 1.3 GB of float audio per version; longer is a stray note or a wrong tempo
 
 
-class RenderTooLong(ValueError):
+class RenderTooLong(ValueError, UserError):
     """The piece lasts longer than audio is rendered for; the message is for the user."""
 
 

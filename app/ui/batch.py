@@ -15,7 +15,7 @@ from app.core.batch import BatchError, HumaniseSettings, batch_targets, humanise
 from app.core.humanise import VelocityPredictor
 from app.core.midi_document import MidiError
 from app.ui.filters import MIDI_FILES
-from app.ui.worker import BackgroundJobs
+from app.ui.worker import BackgroundJobs, user_message
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -43,7 +43,7 @@ def humanise_all(pairs: list[tuple[Path, Path]], settings: HumaniseSettings,
         try:
             return predictor_for()
         except Exception as exc:  # no checkpoint, or a broken one: no other file would fare better
-            raise NoModel(str(exc)) from exc
+            raise NoModel(user_message(exc)) from exc
 
     for k, (inp, out) in enumerate(pairs):
         if not progress(k / len(pairs)):

@@ -34,7 +34,7 @@ from app.playback.player import Player
 from app.playback.schedule import Schedule
 from app.playback.versions import export_wavs, loudness_gains, schedules_for
 from app.ui.filters import SOUNDFONTS
-from app.ui.worker import BackgroundJobs, CallJob
+from app.ui.worker import BackgroundJobs, CallJob, user_message
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -273,8 +273,7 @@ class Transport(QObject):
             try:
                 self.output = self._open_output()
             except PlaybackUnavailable as exc:
-                where = " (File ▸ Choose Soundfont…)" if isinstance(exc, BadSoundfont) else ""
-                self.set_message(f"Cannot play: {exc}{where}")
+                self.set_message(f"Cannot play: {user_message(exc)}")
                 return None
         return self.output
 
@@ -433,7 +432,8 @@ class Transport(QObject):
         soundfont = self.settings.get("soundfont") or None
         self.set_message("Measuring loudness…")
         self._run(lambda progress: loudness_gains(schedules, soundfont, GAIN_ESTIMATE_SECONDS, progress=progress),
-                  lambda gains: self._gains_ready(gains, measured_for))
+                  lambda gains: self._gains_ready(gains, measured_for),
+                  on_error=lambda message: self.set_message(f"Cannot match loudness: {message}"))
 
     def _gains_ready(self, gains: dict[str, float], measured_for: int) -> None:
         if measured_for != self._gains_for:

@@ -11,9 +11,22 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
-from app.core.encoding import EncodingError
-from app.core.humanise import Cancelled, NoCheckpointError, VelocityPredictor, blended, stylised_velocities
+from app.core.errors import UserError
+from app.core.humanise import Cancelled, VelocityPredictor, blended, stylised_velocities
 from app.core.notes import NoteTable
+from app.playback.outputs import BadSoundfont
+
+WHERE_TO_FIX: dict[type[UserError], str] = {BadSoundfont: "File ▸ Choose Soundfont…"}  # the menu that puts it right
+
+
+def user_message(exc: BaseException) -> str:
+    """One line for the status bar or a dialog, the same whichever job failed. A :class:`UserError` or an
+    ``OSError`` (disk full, permission denied) says what is wrong itself, with the menu that puts it right
+    where there is one; anything else is a bug, named by its type so that a report can find it."""
+    if isinstance(exc, UserError | OSError) and str(exc):
+        where = next((menu for kind, menu in WHERE_TO_FIX.items() if isinstance(exc, kind)), None)
+        return f"{exc} ({where})" if where else str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -98,10 +111,8 @@ class HumaniseJob(QObject):
                                            self._progress, s.keep_written)  # the strength is applied after
         except Cancelled:
             self.cancelled.emit()
-        except (NoCheckpointError, EncodingError) as exc:  # their messages are written for the user
-            self.failed.emit(str(exc))
         except Exception as exc:  # the worker must never take the app down
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self.failed.emit(user_message(exc))
         else:
             self.finished.emit(velocity, time.perf_counter() - t0)
 
@@ -141,12 +152,12 @@ class Preloader(QObject):
         try:
             self.done.emit(self.holder.get())
         except Exception as exc:  # no checkpoint, bad checkpoint: the editor still works
-            self.failed.emit(str(exc))
+            self.failed.emit(user_message(exc))
 
 
 class CallJob(QObject):
-    """Run ``fn(progress)`` on a worker thread; emit its result or a one-line error. ``progress(fraction)``
-    returns False once the job is cancelled, so ``fn`` can stop early."""
+    """Run ``fn(progress)`` on a worker thread; emit its result or a one-line error (:func:`user_message`).
+    ``progress(fraction)`` returns False once the job is cancelled, so ``fn`` can stop early."""
 
     progress = Signal(float)
     finished = Signal(object)
@@ -165,7 +176,7 @@ class CallJob(QObject):
         try:
             result = self.fn(self._progress)
         except Exception as exc:  # a failed job must not take the app down
-            self.failed.emit(str(exc))
+            self.failed.emit(user_message(exc))
         else:
             self.finished.emit(result)
 
