@@ -16,16 +16,15 @@ from app.core.humanise import Cancelled, VelocityPredictor, blended, stylised_ve
 from app.core.notes import NoteTable
 from app.playback.outputs import BadSoundfont
 
-WHERE_TO_FIX: dict[type[UserError], str] = {BadSoundfont: "File ▸ Choose Soundfont…"}  # the menu that puts it right
-
 
 def user_message(exc: BaseException) -> str:
     """One line for the status bar or a dialog, the same whichever job failed. A :class:`UserError` or an
     ``OSError`` (disk full, permission denied) says what is wrong itself, with the menu that puts it right
     where there is one; anything else is a bug, named by its type so that a report can find it."""
+    if isinstance(exc, BadSoundfont):
+        return f"{exc} (File ▸ Choose Soundfont…)"
     if isinstance(exc, UserError | OSError) and str(exc):
-        where = next((menu for kind, menu in WHERE_TO_FIX.items() if isinstance(exc, kind)), None)
-        return f"{exc} ({where})" if where else str(exc)
+        return str(exc)
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
