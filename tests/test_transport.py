@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from app.playback.versions import PEAK_CEILING_DB, schedules_for
 SMALL_SOUNDFONT = str(Path(pretty_midi.__file__).with_name("TimGM6mb.sf2"))  # 6 MB, installed with pretty_midi
 
 
-def test_no_audio_device_says_why_where_it_is_seen_and_editing_goes_on(window, monkeypatch):
+def test_no_audio_device_says_why_where_it_is_seen_and_editing_goes_on(window, qtbot, monkeypatch):
     def no_sound_card(soundfont=None):
         raise PlaybackUnavailable("no audio device could be opened for FluidSynth")
 
@@ -34,7 +35,8 @@ def test_no_audio_device_says_why_where_it_is_seen_and_editing_goes_on(window, m
     window.open_path(DEMO)
     window.transport.output_box.setCurrentIndex(window.transport.output_box.findData("fluidsynth"))
     window.transport.toggle_play()
-    assert window.transport.player is None and "Cannot play" in window.transport.status.text()
+    qtbot.waitUntil(lambda: "Cannot play" in window.transport.status.text(), timeout=10_000)  # opened on a worker
+    assert window.transport.player is None and window.transport.play_action.text() == "▶ Play"
     status = window.transport.status  # in the status bar, which a narrow window does not fold away
     assert status.parent() is window.statusBar() and status.isVisible() and "no audio device" in status.text()
     window.make_baseline()
@@ -58,12 +60,56 @@ def test_a_missing_soundfont_says_where_to_choose_another(window, qtbot, tmp_pat
     assert window.transport.player is None and not list(tmp_path.glob("*.wav"))
 
 
-def test_a_soundfont_that_cannot_be_loaded_is_refused_when_chosen(window, tmp_path):
-    window.transport.use_soundfont(SMALL_SOUNDFONT)
-    assert window.transport.settings.get("soundfont") == SMALL_SOUNDFONT
+def test_play_waits_for_a_slow_soundfont_on_a_worker_thread_and_a_second_press_takes_it_back(window, qtbot,
+                                                                                             monkeypatch):
+    gate, calls, ports = threading.Event(), [], []
+
+    def slow_piano(soundfont=None):  # a concert grand's soundfont: it loads until the test lets it
+        calls.append(soundfont)
+        if not gate.wait(10):
+            raise PlaybackUnavailable("the test never let the soundfont load")
+        ports.append(FakePort())
+        return PortOutput(ports[-1])
+
+    monkeypatch.setattr("app.ui.transport.FluidSynthOutput", slow_piano)
+    window.open_path(DEMO)
+    transport = window.transport
+    transport.match_box.setChecked(False)
+    transport.output_box.setCurrentIndex(transport.output_box.findData("fluidsynth"))
+    transport.toggle_play()  # back at once: the window runs on while the soundfont loads
+    assert transport.status.text() == "Loading the General MIDI soundfont…"
+    assert transport.play_action.text() == "❚❚ Pause" and transport.player is None
+    window.transport.audition(0, 60, 90)  # a note click meanwhile does not load it a second time
+    qtbot.wait(50)
+    gate.set()
+    qtbot.waitUntil(lambda: any(m.type == "note_on" for port in ports for _, m in port.log), timeout=10_000)
+    assert len(calls) == 1 and transport.player is not None and transport.player.playing
+    transport.close_output()
+    gate.clear()
+    transport.toggle_play()
+    transport.toggle_play()  # pressed again while it loads: it opens, and does not play
+    assert transport.play_action.text() == "▶ Play"
+    gate.set()
+    qtbot.waitUntil(lambda: transport.output is not None, timeout=10_000)
+    assert transport.player is None and transport.status.text() == "Output: fake"
+    transport.close_output()
+    gate.clear()
+    transport.toggle_play()
+    transport.output_box.setCurrentIndex(transport.output_box.findData("port"))  # another output meanwhile
+    assert transport.play_action.text() == "▶ Play"
+    gate.set()
+    qtbot.waitUntil(lambda: len(ports) == 3 and ports[-1].closed, timeout=10_000)  # the late one is closed
+    assert transport.output is None and transport.player is None
+
+
+def test_a_soundfont_that_cannot_be_loaded_is_refused_when_chosen(window, qtbot, tmp_path):
+    window.transport.use_soundfont(SMALL_SOUNDFONT)  # loaded on a worker thread
+    qtbot.waitUntil(lambda: window.transport.settings.get("soundfont") == SMALL_SOUNDFONT, timeout=10_000)
     bad = tmp_path / "broken.sf2"
     bad.write_bytes(b"RIFF" + b"\x00" * 100)
     window.transport.use_soundfont(str(bad))
+    assert window.transport.status.text() == "Loading soundfont broken.sf2…"
+    qtbot.waitUntil(lambda: window.transport.status.text().startswith("Soundfont not changed"), timeout=10_000)
     text = window.transport.status.text()
     assert window.transport.settings.get("soundfont") == SMALL_SOUNDFONT  # the last good choice stays
     assert text.startswith("Soundfont not changed") and "broken.sf2 is not a usable soundfont" in text
@@ -268,12 +314,16 @@ def test_audition_keeps_quiet_when_off_or_playing_and_a_missing_output_is_tried_
     # a real soundfont: one that cannot be loaded is refused
     monkeypatch.setattr("app.ui.transport.QFileDialog.getOpenFileName", lambda *a: (SMALL_SOUNDFONT, ""))
     window.transport.choose_soundfont()  # another piano: the open output is closed, the next sound opens it
-    assert port.closed and window.transport.output is None
+    qtbot.waitUntil(lambda: port.closed, timeout=10_000)  # once the soundfont has loaded
+    assert window.transport.output is None
     for _ in range(3):
         click(window.keyboard, key)
-    assert len(attempts) == 1 and "no audio device" in window.transport.status.text()
+    qtbot.waitUntil(lambda: "no audio device" in window.transport.status.text(), timeout=10_000)
+    click(window.keyboard, key)
+    qtbot.wait(50)
+    assert len(attempts) == 1
     window.transport.toggle_play()  # Play tries again: a sound card may have been plugged in since
-    assert len(attempts) == 2
+    qtbot.waitUntil(lambda: len(attempts) == 2, timeout=10_000)
 
 
 def test_solo_piano_plays_only_the_piano_part_and_switching_it_carries_on_in_place(window, qtbot, tmp_path):

@@ -60,6 +60,10 @@ class Transport(QObject):
         self._generation = 0  # bumped by each new player and each background build: only the newest is used
         self.auditioner: Auditioner | None = None
         self._audition_failed = False  # opening the output failed for a click: only Play (or a new output) retries
+        self._opening = False  # the output is being opened on a worker thread
+        self._play_when_open = False  # Play was pressed while it opens (and not pressed again since)
+        self._outputs_asked = 0  # bumped by each new choice of output: one opened for an older choice is closed
+        self._soundfonts_asked = 0  # bumped by each soundfont chosen: only the newest one's check is used
         self.gains: dict[str, float] = {}
         self._gains_for = 0  # bumped whenever what the gains were measured on changes: late results are dropped
         self.background = BackgroundJobs(self)  # loudness measurements, audio exports, schedule builds
@@ -147,12 +151,14 @@ class Transport(QObject):
 
     # -- player lifecycle ----------------------------------------------------------------
     def invalidate(self) -> None:
-        """Another document, or another output: stop, and build schedules (and gains) on the next Play."""
+        """Another document, or another output: stop (or do not start, where Play was pressed while the output
+        opens), and build schedules (and gains) on the next Play."""
+        self._play_when_open = False
         if self.player is not None:
             self.player.stop()
             self.player = None
             self.timer.stop()
-            self.play_action.setText("▶ Play")
+        self.play_action.setText("▶ Play")
         self._forget_gains()
 
     def document_replaced(self) -> None:
@@ -252,30 +258,72 @@ class Transport(QObject):
         self.gain_label.setText("")
 
     def close_output(self) -> None:
-        """The output choice, soundfont or port changed (or the window closes): the next sound opens it anew."""
+        """The output choice, soundfont or port changed (or the window closes): the next sound opens it anew,
+        and one still being opened for the old choice is closed when it arrives."""
         self.invalidate()
         self.release_audition()
         if self.output is not None:
             self.output.close()
         self.output, self.auditioner, self._audition_failed = None, None, False
+        self._opening, self._outputs_asked = False, self._outputs_asked + 1
 
-    def _open_output(self) -> Output:
+    def _opener(self) -> tuple[Callable[[], Output], str]:
+        """A function that opens the chosen output on any thread (it reads nothing of the window's), and what
+        the status bar says while it runs."""
         if self.output_box.currentData() == "port":
-            return PortOutput.open(self.settings.get("midi_port") or None)
-        return FluidSynthOutput(self.settings.get("soundfont") or None)
+            port = self.settings.get("midi_port") or None
+            return lambda: PortOutput.open(port), "Opening the MIDI port…"
+        soundfont = self.settings.get("soundfont") or None
+        what = f"soundfont {Path(soundfont).name}" if soundfont else "the General MIDI soundfont"
+        return lambda: FluidSynthOutput(soundfont), f"Loading {what}…"
 
     def ensure_output(self, output: Output | None = None) -> Output | None:
-        """The open output (``output`` replaces it, e.g. a test's fake port), or None with the reason shown."""
+        """The open output (``output`` replaces it, e.g. a test's fake port), opened here and now if there is
+        none, or None with the reason shown. Play and note clicks use :meth:`open_output_in_background`."""
         if output is not None and output is not self.output:
             self.close_output()
             self.output = output
         if self.output is None:
             try:
-                self.output = self._open_output()
+                self.output = self._opener()[0]()
             except PlaybackUnavailable as exc:
                 self.set_message(f"Cannot play: {user_message(exc)}")
                 return None
         return self.output
+
+    def open_output_in_background(self) -> None:
+        """Open the chosen output on a worker thread, unless it is open or opening: FluidSynth loads the whole
+        soundfont first, 0.13 s for the 148 MB FluidR3 and seconds for a concert grand's, too long to hold the
+        window still. A Play pressed meanwhile starts once it is open."""
+        if self.output is not None or self._opening:
+            return
+        opener, message = self._opener()
+        self._opening, asked = True, self._outputs_asked
+        self.set_message(message)
+        self._run(lambda progress: opener(), lambda output: self._opened(output, asked),
+                  on_error=lambda message: self._open_failed(message, asked))
+
+    def _opened(self, output: Output, asked: int) -> None:
+        current = asked == self._outputs_asked  # else another output, soundfont or port was chosen meanwhile
+        if current:
+            self._opening = False
+        if not current or self.output is not None:  # (or :meth:`ensure_output` opened one here meanwhile)
+            output.close()
+            return
+        self.output = output
+        if self._play_when_open:
+            self._play_when_open = False
+            self.toggle_play()
+        else:
+            self.set_message(f"Output: {output.name}")
+
+    def _open_failed(self, message: str, asked: int) -> None:
+        if asked != self._outputs_asked:
+            return
+        # Note clicks stay silent from now on, without a message at each one; Play tries again.
+        self._opening, self._play_when_open, self._audition_failed = False, False, True
+        self.play_action.setText("▶ Play")
+        self.set_message(f"Cannot play: {message}")
 
     def _velocities(self) -> dict[str, np.ndarray]:
         state = self.window.doc.state
@@ -313,6 +361,11 @@ class Transport(QObject):
 
     def toggle_play(self) -> None:
         self.release_audition()
+        if self.output is None:  # this press plays once the output is open; a second one takes it back
+            self._play_when_open = not self._play_when_open
+            self.play_action.setText("❚❚ Pause" if self._play_when_open else "▶ Play")
+            self.open_output_in_background()
+            return
         player = self.ensure_player()
         if player is None:
             return
@@ -326,6 +379,7 @@ class Transport(QObject):
             self.play_action.setText("❚❚ Pause")
 
     def stop(self) -> None:
+        self._play_when_open = False
         if self.player is not None:
             self.player.stop()
         self.timer.stop()
@@ -336,10 +390,8 @@ class Transport(QObject):
         return float(self.window.doc.midi.seconds(np.array(tick)))
 
     def seek_tick(self, tick: float) -> None:
-        seconds = self._seconds_at(tick)
-        if self.ensure_player() is not None:
-            assert self.player is not None
-            self.player.seek(seconds)
+        if self.player is not None:  # else the next Play starts from the playhead
+            self.player.seek(self._seconds_at(tick))
         self._show_playhead(tick)
 
     def switch(self, version: Version) -> None:
@@ -381,11 +433,10 @@ class Transport(QObject):
         when no output could be opened (that is said once, on the status bar, not at every click)."""
         if not self.audition_action.isChecked() or (self.player is not None and self.player.playing):
             return
-        if self.output is None and self._audition_failed:
-            return
-        out = self.ensure_output()
-        if out is None:
-            self._audition_failed = True
+        out = self.output
+        if out is None:  # this click is silent; the next ones sound once the output is open
+            if not self._audition_failed:
+                self.open_output_in_background()
             return
         if self.auditioner is None or self.auditioner.output is not out:
             self.auditioner = Auditioner(out)
@@ -497,11 +548,27 @@ class Transport(QObject):
             self.use_soundfont(path)
 
     def use_soundfont(self, path: str) -> None:
-        """Play and render through ``path`` from now on, unless it cannot be loaded (the last choice stays)."""
-        try:
-            check_soundfont(path)
-        except BadSoundfont as exc:
-            self.set_message(f"Soundfont not changed: {exc}")
+        """Play and render through ``path`` from now on, once it has loaded on a worker thread, unless it cannot
+        be (the last choice stays). A soundfont chosen while another loads overrides it."""
+        self._soundfonts_asked += 1
+        asked = self._soundfonts_asked
+
+        def check(progress: Callable[[float], bool]) -> str | None:
+            try:
+                check_soundfont(path)
+            except BadSoundfont as exc:
+                return str(exc)
+            return None
+
+        self.set_message(f"Loading soundfont {Path(path).name}…")
+        self._run(check, lambda problem: self._soundfont_checked(path, problem, asked),
+                  on_error=lambda message: self._soundfont_checked(path, message, asked))
+
+    def _soundfont_checked(self, path: str, problem: str | None, asked: int) -> None:
+        if asked != self._soundfonts_asked:
+            return
+        if problem is not None:
+            self.set_message(f"Soundfont not changed: {problem}")
             return
         self.settings.set("soundfont", path)
         self.close_output()
