@@ -20,7 +20,7 @@ from test_playback import FakePort, piano_and_band, read_wav
 
 from app.core.editor import Version
 from app.core.humanise import Cancelled
-from app.playback.outputs import PlaybackUnavailable, PortOutput
+from app.playback.outputs import BadSoundfont, PlaybackUnavailable, PortOutput
 from app.playback.render import RenderTooLong, loudness_db, render
 from app.playback.versions import PEAK_CEILING_DB, schedules_for
 
@@ -113,6 +113,25 @@ def test_a_soundfont_that_cannot_be_loaded_is_refused_when_chosen(window, qtbot,
     text = window.transport.status.text()
     assert window.transport.settings.get("soundfont") == SMALL_SOUNDFONT  # the last good choice stays
     assert text.startswith("Soundfont not changed") and "broken.sf2 is not a usable soundfont" in text
+
+
+def test_a_soundfont_chosen_while_another_loads_wins_whichever_finishes_first(window, qtbot, monkeypatch):
+    gate, checked = threading.Event(), []
+
+    def check(path):  # the first choice is a large soundfont: it loads until the test lets it
+        if path == "first.sf2" and not gate.wait(10):
+            raise BadSoundfont("the test never let it load")
+        checked.append(path)
+
+    monkeypatch.setattr("app.ui.transport.check_soundfont", check)
+    transport = window.transport
+    transport.use_soundfont("first.sf2")
+    transport.use_soundfont("second.sf2")
+    qtbot.waitUntil(lambda: transport.settings.get("soundfont") == "second.sf2", timeout=10_000)
+    gate.set()
+    qtbot.waitUntil(lambda: "first.sf2" in checked, timeout=10_000)
+    qtbot.wait(100)  # its result, delivered late, is dropped
+    assert transport.settings.get("soundfont") == "second.sf2" and transport.status.text() == "Soundfont: second.sf2"
 
 
 def test_play_switch_versions_and_stop_on_a_fake_port(window, qtbot):
