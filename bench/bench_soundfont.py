@@ -77,7 +77,7 @@ def measure(path: str, tmp: Path) -> None:
     transport.match_box.setChecked(False)  # a loudness measurement would load it a third time
     transport.output_box.setCurrentIndex(transport.output_box.findData("fluidsynth"))
     status = transport.status.text
-    chosen = waited(app, lambda: transport.use_soundfont(path), lambda: status().startswith("Soundfont"))
+    chosen = waited(app, lambda: transport.choice.use_soundfont(path), lambda: status().startswith("Soundfont"))
     print(f"{Path(path).name} ({Path(path).stat().st_size / 1e6:.0f} MB): FluidSynth loads it in "
           f"{load * 1000:.0f} ms (median of 3, on one thread)")
     print(f"  choosing it: {status()!r} after {chosen[0] * 1000:.0f} ms; "

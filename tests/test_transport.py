@@ -103,11 +103,11 @@ def test_play_waits_for_a_slow_soundfont_on_a_worker_thread_and_a_second_press_t
 
 
 def test_a_soundfont_that_cannot_be_loaded_is_refused_when_chosen(window, qtbot, tmp_path):
-    window.transport.use_soundfont(SMALL_SOUNDFONT)  # loaded on a worker thread
+    window.transport.choice.use_soundfont(SMALL_SOUNDFONT)  # loaded on a worker thread
     qtbot.waitUntil(lambda: window.transport.settings.get("soundfont") == SMALL_SOUNDFONT, timeout=10_000)
     bad = tmp_path / "broken.sf2"
     bad.write_bytes(b"RIFF" + b"\x00" * 100)
-    window.transport.use_soundfont(str(bad))
+    window.transport.choice.use_soundfont(str(bad))
     assert window.transport.status.text() == "Loading soundfont broken.sf2…"
     qtbot.waitUntil(lambda: window.transport.status.text().startswith("Soundfont not changed"), timeout=10_000)
     text = window.transport.status.text()
@@ -123,10 +123,10 @@ def test_a_soundfont_chosen_while_another_loads_wins_whichever_finishes_first(wi
             raise BadSoundfont("the test never let it load")
         checked.append(path)
 
-    monkeypatch.setattr("app.ui.transport.check_soundfont", check)
+    monkeypatch.setattr("app.ui.output_choice.check_soundfont", check)
     transport = window.transport
-    transport.use_soundfont("first.sf2")
-    transport.use_soundfont("second.sf2")
+    transport.choice.use_soundfont("first.sf2")
+    transport.choice.use_soundfont("second.sf2")
     qtbot.waitUntil(lambda: transport.settings.get("soundfont") == "second.sf2", timeout=10_000)
     gate.set()
     qtbot.waitUntil(lambda: "first.sf2" in checked, timeout=10_000)
@@ -240,11 +240,11 @@ def test_choose_port_without_midi_backend_explains(window, monkeypatch):
         raise OSError("ALSA lib seq_hw.c: cannot open /dev/snd/seq")
 
     monkeypatch.setattr("mido.get_output_names", broken)
-    window.transport.choose_port()
+    window.transport.choice.choose_port()
     assert "unavailable here" in window.transport.status.text()
     monkeypatch.setattr("mido.get_output_names", lambda: ["Synth A", "DAW in"])
-    monkeypatch.setattr("app.ui.transport.QInputDialog.getItem", lambda *a: ("DAW in", True))
-    window.transport.choose_port()
+    monkeypatch.setattr("app.ui.output_choice.QInputDialog.getItem", lambda *a: ("DAW in", True))
+    window.transport.choice.choose_port()
     assert window.settings.get("midi_port") == "DAW in"
     assert window.transport.output_box.currentData() == "port"
 
@@ -258,10 +258,10 @@ def test_a_virtual_port_of_our_own_plays_and_says_what_to_connect(window, monkey
 
     monkeypatch.setattr("mido.get_output_names", lambda: [])  # nothing to play through but our own port
     monkeypatch.setattr("mido.open_output", open_output)
-    monkeypatch.setattr("app.ui.transport.QInputDialog.getItem", lambda _w, _t, _l, items, *a: (items[-1], True))
+    monkeypatch.setattr("app.ui.output_choice.QInputDialog.getItem", lambda _w, _t, _l, items, *a: (items[-1], True))
     window.open_path(DEMO)
     window.transport.match_box.setChecked(False)  # its "Measuring loudness…" would cover the output's name
-    window.transport.choose_port()
+    window.transport.choice.choose_port()
     assert window.settings.get("midi_port") == "@virtual"
     player = window.transport.ensure_player()
     assert player is not None and opened == [("StyleNet Studio", True)]
@@ -331,8 +331,8 @@ def test_audition_keeps_quiet_when_off_or_playing_and_a_missing_output_is_tried_
 
     monkeypatch.setattr("app.ui.transport.FluidSynthOutput", no_sound_card)
     # a real soundfont: one that cannot be loaded is refused
-    monkeypatch.setattr("app.ui.transport.QFileDialog.getOpenFileName", lambda *a: (SMALL_SOUNDFONT, ""))
-    window.transport.choose_soundfont()  # another piano: the open output is closed, the next sound opens it
+    monkeypatch.setattr("app.ui.output_choice.QFileDialog.getOpenFileName", lambda *a: (SMALL_SOUNDFONT, ""))
+    window.transport.choice.choose_soundfont()  # another piano: the open output is closed, the next sound opens it
     qtbot.waitUntil(lambda: port.closed, timeout=10_000)  # once the soundfont has loaded
     assert window.transport.output is None
     for _ in range(3):

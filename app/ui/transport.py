@@ -9,31 +9,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import mido
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QInputDialog, QLabel, QProgressDialog, QToolBar
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QProgressDialog, QToolBar
 
 from app.core.editor import Version
 from app.core.humanise import Cancelled
 from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable
 from app.playback.audition import Auditioner
-from app.playback.outputs import (
-    VIRTUAL_PORT,
-    VIRTUAL_PORT_NAME,
-    BadSoundfont,
-    FluidSynthOutput,
-    Output,
-    PlaybackUnavailable,
-    PortOutput,
-    check_soundfont,
-)
+from app.playback.outputs import FluidSynthOutput, Output, PlaybackUnavailable, PortOutput
 from app.playback.player import Player
 from app.playback.schedule import Schedule
 from app.playback.versions import export_wavs, loudness_gains, schedules_for
-from app.ui.filters import SOUNDFONTS
+from app.ui.output_choice import OutputChoice
 from app.ui.worker import BackgroundJobs, CallJob, user_message
 
 if TYPE_CHECKING:
@@ -63,7 +53,6 @@ class Transport(QObject):
         self._opening = False  # the output is being opened on a worker thread
         self._play_when_open = False  # Play was pressed while it opens (and not pressed again since)
         self._outputs_asked = 0  # bumped by each new choice of output: one opened for an older choice is closed
-        self._soundfonts_asked = 0  # bumped by each soundfont chosen: only the newest one's check is used
         self.gains: dict[str, float] = {}
         self._gains_for = 0  # bumped whenever what the gains were measured on changes: late results are dropped
         self.background = BackgroundJobs(self)  # loudness measurements, audio exports, schedule builds
@@ -137,11 +126,9 @@ class Transport(QObject):
         self.normalize_action = QAction("&Normalise Exported Audio (peak −1 dBFS)", w, checkable=True)
         self.normalize_action.setChecked(self.settings.get("normalize_export"))
         self.normalize_action.toggled.connect(lambda on: self.settings.set("normalize_export", on))
-        soundfont = QAction("Choose &Soundfont…", w)
-        soundfont.triggered.connect(self.choose_soundfont)
-        port = QAction("Choose MIDI Output &Port…", w)
-        port.triggered.connect(self.choose_port)
-        for action in (export_audio, export_all, self.normalize_action, soundfont, port):
+        self.choice = OutputChoice(self)
+        for action in (export_audio, export_all, self.normalize_action, self.choice.soundfont_action,
+                       self.choice.port_action):
             file_menu.insertAction(file_menu.actions()[-2], action)
 
     def set_message(self, text: str) -> None:
@@ -297,9 +284,9 @@ class Transport(QObject):
         window still. A Play pressed meanwhile starts once it is open."""
         if self.output is not None or self._opening:
             return
-        opener, message = self._opener()
+        opener, saying = self._opener()
         self._opening, asked = True, self._outputs_asked
-        self.set_message(message)
+        self.set_message(saying)
         self._run(lambda progress: opener(), lambda output: self._opened(output, asked),
                   on_error=lambda message: self._open_failed(message, asked))
 
@@ -541,56 +528,6 @@ class Transport(QObject):
         path = self.window.exporter.ask_save_path("Export audio", suffix, extension=".wav", kinds="WAV audio (*.wav)")
         if path:
             self.export_audio(Path(path), versions, self.match_box.isChecked())
-
-    def choose_soundfont(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Choose soundfont", "", SOUNDFONTS)
-        if path:
-            self.use_soundfont(path)
-
-    def use_soundfont(self, path: str) -> None:
-        """Play and render through ``path`` from now on, once it has loaded on a worker thread, unless it cannot
-        be (the last choice stays). A soundfont chosen while another loads overrides it."""
-        self._soundfonts_asked += 1
-        asked = self._soundfonts_asked
-
-        def check(progress: Callable[[float], bool]) -> str | None:
-            try:
-                check_soundfont(path)
-            except BadSoundfont as exc:
-                return str(exc)
-            return None
-
-        self.set_message(f"Loading soundfont {Path(path).name}…")
-        self._run(check, lambda problem: self._soundfont_checked(path, problem, asked),
-                  on_error=lambda message: self._soundfont_checked(path, message, asked))
-
-    def _soundfont_checked(self, path: str, problem: str | None, asked: int) -> None:
-        if asked != self._soundfonts_asked:
-            return
-        if problem is not None:
-            self.set_message(f"Soundfont not changed: {problem}")
-            return
-        self.settings.set("soundfont", path)
-        self.close_output()
-        self.set_message(f"Soundfont: {Path(path).name}")
-
-    def choose_port(self) -> None:
-        """Any output port there is, or a virtual port of our own (for a DAW or software synth to connect to)."""
-        try:
-            names = mido.get_output_names()
-        except Exception as exc:  # no ALSA/CoreMIDI backend here
-            self.set_message(f"MIDI output is unavailable here ({exc})")
-            return
-        virtual = f"New virtual port “{VIRTUAL_PORT_NAME}” (a DAW or synth connects to it)"
-        choices = [*(n for n in names if not n.startswith(VIRTUAL_PORT_NAME)), virtual]  # not into our own
-        current = self.settings.get("midi_port")
-        shown = virtual if current == VIRTUAL_PORT else current
-        name, ok = QInputDialog.getItem(self.window, "MIDI output port", "Play through:", choices,
-                                        choices.index(shown) if shown in choices else 0, False)
-        if ok:
-            self.settings.set("midi_port", VIRTUAL_PORT if name == virtual else name)
-            self.output_box.setCurrentIndex(self.output_box.findData("port"))
-            self.close_output()
 
     def _run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
              progress: Callable[[Any], None] | None = None,

@@ -1,0 +1,82 @@
+"""File ▸ Choose Soundfont… and Choose MIDI Output Port…: where the transport's sound goes (thin Qt layer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import mido
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from app.playback.outputs import VIRTUAL_PORT, VIRTUAL_PORT_NAME, BadSoundfont, check_soundfont
+from app.ui.filters import SOUNDFONTS
+
+if TYPE_CHECKING:
+    from app.ui.transport import Transport
+
+
+class OutputChoice:
+    """The soundfont FluidSynth plays and the MIDI port the other output plays through. A new choice closes
+    the transport's output; the next sound opens the new one."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport, self.settings = transport, transport.settings
+        self._soundfonts_asked = 0  # bumped by each soundfont chosen: only the newest one's check is used
+        window = transport.window
+        self.soundfont_action = QAction("Choose &Soundfont…", window)
+        self.soundfont_action.triggered.connect(self.choose_soundfont)
+        self.port_action = QAction("Choose MIDI Output &Port…", window)
+        self.port_action.triggered.connect(self.choose_port)
+
+    def choose_soundfont(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.transport.window, "Choose soundfont", "", SOUNDFONTS)
+        if path:
+            self.use_soundfont(path)
+
+    def use_soundfont(self, path: str) -> None:
+        """Play and render through ``path`` from now on, once it has loaded on a worker thread (seconds for a
+        concert grand's), unless it cannot be (the last choice stays). One chosen while another loads wins."""
+        self._soundfonts_asked += 1
+        asked = self._soundfonts_asked
+
+        def check(progress: Callable[[float], bool]) -> str | None:
+            try:
+                check_soundfont(path)
+            except BadSoundfont as exc:
+                return str(exc)
+            return None
+
+        self.transport.set_message(f"Loading soundfont {Path(path).name}…")
+        self.transport.background.run(check, lambda problem: self._checked(path, problem, asked),
+                                      lambda message: self._checked(path, message, asked))
+
+    def _checked(self, path: str, problem: str | None, asked: int) -> None:
+        if asked != self._soundfonts_asked:
+            return
+        if problem is not None:
+            self.transport.set_message(f"Soundfont not changed: {problem}")
+            return
+        self.settings.set("soundfont", path)
+        self.transport.close_output()
+        self.transport.set_message(f"Soundfont: {Path(path).name}")
+
+    def choose_port(self) -> None:
+        """Any output port there is, or a virtual port of our own (for a DAW or software synth to connect to)."""
+        try:
+            names = mido.get_output_names()
+        except Exception as exc:  # no ALSA/CoreMIDI backend here
+            self.transport.set_message(f"MIDI output is unavailable here ({exc})")
+            return
+        virtual = f"New virtual port “{VIRTUAL_PORT_NAME}” (a DAW or synth connects to it)"
+        choices = [*(n for n in names if not n.startswith(VIRTUAL_PORT_NAME)), virtual]  # not into our own
+        current = self.settings.get("midi_port")
+        shown = virtual if current == VIRTUAL_PORT else current
+        name, ok = QInputDialog.getItem(self.transport.window, "MIDI output port", "Play through:", choices,
+                                        choices.index(shown) if shown in choices else 0, False)
+        if ok:
+            self.settings.set("midi_port", VIRTUAL_PORT if name == virtual else name)
+            box = self.transport.output_box
+            box.setCurrentIndex(box.findData("port"))
+            self.transport.close_output()
