@@ -36,8 +36,9 @@ class OutputChoice:
             self.use_soundfont(path)
 
     def use_soundfont(self, path: str) -> None:
-        """Play and render through ``path`` from now on, once it has loaded on a worker thread (seconds for a
-        concert grand's), unless it cannot be (the last choice stays). One chosen while another loads wins."""
+        """Play and render through ``path`` from now on, once it has loaded on a worker thread (as the output
+        does: a large soundfont takes a while), unless it cannot be (the last choice stays). One chosen while
+        another loads wins."""
         self._soundfonts_asked += 1
         asked = self._soundfonts_asked
 

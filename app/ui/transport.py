@@ -280,8 +280,9 @@ class Transport(QObject):
 
     def open_output_in_background(self) -> None:
         """Open the chosen output on a worker thread, unless it is open or opening: FluidSynth loads the whole
-        soundfont first, 0.13 s for the 148 MB FluidR3 and seconds for a concert grand's, too long to hold the
-        window still. A Play pressed meanwhile starts once it is open."""
+        soundfont first (0.11 s for the 148 MB FluidR3, 0.55 s for a 1 GB one from a warm disk cache: see
+        ``bench/bench_soundfont.py``), too long to hold the window still. A Play pressed meanwhile starts once
+        it is open."""
         if self.output is not None or self._opening:
             return
         opener, saying = self._opener()
