@@ -205,7 +205,9 @@ class BackgroundJobs:
 
     def run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
             on_error: Callable[[str], None], progress: Callable[[Any], None] | None = None) -> CallJob:
-        self.jobs = [(thread, job) for thread, job in self.jobs if not thread.isFinished()]
+        # Only joined threads are let go: one that is still finishing (isFinished() is already true) is
+        # destroyed under its feet when its last reference goes, and the process crashes.
+        self.jobs = [(thread, job) for thread, job in self.jobs if not thread.wait(0)]
         job = CallJob(fn)
         relays = [Relay(on_result, self.owner), Relay(on_error, self.owner)]
         job.finished.connect(relays[0].call)
@@ -213,6 +215,9 @@ class BackgroundJobs:
         if progress is not None:
             relays.append(Relay(progress, self.owner))
             job.progress.connect(relays[-1].call)
+        for relay in relays:  # queued after the result or error they deliver; else each job leaves them behind
+            job.finished.connect(relay.deleteLater)
+            job.failed.connect(relay.deleteLater)
         self.jobs.append((start_job(job, job.finished, job.failed), job))
         return job
 
