@@ -116,22 +116,65 @@ def test_a_soundfont_that_cannot_be_loaded_is_refused_when_chosen(window, qtbot,
 
 
 def test_a_soundfont_chosen_while_another_loads_wins_whichever_finishes_first(window, qtbot, monkeypatch):
-    gate, checked = threading.Event(), []
+    gate, ports = threading.Event(), {}
 
-    def check(path):  # the first choice is a large soundfont: it loads until the test lets it
-        if path == "first.sf2" and not gate.wait(10):
+    def piano(soundfont):  # the first choice is a large soundfont: it loads until the test lets it
+        if soundfont == "first.sf2" and not gate.wait(10):
             raise BadSoundfont("the test never let it load")
-        checked.append(path)
+        ports[soundfont] = PortOutput(FakePort())
+        return ports[soundfont]
 
-    monkeypatch.setattr("app.ui.output_choice.check_soundfont", check)
+    monkeypatch.setattr("app.ui.output_choice.FluidSynthOutput", piano)
+    monkeypatch.setattr("app.ui.transport.FluidSynthOutput", piano)
     transport = window.transport
+    transport.output_box.setCurrentIndex(transport.output_box.findData("fluidsynth"))
     transport.choice.use_soundfont("first.sf2")
     transport.choice.use_soundfont("second.sf2")
     qtbot.waitUntil(lambda: transport.settings.get("soundfont") == "second.sf2", timeout=10_000)
+    assert transport.output is ports["second.sf2"]  # the check opened it: Play will not load it again
     gate.set()
-    qtbot.waitUntil(lambda: "first.sf2" in checked, timeout=10_000)
-    qtbot.wait(100)  # its result, delivered late, is dropped
+    qtbot.waitUntil(lambda: "first.sf2" in ports, timeout=10_000)
+    qtbot.waitUntil(lambda: ports["first.sf2"].port.closed, timeout=10_000)  # delivered late: closed, not used
     assert transport.settings.get("soundfont") == "second.sf2" and transport.status.text() == "Soundfont: second.sf2"
+    assert transport.output is ports["second.sf2"] and not ports["second.sf2"].port.closed
+
+
+def test_a_new_soundfont_plays_on_from_the_playhead_and_a_midi_port_plays_on(window, qtbot, monkeypatch):
+    opened, measured = [], []
+
+    def piano(soundfont=None):
+        opened.append(soundfont)
+        return PortOutput(FakePort())
+
+    def gains(schedules, soundfont, *args, **kwargs):
+        measured.append(soundfont)
+        return {"original": 0.0}
+
+    monkeypatch.setattr("app.ui.output_choice.FluidSynthOutput", piano)
+    monkeypatch.setattr("app.ui.transport.FluidSynthOutput", piano)
+    monkeypatch.setattr("app.ui.transport.loudness_gains", gains)
+    window.open_path(DEMO)
+    transport = window.transport
+    transport.match_box.setChecked(True)
+    transport.output_box.setCurrentIndex(transport.output_box.findData("fluidsynth"))
+    transport.toggle_play()
+    qtbot.waitUntil(lambda: transport.player is not None and transport.player.playing, timeout=10_000)
+    qtbot.wait(300)
+    before, at = transport.output, transport.player.position()
+    transport.choice.use_soundfont(SMALL_SOUNDFONT)  # the old piano plays on while the new one loads
+    qtbot.waitUntil(lambda: measured[-1:] == [SMALL_SOUNDFONT], timeout=10_000)  # matched through the new one
+    assert opened == [None, SMALL_SOUNDFONT] and before.port.closed  # the check opened it: Play loads nothing
+    assert transport.output.port.log and transport.player.playing and transport.player.position() >= at
+    transport.stop()
+    port = PortOutput(FakePort())
+    transport.output_box.setCurrentIndex(transport.output_box.findData("port"))
+    transport.ensure_player(port)
+    transport.toggle_play()
+    monkeypatch.setattr("app.ui.output_choice.check_soundfont", lambda path: opened.append(f"checked {path}"))
+    transport.choice.use_soundfont("other.sf2")  # through a MIDI port: only checked, and the port plays on
+    qtbot.waitUntil(lambda: measured[-1:] == ["other.sf2"], timeout=10_000)
+    assert opened[2:] == ["checked other.sf2"] and transport.output is port and not port.port.closed
+    assert transport.player.playing
 
 
 def test_play_switch_versions_and_stop_on_a_fake_port(window, qtbot):

@@ -10,7 +10,15 @@ import mido
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from app.playback.outputs import VIRTUAL_PORT, VIRTUAL_PORT_NAME, BadSoundfont, check_soundfont
+from app.playback.outputs import (
+    VIRTUAL_PORT,
+    VIRTUAL_PORT_NAME,
+    BadSoundfont,
+    FluidSynthOutput,
+    Output,
+    PlaybackUnavailable,
+    check_soundfont,
+)
 from app.ui.filters import SOUNDFONTS
 
 if TYPE_CHECKING:
@@ -18,8 +26,8 @@ if TYPE_CHECKING:
 
 
 class OutputChoice:
-    """The soundfont FluidSynth plays and the MIDI port the other output plays through. A new choice closes
-    the transport's output; the next sound opens the new one."""
+    """The soundfont FluidSynth plays and the MIDI port the other output plays through. A new port closes
+    the transport's output, and the next sound opens the new one; a new soundfont is swapped in once loaded."""
 
     def __init__(self, transport: Transport) -> None:
         self.transport, self.settings = transport, transport.settings
@@ -38,29 +46,36 @@ class OutputChoice:
     def use_soundfont(self, path: str) -> None:
         """Play and render through ``path`` from now on, once it has loaded on a worker thread (as the output
         does: a large soundfont takes a while), unless it cannot be (the last choice stays). One chosen while
-        another loads wins."""
+        another loads wins. With FluidSynth as the output the check opens it, so the next Play does not load
+        the soundfont a second time."""
         self._soundfonts_asked += 1
-        asked = self._soundfonts_asked
+        asked, open_it = self._soundfonts_asked, self.transport.output_box.currentData() == "fluidsynth"
 
-        def check(progress: Callable[[float], bool]) -> str | None:
+        def check(progress: Callable[[float], bool]) -> tuple[str | None, Output | None]:
             try:
+                if open_it:
+                    return None, FluidSynthOutput(path)
                 check_soundfont(path)
             except BadSoundfont as exc:
-                return str(exc)
-            return None
+                return str(exc), None
+            except PlaybackUnavailable:  # no audio device (the soundfont loaded first) or no FluidSynth here
+                pass
+            return None, None
 
         self.transport.set_message(f"Loading soundfont {Path(path).name}…")
-        self.transport.background.run(check, lambda problem: self._checked(path, problem, asked),
-                                      lambda message: self._checked(path, message, asked))
+        self.transport.background.run(check, lambda checked: self._checked(path, checked[0], checked[1], asked),
+                                      lambda message: self._checked(path, message, None, asked))
 
-    def _checked(self, path: str, problem: str | None, asked: int) -> None:
-        if asked != self._soundfonts_asked:
+    def _checked(self, path: str, problem: str | None, output: Output | None, asked: int) -> None:
+        if asked != self._soundfonts_asked:  # another soundfont was chosen meanwhile
+            if output is not None:
+                output.close()
             return
         if problem is not None:
             self.transport.set_message(f"Soundfont not changed: {problem}")
             return
         self.settings.set("soundfont", path)
-        self.transport.close_output()
+        self.transport.soundfont_changed(output)
         self.transport.set_message(f"Soundfont: {Path(path).name}")
 
     def choose_port(self) -> None:

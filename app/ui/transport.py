@@ -254,6 +254,24 @@ class Transport(QObject):
         self.output, self.auditioner, self._audition_failed = None, None, False
         self._opening, self._outputs_asked = False, self._outputs_asked + 1
 
+    def soundfont_changed(self, output: Output | None) -> None:
+        """A new soundfont has loaded, as FluidSynth ``output`` where that was the output when it was chosen.
+        FluidSynth changes to it, playing on from the playhead if it was playing; a MIDI port plays on (a DAW
+        stays connected to it), with the loudness gains measured anew, as they are through the soundfont."""
+        if self.output_box.currentData() != "fluidsynth":  # (also if a port was chosen while it loaded)
+            if output is not None:
+                output.close()
+            self._forget_gains()
+            self._remeasure_gains()
+            return
+        playing = self.player is not None and self.player.playing
+        self._tick()  # the playhead where the old piano is now, not at the last timer tick
+        self.close_output()
+        if output is not None:
+            self.ensure_output(output)
+        if playing:
+            self.toggle_play()  # (where the check could not open it, e.g. no audio device: once it opens)
+
     def _opener(self) -> tuple[Callable[[], Output], str]:
         """A function that opens the chosen output on any thread (it reads nothing of the window's), and what
         the status bar says while it runs."""
