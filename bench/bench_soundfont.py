@@ -114,6 +114,7 @@ def main() -> None:
         path = str(args.soundfont or find_soundfont())
         if args.grow_to:
             path = str(grown(Path(path), args.grow_to, Path(tmp)))
+            os.sync()  # else the copy's write-back to disk competes with the loads measured
         measure(path, Path(tmp))
 
 
