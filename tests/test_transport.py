@@ -177,6 +177,43 @@ def test_a_new_soundfont_plays_on_from_the_playhead_and_a_midi_port_plays_on(win
     assert transport.player.playing
 
 
+def test_play_pressed_while_a_chosen_soundfont_loads_waits_for_it(window, qtbot, monkeypatch):
+    gate, loads = threading.Event(), []
+
+    def piano(soundfont=None):  # a large soundfont: it loads until the test lets it
+        loads.append(soundfont)
+        if not gate.wait(10):
+            raise PlaybackUnavailable("the test never let it load")
+        if soundfont == "broken.sf2":
+            raise BadSoundfont("broken.sf2 is not a usable soundfont")
+        return PortOutput(FakePort())
+
+    monkeypatch.setattr("app.ui.output_choice.FluidSynthOutput", piano)
+    monkeypatch.setattr("app.ui.transport.FluidSynthOutput", piano)
+    window.open_path(DEMO)
+    transport = window.transport
+    transport.match_box.setChecked(False)
+    transport.output_box.setCurrentIndex(transport.output_box.findData("fluidsynth"))
+    transport.choice.use_soundfont("grand.sf2")
+    transport.toggle_play()  # Space while it loads: no second load of the old soundfont alongside
+    qtbot.wait(100)
+    assert transport.play_action.text() == "❚❚ Pause" and loads == ["grand.sf2"]
+    gate.set()
+    qtbot.waitUntil(lambda: transport.player is not None and transport.player.playing, timeout=10_000)
+    assert transport.output.port.log and loads == ["grand.sf2"]
+    transport.close_output()
+    gate.clear()
+    transport.choice.use_soundfont("broken.sf2")
+    transport.toggle_play()
+    gate.set()
+    qtbot.waitUntil(lambda: transport.status.text().startswith("Soundfont not changed"), timeout=10_000)
+    assert transport.play_action.text() == "▶ Play" and transport.player is None  # taken back, and it says why
+    assert loads == ["grand.sf2", "broken.sf2"] and transport.settings.get("soundfont") == "grand.sf2"
+    transport.toggle_play()  # the next Play opens the last good one
+    qtbot.waitUntil(lambda: transport.player is not None and transport.player.playing, timeout=10_000)
+    assert loads[-1] == "grand.sf2"
+
+
 def test_play_switch_versions_and_stop_on_a_fake_port(window, qtbot):
     window.open_path(DEMO)
     window.make_baseline()

@@ -62,6 +62,8 @@ class OutputChoice:
                 pass
             return None, None
 
+        if open_it:
+            self.transport.soundfont_loading()
         self.transport.set_message(f"Loading soundfont {Path(path).name}…")
         self.transport.background.run(check, lambda checked: self._checked(path, checked[0], checked[1], asked),
                                       lambda message: self._checked(path, message, None, asked))
@@ -72,6 +74,7 @@ class OutputChoice:
                 output.close()
             return
         if problem is not None:
+            self.transport.soundfont_refused()
             self.transport.set_message(f"Soundfont not changed: {problem}")
             return
         self.settings.set("soundfont", path)

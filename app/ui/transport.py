@@ -254,22 +254,36 @@ class Transport(QObject):
         self.output, self.auditioner, self._audition_failed = None, None, False
         self._opening, self._outputs_asked = False, self._outputs_asked + 1
 
+    def soundfont_loading(self) -> None:
+        """A chosen soundfont loads as the FluidSynth output (:meth:`soundfont_changed`): a Play pressed
+        meanwhile, with no output open, waits for it instead of loading the old soundfont alongside."""
+        if self.output is None:
+            self._opening = True
+
+    def soundfont_refused(self) -> None:
+        """The soundfont that was loading cannot be used: a Play that waited for it is taken back (the status
+        bar says why; the next Play opens the last good one)."""
+        if self.output is None:
+            self._opening, self._play_when_open = False, False
+            self.play_action.setText("▶ Play")
+
     def soundfont_changed(self, output: Output | None) -> None:
         """A new soundfont has loaded, as FluidSynth ``output`` where that was the output when it was chosen.
-        FluidSynth changes to it, playing on from the playhead if it was playing; a MIDI port plays on (a DAW
-        stays connected to it), with the loudness gains measured anew, as they are through the soundfont."""
+        FluidSynth changes to it, playing on from the playhead if it was playing (or starting, if Play was
+        pressed while it loaded); a MIDI port plays on (a DAW stays connected to it), with the loudness gains
+        measured anew, as they are through the soundfont."""
         if self.output_box.currentData() != "fluidsynth":  # (also if a port was chosen while it loaded)
             if output is not None:
                 output.close()
             self._forget_gains()
             self._remeasure_gains()
             return
-        playing = self.player is not None and self.player.playing
+        play = self._play_when_open or (self.player is not None and self.player.playing)
         self._tick()  # the playhead where the old piano is now, not at the last timer tick
         self.close_output()
         if output is not None:
             self.ensure_output(output)
-        if playing:
+        if play:
             self.toggle_play()  # (where the check could not open it, e.g. no audio device: once it opens)
 
     def _opener(self) -> tuple[Callable[[], Output], str]:
