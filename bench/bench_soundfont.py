@@ -70,12 +70,11 @@ def grown(source: Path, megabytes: float, folder: Path) -> Path:
 
 
 def play_into_files(tmp: Path) -> None:
-    """FluidSynth, wherever the window opens it, plays through the "file" driver into ``tmp``."""
-    import app.ui.output_choice
+    """FluidSynth, wherever the window opens it (:meth:`Transport.piano_opener`), plays through the "file"
+    driver into ``tmp``."""
     import app.ui.transport
 
     opened = functools.partial(FluidSynthOutput, driver="file", settings={"audio.file.name": str(tmp / "out.wav")})
-    app.ui.output_choice.FluidSynthOutput = opened  # type: ignore[assignment,misc]
     app.ui.transport.FluidSynthOutput = opened  # type: ignore[assignment,misc]
 
 

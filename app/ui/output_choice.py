@@ -14,7 +14,6 @@ from app.playback.outputs import (
     VIRTUAL_PORT,
     VIRTUAL_PORT_NAME,
     BadSoundfont,
-    FluidSynthOutput,
     Output,
     PlaybackUnavailable,
     check_soundfont,
@@ -50,11 +49,12 @@ class OutputChoice:
         the soundfont a second time."""
         self._soundfonts_asked += 1
         asked, open_it = self._soundfonts_asked, self.transport.output_box.currentData() == "fluidsynth"
+        open_piano, saying = self.transport.piano_opener(path)
 
         def check(progress: Callable[[float], bool]) -> tuple[str | None, Output | None]:
             try:
                 if open_it:
-                    return None, FluidSynthOutput(path)
+                    return None, open_piano()
                 check_soundfont(path)
             except BadSoundfont as exc:
                 return str(exc), None
@@ -64,7 +64,7 @@ class OutputChoice:
 
         if open_it:
             self.transport.soundfont_loading()
-        self.transport.set_message(f"Loading soundfont {Path(path).name}…")
+        self.transport.set_message(saying)
         self.transport.background.run(check, lambda checked: self._checked(path, checked[0], checked[1], asked),
                                       lambda message: self._checked(path, message, None, asked))
 

@@ -292,7 +292,12 @@ class Transport(QObject):
         if self.output_box.currentData() == "port":
             port = self.settings.get("midi_port") or None
             return lambda: PortOutput.open(port), "Opening the MIDI port…"
-        soundfont = self.settings.get("soundfont") or None
+        return self.piano_opener(self.settings.get("soundfont") or None)
+
+    @staticmethod
+    def piano_opener(soundfont: str | None) -> tuple[Callable[[], Output], str]:
+        """:meth:`_opener` for FluidSynth playing ``soundfont`` (None: the General MIDI one), whichever is
+        chosen: the one place the window opens FluidSynth, the soundfont check included."""
         what = f"soundfont {Path(soundfont).name}" if soundfont else "the General MIDI soundfont"
         return lambda: FluidSynthOutput(soundfont), f"Loading {what}…"
 
