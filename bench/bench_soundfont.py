@@ -11,6 +11,10 @@ sample data appended, which FluidSynth loads into memory like any other.
 FluidSynth plays through its "file" audio driver (into a temporary WAV), which opens on machines without a
 sound card (CI, this project's) as a sound card's driver would elsewhere. ``--no-device`` leaves the usual
 driver, which fails there: the soundfont loads, then no audio device can be opened.
+
+FluidSynth page-locks the sample data where the user may (root, or an unlimited memlock limit), and the
+kernel's locking of a large soundfont is most of the event-loop gap left while it loads. ``--no-lock`` turns
+that off (``synth.lock-memory`` 0) to measure the difference; the app keeps it on.
 """
 
 from __future__ import annotations
@@ -69,17 +73,16 @@ def grown(source: Path, megabytes: float, folder: Path) -> Path:
     return path
 
 
-def play_into_files(tmp: Path) -> None:
-    """FluidSynth, wherever the window opens it (:meth:`Transport.piano_opener`), plays through the "file"
-    driver into ``tmp``."""
+def open_pianos_with(settings: dict[str, str | int | float]) -> None:
+    """FluidSynth, wherever the window opens it (:meth:`Transport.piano_opener`), opens with ``settings``."""
     import app.ui.transport
 
-    opened = functools.partial(FluidSynthOutput, driver="file", settings={"audio.file.name": str(tmp / "out.wav")})
+    opened = functools.partial(FluidSynthOutput, settings=settings)
     app.ui.transport.FluidSynthOutput = opened  # type: ignore[assignment,misc]
 
 
-def measure(path: str, tmp: Path) -> None:
-    load, _ = timeit(lambda: new_synth(path).delete(), repeat=3)
+def measure(path: str, tmp: Path, settings: dict[str, str | int | float]) -> None:
+    load, _ = timeit(lambda: new_synth(path, settings=settings).delete(), repeat=3)
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     window = MainWindow(Settings(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)), loader=no_model)
@@ -106,15 +109,19 @@ def main() -> None:
     p.add_argument("soundfont", nargs="?", help="default: the General MIDI soundfont playback would use")
     p.add_argument("--grow-to", type=float, metavar="MB", help="measure a copy padded to this size")
     p.add_argument("--no-device", action="store_true", help="FluidSynth's usual audio driver, not the file one")
+    p.add_argument("--no-lock", action="store_true", help="FluidSynth does not page-lock the sample data")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        if not args.no_device:
-            play_into_files(Path(tmp))
+        settings: dict[str, str | int | float] = {} if args.no_device else {
+            "audio.driver": "file", "audio.file.name": str(Path(tmp) / "out.wav")}
+        if args.no_lock:
+            settings["synth.lock-memory"] = 0
+        open_pianos_with(settings)
         path = str(args.soundfont or find_soundfont())
         if args.grow_to:
             path = str(grown(Path(path), args.grow_to, Path(tmp)))
             os.sync()  # else the copy's write-back to disk competes with the loads measured
-        measure(path, Path(tmp))
+        measure(path, Path(tmp), settings)
 
 
 if __name__ == "__main__":

@@ -69,15 +69,23 @@ def find_soundfont(preferred: str | None = None) -> Path:
     raise PlaybackUnavailable("no General MIDI soundfont found; install fluid-soundfont-gm or choose a .sf2 file")
 
 
-def new_synth(soundfont: str | None, gain: float = 0.8):  # -> fluidsynth.Synth
-    """A FluidSynth synth with the soundfont on all 16 channels (drums on 10 by GM convention)."""
+def new_synth(soundfont: str | None, gain: float = 0.8,
+              settings: dict[str, str | int | float] | None = None):  # -> fluidsynth.Synth
+    """A FluidSynth synth with the soundfont on all 16 channels (drums on 10 by GM convention); ``settings``
+    (FluidSynth's, e.g. ``audio.driver``) apply before it loads.
+
+    FluidSynth page-locks the sample data where the user may (``synth.lock-memory``, on by default: root, or
+    an audio group with an unlimited memlock limit), so playback never waits for it to be swapped back in.
+    We keep that. Its cost, once per load: while the kernel locks a 1 GB soundfont the window's longest stall
+    was 13.5 ms (median of 21 runs; over 10 ms in 14), against 4.1 ms unlocked (26 runs; over 10 ms in 2)
+    (``bench/bench_soundfont.py --grow-to 1000 [--no-lock]``)."""
     try:
         import fluidsynth
     except (ImportError, OSError) as exc:
         raise PlaybackUnavailable(f"FluidSynth is not available ({exc}); install libfluidsynth3 "
                                   "(sudo apt-get install libfluidsynth3) or play through a MIDI port") from None
     path = find_soundfont(soundfont)
-    synth = fluidsynth.Synth(gain=gain, samplerate=float(SAMPLE_RATE))
+    synth = fluidsynth.Synth(gain=gain, samplerate=float(SAMPLE_RATE), **(settings or {}))
     sfid = synth.sfload(str(path))
     if sfid < 0:
         synth.delete()
@@ -119,14 +127,12 @@ class FluidSynthOutput:
     BASE_GAIN = 0.8
 
     def __init__(self, soundfont: str | None = None, driver: str | None = None,
-                 settings: dict[str, str] | None = None) -> None:
+                 settings: dict[str, str | int | float] | None = None) -> None:
+        """``settings``: FluidSynth's, e.g. ``audio.file.name`` for the "file" ``driver``."""
         import fluidsynth
 
-        self.synth = new_synth(soundfont, self.BASE_GAIN)
-        if driver:
-            self.synth.setting("audio.driver", driver)
-        for key, value in (settings or {}).items():  # e.g. audio.file.name for the "file" driver
-            self.synth.setting(key, value)
+        chosen = {**({"audio.driver": driver} if driver else {}), **(settings or {})}
+        self.synth = new_synth(soundfont, self.BASE_GAIN, chosen)
         # Only the audio driver: Synth.start() would also open an ALSA MIDI input we do not want.
         self._driver = fluidsynth.new_fluid_audio_driver(self.synth.settings, self.synth.synth)
         if not self._driver:
