@@ -378,6 +378,13 @@ def test_humanise_runs_in_background_and_is_one_undo_step(demo, qtbot):
     assert doc.state.stylised is not None
 
 
+def test_humanise_after_humanise_lets_go_of_the_threads_that_have_ended(demo, qtbot):
+    for _ in range(5):
+        with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
+            demo.panel.humanise_button.click()
+    assert len(demo.threads) <= 2  # the last run's, and the one before it if it was still finishing
+
+
 def test_a_humanise_overtaken_by_a_note_edit_is_discarded_without_a_box(demo, qtbot, monkeypatch):
     monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *a: pytest.fail("a modal box"))
     with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):

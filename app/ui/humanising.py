@@ -18,6 +18,7 @@ from app.ui.worker import (
     HumaniseSnapshot,
     PredictorHolder,
     Preloader,
+    joined,
     start_job,
 )
 
@@ -112,6 +113,7 @@ class HumaniseController(QObject):
         w.settings.set("style", snapshot.style)
         w.settings.set("strength", panel.strength.value())
         w.settings.set("keep_written", snapshot.keep_written)
+        self.threads[:] = [thread for thread in self.threads if not joined(thread)]  # the window's list too
         self.threads.append(start_job(self.job, self.job.finished, self.job.failed, self.job.cancelled))
 
     def _mask(self) -> np.ndarray:

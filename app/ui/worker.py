@@ -128,6 +128,12 @@ def start_job(job: QObject, *end_signals: SignalInstance) -> QThread:
     return thread
 
 
+def joined(thread: QThread) -> bool:
+    """``thread`` has ended and been joined, so it may be let go. ``isFinished()`` is not enough: it is
+    already true while the thread is still finishing, and a QThread destroyed then crashes the process."""
+    return thread.wait(0)
+
+
 def finish_threads(threads: Iterable[QThread]) -> None:
     """Stop and join job threads, however long that takes: a QThread destroyed while running aborts the
     process. Callers cancel their jobs first; a model load cannot be interrupted (seconds on a busy machine)."""
@@ -205,9 +211,7 @@ class BackgroundJobs:
 
     def run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
             on_error: Callable[[str], None], progress: Callable[[Any], None] | None = None) -> CallJob:
-        # Only joined threads are let go: one that is still finishing (isFinished() is already true) is
-        # destroyed under its feet when its last reference goes, and the process crashes.
-        self.jobs = [(thread, job) for thread, job in self.jobs if not thread.wait(0)]
+        self.jobs = [(thread, job) for thread, job in self.jobs if not joined(thread)]
         job = CallJob(fn)
         relays = [Relay(on_result, self.owner), Relay(on_error, self.owner)]
         job.finished.connect(relays[0].call)
