@@ -412,6 +412,8 @@ def test_audition_keeps_quiet_when_off_or_playing_and_a_missing_output_is_tried_
     window.transport.choice.choose_soundfont()  # another piano: the open output is closed, the next sound opens it
     qtbot.waitUntil(lambda: port.closed, timeout=10_000)  # once the soundfont has loaded
     assert window.transport.output is None and attempts == [SMALL_SOUNDFONT]  # the check tried to open it
+    said = f"Soundfont: {Path(SMALL_SOUNDFONT).name}, but no audio device could be opened for FluidSynth"
+    assert window.transport.status.text() == said  # accepted, and told now, not only at the next Play
     for _ in range(3):
         click(window.keyboard, key)
     qtbot.waitUntil(lambda: "no audio device" in window.transport.status.text(), timeout=10_000)

@@ -19,6 +19,7 @@ from app.playback.outputs import (
     check_soundfont,
 )
 from app.ui.filters import SOUNDFONTS
+from app.ui.worker import user_message
 
 if TYPE_CHECKING:
     from app.ui.transport import Transport
@@ -51,24 +52,26 @@ class OutputChoice:
         asked, open_it = self._soundfonts_asked, self.transport.output_box.currentData() == "fluidsynth"
         open_piano, saying = self.transport.piano_opener(path)
 
-        def check(progress: Callable[[float], bool]) -> tuple[str | None, Output | None]:
+        def check(progress: Callable[[float], bool]) -> tuple[str | None, Output | None, str | None]:
+            """(why it is refused, the output opened with it, why it cannot play here even so)"""
             try:
                 if open_it:
-                    return None, open_piano()
+                    return None, open_piano(), None
                 check_soundfont(path)
             except BadSoundfont as exc:
-                return str(exc), None
-            except PlaybackUnavailable:  # no audio device (the soundfont loaded first) or no FluidSynth here
-                pass
-            return None, None
+                return str(exc), None, None
+            except PlaybackUnavailable as exc:  # no audio device (the soundfont loaded first) or no FluidSynth
+                return None, None, user_message(exc)
+            return None, None, None
 
         if open_it:
             self.transport.soundfont_loading()
         self.transport.set_message(saying)
-        self.transport.background.run(check, lambda checked: self._checked(path, checked[0], checked[1], asked),
-                                      lambda message: self._checked(path, message, None, asked))
+        self.transport.background.run(check, lambda checked: self._checked(path, asked, *checked),
+                                      lambda message: self._checked(path, asked, message))
 
-    def _checked(self, path: str, problem: str | None, output: Output | None, asked: int) -> None:
+    def _checked(self, path: str, asked: int, problem: str | None, output: Output | None = None,
+                 caveat: str | None = None) -> None:
         if asked != self._soundfonts_asked:  # another soundfont was chosen meanwhile
             if output is not None:
                 output.close()
@@ -79,7 +82,7 @@ class OutputChoice:
             return
         self.settings.set("soundfont", path)
         self.transport.soundfont_changed(output)
-        self.transport.set_message(f"Soundfont: {Path(path).name}")
+        self.transport.set_message(f"Soundfont: {Path(path).name}" + (f", but {caveat}" if caveat else ""))
 
     def choose_port(self) -> None:
         """Any output port there is, or a virtual port of our own (for a DAW or software synth to connect to)."""
