@@ -20,7 +20,7 @@ from test_playback import FakePort, piano_and_band, read_wav
 
 from app.core.editor import Version
 from app.core.humanise import Cancelled
-from app.playback.outputs import BadSoundfont, PlaybackUnavailable, PortOutput
+from app.playback.outputs import BadSoundfont, PlaybackUnavailable, PortOutput, check_soundfont
 from app.playback.render import RenderTooLong, loudness_db, render
 from app.playback.versions import PEAK_CEILING_DB, schedules_for
 
@@ -173,6 +173,18 @@ def test_a_new_soundfont_plays_on_from_the_playhead_and_a_midi_port_plays_on(win
     qtbot.waitUntil(lambda: measured[-1:] == ["other.sf2"], timeout=10_000)
     assert opened[2:] == ["checked other.sf2"] and transport.output is port and not port.port.closed
     assert transport.player.playing
+
+    def no_fluidsynth(soundfont, *args, **kwargs):
+        raise PlaybackUnavailable("FluidSynth is not available (no libfluidsynth)")
+
+    said, set_message = [], transport.set_message
+    monkeypatch.setattr("app.ui.output_choice.check_soundfont", check_soundfont)  # the real check, on a
+    monkeypatch.setattr("app.playback.outputs.new_synth", no_fluidsynth)  # machine without FluidSynth
+    monkeypatch.setattr(transport, "set_message", lambda text: said.append(text) or set_message(text))
+    transport.choice.use_soundfont("third.sf2")  # it cannot be checked here: accepted, and said
+    qtbot.waitUntil(lambda: measured[-1:] == ["third.sf2"], timeout=10_000)
+    assert transport.settings.get("soundfont") == "third.sf2" and transport.player.playing
+    assert "Soundfont: third.sf2, but FluidSynth is not available (no libfluidsynth)" in said
 
 
 def test_play_pressed_while_a_chosen_soundfont_loads_waits_for_it(window, qtbot, monkeypatch):

@@ -97,14 +97,10 @@ def new_synth(soundfont: str | None, gain: float = 0.8,
 
 
 def check_soundfont(path: str) -> None:
-    """Load ``path`` once, so a bad choice is refused when it is made (:class:`BadSoundfont`), not at the
-    next Play; without FluidSynth it cannot be checked and passes."""
-    try:
-        new_synth(path).delete()
-    except BadSoundfont:
-        raise
-    except PlaybackUnavailable:
-        pass
+    """Load ``path`` once and let it go, so a bad choice is refused when it is made (:class:`BadSoundfont`),
+    not at the next Play. Without FluidSynth it cannot be checked (:class:`PlaybackUnavailable`): the caller
+    decides what that means."""
+    new_synth(path).delete()
 
 
 def send_to_synth(synth, msg: mido.Message) -> None:

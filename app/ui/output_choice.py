@@ -60,8 +60,8 @@ class OutputChoice:
                 check_soundfont(path)
             except BadSoundfont as exc:
                 return str(exc), None, None
-            except PlaybackUnavailable as exc:  # no audio device (the soundfont loaded first) or no FluidSynth
-                return None, None, user_message(exc)
+            except PlaybackUnavailable as exc:  # no audio device (the soundfont loaded first) or no FluidSynth:
+                return None, None, user_message(exc)  # accepted (it cannot be checked here), and said
             return None, None, None
 
         if open_it:
