@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from app.ui.x11_libraries import xcb_problem
+
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
 # also the launcher's name (packaging/install_desktop.py): docks and task bars match the window to it
 DESKTOP_FILE_NAME = "stylenet-studio"
@@ -43,6 +45,10 @@ def launch(argv: list[str]) -> int:
     if headless and not args.screenshot and os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         print("error: no display found. Run `python main.py demo` for the headless job, or "
               "`python main.py --screenshot out.png FILE.mid` to render the window.", file=sys.stderr)
+        return 2
+    problem = xcb_problem(os.environ)
+    if problem:  # else Qt would print a plugin error and abort the process
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
