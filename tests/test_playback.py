@@ -437,6 +437,34 @@ def test_velocities_swapped_in_while_playing_may_drop_the_version_being_played()
     player.stop()
 
 
+def test_fluidsynth_falls_back_to_the_next_audio_driver_when_its_own_will_not_open(tmp_path, monkeypatch):
+    """Drivers that cannot open anywhere (unknown names) stand for a busy ALSA device and no PulseAudio; the
+    file driver stands for the one that works. Measured: the piano plays through it."""
+    from app.playback import outputs
+
+    wav = tmp_path / "heard.wav"
+    monkeypatch.setattr(outputs, "FALLBACK_AUDIO_DRIVERS", ("no-such-server", "file"))
+    try:
+        new_synth(None).delete()
+    except PlaybackUnavailable as exc:
+        pytest.skip(str(exc))
+    out = outputs.FluidSynthOutput(settings={"audio.driver": "no-such-card", "audio.file.name": str(wav),
+                                             "audio.file.type": "wav"})
+    assert out.audio_driver == "file" and out.name == "FluidSynth through file"
+    out.send(mido.Message("note_on", note=60, velocity=100))
+    time.sleep(0.3)
+    out.close()
+    assert loudness_db(read_wav(wav)) > -40
+
+
+def test_fluidsynth_without_any_audio_driver_says_so(monkeypatch):
+    from app.playback import outputs
+
+    monkeypatch.setattr(outputs, "FALLBACK_AUDIO_DRIVERS", ("no-such-server",))
+    with pytest.raises(PlaybackUnavailable, match="no audio device could be opened for FluidSynth"):
+        outputs.FluidSynthOutput(settings={"audio.driver": "no-such-card"})
+
+
 def test_an_auditioned_note_sounds_through_fluidsynth_while_held_and_dies_away_after(tmp_path):
     """Listen-proxy: FluidSynth's file driver writes what a sound card would play, in real time."""
     from app.playback.audition import Auditioner

@@ -117,6 +117,13 @@ def send_to_synth(synth, msg: mido.Message) -> None:
         synth.pitch_bend(msg.channel, msg.pitch)
 
 
+# Audio drivers tried, in order, after FluidSynth's default (ALSA on Linux) fails to open: a desktop whose
+# sound server holds the card without an ALSA bridge still plays through PulseAudio's protocol (PipeWire
+# serves it too). Not JACK: its client starts a jackd server when none runs (6 s to fail without one), nor
+# SDL2, which plays only once the host program has started SDL's audio.
+FALLBACK_AUDIO_DRIVERS = ("pulseaudio",)
+
+
 class FluidSynthOutput:
     """The built-in piano: FluidSynth playing live through an audio driver."""
 
@@ -124,18 +131,24 @@ class FluidSynthOutput:
 
     def __init__(self, soundfont: str | None = None, driver: str | None = None,
                  settings: dict[str, str | int | float] | None = None) -> None:
-        """``settings``: FluidSynth's, e.g. ``audio.file.name`` for the "file" ``driver``."""
+        """``driver``: FluidSynth's audio driver; by default its own, then :data:`FALLBACK_AUDIO_DRIVERS`.
+        ``settings``: FluidSynth's, e.g. ``audio.file.name`` for the "file" ``driver``."""
         import fluidsynth
 
-        chosen = {**({"audio.driver": driver} if driver else {}), **(settings or {})}
-        self.synth = new_synth(soundfont, self.BASE_GAIN, chosen)
-        # Only the audio driver: Synth.start() would also open an ALSA MIDI input we do not want.
-        self._driver = fluidsynth.new_fluid_audio_driver(self.synth.settings, self.synth.synth)
-        if not self._driver:
+        self.synth = new_synth(soundfont, self.BASE_GAIN, settings)
+        tried = [driver] if driver else [self.synth.get_setting("audio.driver"), *FALLBACK_AUDIO_DRIVERS]
+        for name in dict.fromkeys(tried):  # in order, each once
+            self.synth.setting("audio.driver", name)  # read when the driver is made, so it may change now
+            # Only the audio driver: Synth.start() would also open an ALSA MIDI input we do not want.
+            self._driver = fluidsynth.new_fluid_audio_driver(self.synth.settings, self.synth.synth)
+            if self._driver:
+                self.audio_driver = name
+                break
+        else:
             self.synth.delete()
             raise PlaybackUnavailable("no audio device could be opened for FluidSynth; connect a sound card, or "
                                       "choose a MIDI output port, or export audio to WAV")
-        self.name = "FluidSynth"
+        self.name = "FluidSynth" if name == tried[0] else f"FluidSynth through {name}"
 
     def send(self, msg: mido.Message) -> None:
         send_to_synth(self.synth, msg)
