@@ -83,12 +83,15 @@ from app.ui.launch import launch
 app = QApplication(sys.argv[:1])
 
 def check():
-    window = next(w for w in app.topLevelWidgets() if w.isVisible() and w.inherits("QMainWindow"))
+    window = next((w for w in app.topLevelWidgets() if w.isVisible() and w.inherits("QMainWindow")), None)
+    if window is None:  # not shown yet (a slow machine): look again
+        QTimer.singleShot(200, check)
+        return
     print("platform", app.platformName(), "title", window.windowTitle(), "notes", len(window.doc.notes))
     window.grab().save(sys.argv[2])
     window.close()
 
-QTimer.singleShot(3000, check)
+QTimer.singleShot(1000, check)
 sys.exit(launch([sys.argv[1]]))
 """
 
