@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 SYSTEM_PACKAGES=(libfluidsynth3 fluid-soundfont-gm libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
 # What Qt's xcb plugin needs to open the window on an X11 display (app/ui/x11_libraries.py lists the same;
 # without them Qt aborts). A desktop often has them from other programs; a minimal system does not.
-SYSTEM_PACKAGES+=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0
-  libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1
+SYSTEM_PACKAGES+=(libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+  libxcb-randr0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1
   libxkbcommon-x11-0 libx11-xcb1)
 # --dev: an X server without a screen, so the tests open the real window once (tests/test_window_x11.py)
 [ "${1:-}" = "--dev" ] && SYSTEM_PACKAGES+=(xvfb xauth)

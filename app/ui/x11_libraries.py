@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import ctypes
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-# The libraries of PySide6's libqxcb.so and libQt6XcbQpa.so.6 (ldd) beyond libX11 and libxcb themselves, plus
-# libxcb-cursor, which Qt 6.5+ loads at run time; each with the Debian/Ubuntu package that brings it.
-# packaging/bootstrap.sh installs the same packages (a test keeps the two lists together).
+# The libraries of PySide6's libqxcb.so and libQt6XcbQpa.so.6 (ldd) beyond libX11 itself, plus libxcb-cursor,
+# which Qt 6.5+ loads at run time, and libxcb, which display_reachable() calls; each with the Debian/Ubuntu
+# package that brings it. packaging/bootstrap.sh installs the same packages (a test keeps them together).
 XCB_LIBRARIES = {
+    "libxcb.so.1": "libxcb1",
     "libxcb-cursor.so.0": "libxcb-cursor0",
     "libxcb-icccm.so.4": "libxcb-icccm4",
     "libxcb-keysyms.so.1": "libxcb-keysyms1",
@@ -49,10 +50,9 @@ def can_load(library: str) -> bool:
     return True
 
 
-def missing_xcb_libraries(loads: Callable[[str], bool] | None = None) -> list[str]:
-    """Sonames of :data:`XCB_LIBRARIES` that ``loads`` (default :func:`can_load`) cannot load."""
-    loads = loads or can_load
-    return [library for library in XCB_LIBRARIES if not loads(library)]
+def missing_xcb_libraries() -> list[str]:
+    """Sonames of :data:`XCB_LIBRARIES` that the dynamic loader cannot load."""
+    return [library for library in XCB_LIBRARIES if not can_load(library)]
 
 
 def display_reachable(display: str) -> bool:
@@ -82,7 +82,7 @@ def xcb_problem(env: Mapping[str, str]) -> str | None:
                 f"with `sudo apt-get install {packages}` (Debian/Ubuntu; `bash packaging/bootstrap.sh` does it "
                 f"too), {HEADLESS_HINT}")
     display = env.get("DISPLAY", "")
-    if not display_reachable(display):
+    if not display_reachable(display):  # (libxcb itself is among the libraries that loaded)
         return (f"cannot connect to the X11 display {display!r} (the DISPLAY variable): is the X server running, "
                 f"and is this user allowed to use it? Check DISPLAY, {HEADLESS_HINT}")
     return None
