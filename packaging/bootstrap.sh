@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Set up StyleNet Studio on Debian/Ubuntu: system libraries (FluidSynth, what Qt needs
-# headless and on an X11 display), a .venv with the pinned packages. Idempotent and quick when nothing changed.
+# Set up StyleNet Studio on Debian/Ubuntu: system libraries (FluidSynth, what Qt needs headless and on a
+# Wayland or X11 display), a .venv with the pinned packages. Idempotent and quick when nothing changed.
 #   bash packaging/bootstrap.sh          # runtime
-#   bash packaging/bootstrap.sh --dev    # + test and lint tools, and Xvfb
+#   bash packaging/bootstrap.sh --dev    # + test and lint tools, Xvfb and Weston
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,13 +10,14 @@ cd "$(dirname "$0")/.."
 # libfluidsynth3 brings. Its piano is the better one, and the card's and README's audio figures were measured
 # with it: the two pianos give the same render different loudness ranges.
 SYSTEM_PACKAGES=(libfluidsynth3 fluid-soundfont-gm libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
-# What Qt's xcb plugin needs to open the window on an X11 display (app/ui/x11_libraries.py lists the same;
-# without them Qt aborts). A desktop often has them from other programs; a minimal system does not.
+# What Qt's xcb and Wayland plugins need to open the window (app/ui/display_check.py lists the same; without
+# them Qt aborts). A desktop often has them from other programs; a minimal system does not.
 SYSTEM_PACKAGES+=(libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxcb-randr0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1
-  libxkbcommon-x11-0 libx11-xcb1)
-# --dev: an X server without a screen, so the tests open the real window once (tests/test_window_x11.py)
-[ "${1:-}" = "--dev" ] && SYSTEM_PACKAGES+=(xvfb xauth)
+  libxkbcommon-x11-0 libx11-xcb1 libwayland-client0 libwayland-cursor0)
+# --dev: an X server and a Wayland compositor without a screen, so the tests open the real window on each
+# (tests/test_window_display.py)
+[ "${1:-}" = "--dev" ] && SYSTEM_PACKAGES+=(xvfb xauth weston)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   # "ii" = installed; a removed package keeps "rc" (its config files), which dpkg -s would count as there

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.ui.x11_libraries import xcb_problem
+from app.ui.display_check import display_problem
 
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
 # also the launcher's name (packaging/install_desktop.py): docks and task bars match the window to it
@@ -46,7 +46,7 @@ def launch(argv: list[str]) -> int:
         print("error: no display found. Run `python main.py demo` for the headless job, or "
               "`python main.py --screenshot out.png FILE.mid` to render the window.", file=sys.stderr)
         return 2
-    problem = xcb_problem(os.environ)
+    problem = display_problem(os.environ)
     if problem:  # else Qt would print a plugin error and abort the process
         print(f"error: {problem}", file=sys.stderr)
         return 2
