@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -30,6 +31,17 @@ REAL_FILES = [
 def _user_folders_untouched(tmp_path, monkeypatch):
     """Recovery copies and other app data go to a throwaway folder, never the user's."""
     monkeypatch.setattr("app.ui.recovery.default_root", lambda: tmp_path / "app-data" / "recovery")
+
+
+@pytest.fixture(autouse=True)
+def _clipboard_cleared():
+    """Notes one test copies are not on the (process-wide) clipboard for the next one to paste."""
+    yield
+    if "PySide6.QtGui" in sys.modules:
+        from PySide6.QtGui import QGuiApplication
+
+        if QGuiApplication.instance() is not None:
+            QGuiApplication.clipboard().clear()
 
 
 @pytest.fixture(scope="session")

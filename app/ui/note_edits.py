@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QByteArray, QMimeData, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog
 
+from app.core.clip_transfer import CLIP_MIME, clip_from_bytes, clip_to_bytes
 from app.core.editor import NoteClip
 from app.ui.velocity_dialogs import FitRangeDialog, ScaleVelocitiesDialog, VoicingDialog
 
@@ -22,6 +24,7 @@ class NoteEdits:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.clipboard: NoteClip | None = None  # copied notes; kept when another file opens
+        self.published = b""  # the same, as put on the desktop's clipboard
         self.step_release = QTimer(window, singleShot=True, interval=250)  # ends the sound of a stepped-to note
         self.step_release.timeout.connect(window.roll.audition_released.emit)
 
@@ -44,8 +47,23 @@ class NoteEdits:
             self._say("Select the notes to copy first")
             return False
         self.clipboard = clip
+        self.published = clip_to_bytes(clip)
+        data = QMimeData()  # the clipboard takes it over
+        data.setData(CLIP_MIME, QByteArray(self.published))
+        QGuiApplication.clipboard().setMimeData(data)
         self._say(f"Copied {len(clip.notes)} notes", 3000)
         return True
+
+    def clip_to_paste(self) -> NoteClip | None:
+        """What a paste inserts: notes that another window (this program's, in another process) has put on the
+        desktop's clipboard since this one copied, else this window's own last copy, which keeps each note's
+        track and channel when pasted back into the file it came from. ValueError for notes on the clipboard
+        that cannot be read."""
+        offered = QGuiApplication.clipboard().mimeData()
+        if offered is None or not offered.hasFormat(CLIP_MIME):
+            return self.clipboard
+        data = bytes(offered.data(CLIP_MIME).data())
+        return self.clipboard if data == self.published else clip_from_bytes(data)
 
     def cut_selection(self) -> None:
         if self.copy_selection():
@@ -54,13 +72,18 @@ class NoteEdits:
 
     def paste(self) -> None:
         """The copied notes, first onset at the playhead (or, before playing, at the left of the view), snapped."""
-        if self.clipboard is None:
+        try:
+            clip = self.clip_to_paste()
+        except ValueError as exc:
+            self._say(f"The notes on the clipboard cannot be pasted: {exc}", 8000)
+            return
+        if clip is None:
             self._say("Nothing to paste: copy or cut notes first")
             return
         w = self.window
         tick = w.roll.playhead_tick if w.roll.playhead_tick is not None else w.view.left_tick
         try:
-            w.doc.paste_notes(self.clipboard, w.view.snap(tick) if w.view.snap_beats else round(tick))
+            w.doc.paste_notes(clip, w.view.snap(tick) if w.view.snap_beats else round(tick))
         except ValueError as exc:
             w.show_error("Cannot paste", str(exc))
 
