@@ -58,6 +58,7 @@ def payload(**changes) -> bytes:
     (b"\xff\xfe", "not StyleNet Studio notes"),
     (b"hello", "not StyleNet Studio notes"),
     (b"[1, 2]", "not StyleNet Studio notes"),
+    (b" " * 128_000_001, "128 MB is more than any piano part's notes"),
     (payload(format="stylenet-studio-notes/99"), "another version"),
     (payload(ticks_per_beat=0), "ticks per beat 0 out of range"),
     (payload(versions={}), "original velocities are missing"),

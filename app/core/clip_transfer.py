@@ -14,6 +14,7 @@ from app.core.notes import NoteTable
 CLIP_MIME = "application/x-stylenet-studio-notes"
 FORMAT = "stylenet-studio-notes/1"
 MAX_NOTES = 1_000_000  # far above any piano part; bounds what a hostile clipboard can make us allocate
+MAX_BYTES = 128 * MAX_NOTES  # checked before parsing: a million notes in three versions take about 40 MB
 # column: (lowest, highest) value it may hold; velocities 1..127 in every version; times are checked as pairs
 RANGES = {"pitch": (0, 127), "channel": (0, 15), "track": (0, 65535)}
 
@@ -32,6 +33,8 @@ def clip_to_bytes(clip: NoteClip) -> bytes:
 def clip_from_bytes(data: bytes) -> NoteClip:
     """The clip :func:`clip_to_bytes` wrote; ValueError naming the problem for anything else. The clip counts
     as another file's (its own ``origin``), so pasted notes join the piano part of the file they go to."""
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"{len(data) / 1e6:.0f} MB is more than any piano part's notes")
     try:
         payload = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
