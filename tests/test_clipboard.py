@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 from conftest import DEMO, ROOT
+from display_servers import running, user_folders, without_qt_platform
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.clip_transfer import CLIP_MIME, clip_from_bytes, clip_to_bytes
 from app.core.editor import EditorDocument, Version
+from app.ui.display_check import x11_display_reachable
 
 
 def humanised_demo() -> EditorDocument:
@@ -197,32 +197,20 @@ app.exec()
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="no Xvfb (bash packaging/bootstrap.sh --dev installs it)")
 def test_notes_copied_in_one_process_paste_in_another_on_an_x11_display(tmp_path):
-    display = ":4731"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {key: value for key, value in os.environ.items() if key not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
-               XDG_DATA_HOME=str(tmp_path / "data"), XDG_RUNTIME_DIR=str(tmp_path))
-    copier = None
-    try:
-        from app.ui.display_check import x11_display_reachable
-
-        deadline = time.monotonic() + 20
-        while not x11_display_reachable(display):
-            assert time.monotonic() < deadline, "Xvfb did not start"
-            time.sleep(0.1)
+    display = ":4731"  # its own server: both processes must talk to one (xvfb-run -a counts up from 99)
+    env = without_qt_platform(DISPLAY=display, QT_QPA_PLATFORM="xcb", **user_folders(tmp_path))
+    with running(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                 lambda: x11_display_reachable(display)):
         copier = subprocess.Popen([sys.executable, "-c", PEER, "copy", str(DEMO)], cwd=ROOT, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        copied = next((line for line in copier.stdout if line.startswith("copied")), "")
-        assert copied, copier.stderr.read()
-        paster = subprocess.run([sys.executable, "-c", PEER, "paste", str(DEMO)], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
-        assert paster.returncode == 0, paster.stderr
-        velocities = copied.split(" ", 1)[1].strip()
-        assert f"pasted 3 {velocities}" in paster.stdout.splitlines(), paster.stdout + paster.stderr
-    finally:
-        if copier is not None:
+        try:
+            copied = next((line for line in copier.stdout if line.startswith("copied")), "")
+            assert copied, copier.stderr.read()
+            paster = subprocess.run([sys.executable, "-c", PEER, "paste", str(DEMO)], cwd=ROOT, env=env,
+                                    capture_output=True, text=True, timeout=120)
+            assert paster.returncode == 0, paster.stderr
+            velocities = copied.split(" ", 1)[1].strip()
+            assert f"pasted 3 {velocities}" in paster.stdout.splitlines(), paster.stdout + paster.stderr
+        finally:
             copier.kill()
             copier.wait()
-        server.terminate()
-        server.wait()

@@ -9,10 +9,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from conftest import DEMO, ROOT
+from display_servers import running, user_folders, without_qt_platform
 
 from app.ui.display_check import (
     WAYLAND_LIBRARIES,
@@ -119,12 +119,6 @@ sys.exit(launch([sys.argv[1]]))
 """
 
 
-def without_qt_platform(**extra: str) -> dict[str, str]:
-    display = ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "DISPLAY")
-    kept = {key: value for key, value in os.environ.items() if key not in display}
-    return {**kept, **extra}
-
-
 def test_launch_without_an_x11_library_says_what_to_install_instead_of_aborting():
     proc = subprocess.run([sys.executable, "-c", WITHOUT_CURSOR, str(DEMO)], cwd=ROOT,
                           env=without_qt_platform(DISPLAY=NO_SERVER), capture_output=True, text=True, timeout=60)
@@ -183,11 +177,6 @@ def assert_editor_shown(proc: subprocess.CompletedProcess[str], platform: str, p
     assert len(colours) > 50  # a painted editor, not a blank surface
 
 
-def user_folders(tmp_path) -> dict[str, str]:
-    return {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
-            "XDG_RUNTIME_DIR": str(tmp_path)}
-
-
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="no Xvfb (bash packaging/bootstrap.sh --dev installs it)")
 def test_the_editor_opens_a_real_window_on_an_x11_display(tmp_path):
     png = tmp_path / "window.png"  # Qt picks xcb itself, as on an X11 desktop: xvfb-run sets DISPLAY
@@ -205,17 +194,9 @@ def weston(tmp_path):
     name = "wayland-test"
     command = ["weston", "--backend=headless-backend.so", "--use-pixman", f"--socket={name}", "--width=1600",
                "--height=1000"]
-    compositor = subprocess.Popen(command, env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while not wayland_display_reachable(tmp_path / name):
-            assert compositor.poll() is None and time.monotonic() < deadline, "Weston did not start"
-            time.sleep(0.1)
+    with running(command, lambda: wayland_display_reachable(tmp_path / name),
+                 env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}):
         yield name
-    finally:
-        compositor.terminate()
-        compositor.wait(timeout=10)
 
 
 def test_the_editor_opens_a_real_window_on_a_wayland_compositor(tmp_path, weston):

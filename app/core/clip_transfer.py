@@ -17,6 +17,7 @@ MAX_NOTES = 1_000_000  # far above any piano part; bounds what a hostile clipboa
 MAX_BYTES = 128 * MAX_NOTES  # checked before parsing: a million notes in three versions take about 40 MB
 # column: (lowest, highest) value it may hold; velocities 1..127 in every version; times are checked as pairs
 RANGES = {"pitch": (0, 127), "channel": (0, 15), "track": (0, 65535)}
+COLUMNS = ("pitch", "start", "end", "channel", "track")  # the notes' columns besides their velocities
 
 
 def clip_to_bytes(clip: NoteClip) -> bytes:
@@ -24,7 +25,7 @@ def clip_to_bytes(clip: NoteClip) -> bytes:
     payload = {
         "format": FORMAT,
         "ticks_per_beat": clip.ticks_per_beat,
-        "notes": {name: getattr(n, name).tolist() for name in ("pitch", "start", "end", "channel", "track")},
+        "notes": {name: getattr(n, name).tolist() for name in COLUMNS},
         "versions": {version.value: np.asarray(v).tolist() for version, v in clip.versions.items()},
     }
     return json.dumps(payload, separators=(",", ":")).encode()
@@ -47,7 +48,7 @@ def clip_from_bytes(data: bytes) -> NoteClip:
     columns, versions = payload.get("notes"), payload.get("versions")
     if not isinstance(columns, dict) or not isinstance(versions, dict):
         raise ValueError("the notes or their velocities are missing")
-    arrays = {name: _integers(columns.get(name), name) for name in ("pitch", "start", "end", "channel", "track")}
+    arrays = {name: _integers(columns.get(name), name) for name in COLUMNS}
     velocity = {_version(key): _integers(value, f"{key} velocities") for key, value in versions.items()}
     if Version.ORIGINAL not in velocity:
         raise ValueError("the notes' original velocities are missing")

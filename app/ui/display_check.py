@@ -40,6 +40,7 @@ WAYLAND_LIBRARIES = {
     "libxkbcommon.so.0": "libxkbcommon0",
 }
 HEADLESS = "the headless commands: `python main.py --help`"
+DEFAULT_WAYLAND_DISPLAY = "wayland-0"  # libwayland-client's, where WAYLAND_DISPLAY is not set
 
 
 def qt_platforms(env: Mapping[str, str]) -> list[str]:
@@ -65,10 +66,6 @@ def missing_libraries(libraries: Mapping[str, str]) -> list[str]:
     return [library for library in libraries if not can_load(library)]
 
 
-def missing_xcb_libraries() -> list[str]:
-    return missing_libraries(XCB_LIBRARIES)
-
-
 def x11_display_reachable(display: str) -> bool:
     """An X server answers at ``display`` (connect and let go, through libxcb, as Qt would connect)."""
     xcb = ctypes.CDLL("libxcb.so.1")
@@ -85,7 +82,7 @@ def x11_display_reachable(display: str) -> bool:
 def wayland_socket(env: Mapping[str, str]) -> Path | None:
     """The compositor's socket as libwayland-client finds it: ``$WAYLAND_DISPLAY`` (default ``wayland-0``),
     under ``$XDG_RUNTIME_DIR`` unless absolute; None where a relative name has no runtime directory."""
-    name = Path(env.get("WAYLAND_DISPLAY") or "wayland-0")
+    name = Path(env.get("WAYLAND_DISPLAY") or DEFAULT_WAYLAND_DISPLAY)
     if name.is_absolute():
         return name
     runtime = env.get("XDG_RUNTIME_DIR")
@@ -111,7 +108,7 @@ def install_advice(missing: list[str], packages: Mapping[str, str], what: str) -
 
 def x11_problem(env: Mapping[str, str]) -> str | None:
     """Why Qt's xcb plugin could not open a window here; None when it can."""
-    missing = missing_xcb_libraries()
+    missing = missing_libraries(XCB_LIBRARIES)
     if missing:
         return install_advice(missing, XCB_LIBRARIES, "X11")
     if "DISPLAY" not in env:
@@ -132,8 +129,8 @@ def wayland_problem(env: Mapping[str, str]) -> str | None:
         return None
     path = wayland_socket(env)
     if path is None:
-        return (f"cannot find the Wayland display {env.get('WAYLAND_DISPLAY') or 'wayland-0'!r}: XDG_RUNTIME_DIR "
-                f"is not set (it often is not under sudo or su)")
+        return (f"cannot find the Wayland display {env.get('WAYLAND_DISPLAY') or DEFAULT_WAYLAND_DISPLAY!r}: "
+                f"XDG_RUNTIME_DIR is not set (it often is not under sudo or su)")
     if not wayland_display_reachable(path):
         return (f"no Wayland compositor answers at {str(path)!r} (WAYLAND_DISPLAY in XDG_RUNTIME_DIR): is the "
                 f"compositor running, and is this the user it runs for? Check WAYLAND_DISPLAY")
