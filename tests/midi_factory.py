@@ -24,6 +24,17 @@ def raw_midi(track_data: list[bytes], division: int = 480, kind: int = 1) -> byt
     return header + b"".join(b"MTrk" + struct.pack(">I", len(d)) + d for d in track_data)
 
 
+def riff_midi(smf: bytes, before: tuple[tuple[bytes, bytes], ...] = ((b"LIST", b"INFOINAM\x03\x00\x00\x00BWV"),),
+              data_size: int | None = None) -> bytes:
+    """A RIFF MIDI (.rmi) file holding ``smf``, after the chunks ``before`` (name, body; odd sizes padded);
+    ``data_size``: what its ``data`` chunk claims to hold (default: ``len(smf)``)."""
+    chunks = [(name, body, len(body)) for name, body in before] + [(b"data", smf, len(smf) if data_size is None
+                                                                    else data_size)]
+    body = b"RMID" + b"".join(name + struct.pack("<I", size) + data + b"\x00" * (len(data) % 2)
+                              for name, data, size in chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def note(pitch: int, on: int, off: int, velocity: int = 80, channel: int = 0) -> list[tuple[int, mido.Message]]:
     return [(on, mido.Message("note_on", note=pitch, velocity=velocity, channel=channel)),
             (off, mido.Message("note_off", note=pitch, velocity=0, channel=channel))]

@@ -10,8 +10,9 @@ import time
 import numpy as np
 import pytest
 from conftest import DEMO, REAL_FILES, ROOT
+from midi_factory import riff_midi
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QImage
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from qt_helpers import click, drag, paint_every_version
 from qt_helpers import move as qt_move
 from qt_helpers import press as qt_press
@@ -571,6 +572,23 @@ def test_drop_a_file_and_recent_files(window, settings, shared_data):
     assert [a.text() for a in window.recent_menu.actions()] == ["AfterYou.mid"]
 
 
+@pytest.mark.parametrize(("name", "wrap"), [("Karaoke Song.kar", False), ("WIN95.RMI", True), ("song.wav", False)])
+def test_a_midi_file_by_any_of_its_names_can_be_dropped_on_the_window(window, tmp_path, name, wrap):
+    path = tmp_path / name
+    path.write_bytes(riff_midi(DEMO.read_bytes()) if wrap else DEMO.read_bytes())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    args = (QPointF(50, 50).toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(*args)
+    enter.setAccepted(False)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted() == (not name.endswith(".wav"))
+    if enter.isAccepted():
+        window.dropEvent(QDropEvent(QPointF(50, 50), *args[1:]))
+        assert window.doc.midi.path == path and len(window.doc.notes) == 309
+
+
 def test_open_dialog_lists_midi_files_whatever_the_case_of_their_suffix(window, tmp_path, monkeypatch):
     # Linux's native dialog matches filters case-sensitively: SONG.MID must match a pattern as written.
     from fnmatch import fnmatchcase
@@ -585,7 +603,7 @@ def test_open_dialog_lists_midi_files_whatever_the_case_of_their_suffix(window, 
     monkeypatch.setattr(main_window.QFileDialog, "getOpenFileName", dialog)
     window.open_dialog()
     patterns = offered[0][offered[0].index("(") + 1:-1].split()
-    for name in ("OLD SONG.MID", "song.mid", "Song.midi", "SONG.MIDI"):
+    for name in ("OLD SONG.MID", "song.mid", "Song.midi", "SONG.MIDI", "song.kar", "CANYON.RMI", "song.smf"):
         assert any(fnmatchcase(name, p) for p in patterns), name
     assert window.doc.midi.path == tmp_path / "OLD SONG.MID"
 

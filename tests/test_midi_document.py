@@ -10,7 +10,7 @@ import mido
 import numpy as np
 import pytest
 from conftest import REAL_FILES
-from midi_factory import absolute, midi_bytes, note, raw_midi, track
+from midi_factory import absolute, midi_bytes, note, raw_midi, riff_midi, track
 
 from app import DEMO_SONG
 from app.core.humanise import baseline_velocities, humanise_mask, stylised_velocities
@@ -175,10 +175,24 @@ def test_velocity_edit_then_structural_edit_keep_non_note_events():
     (raw_midi([b"\x00\xff\x51\x03\x00\x00\x00\x00\x90\x3c\x40\x00\xff\x2f\x00"]), "tempo of 0"),
     (raw_midi([b"\x00\x3c\x40\x00\xff\x2f\x00"]), "corrupt"),  # data byte with no status to run on
     (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0", "truncated"),  # header promises a track
+    (riff_midi(b"")[:-8], "RIFF MIDI file .*no 'data' chunk"),
+    (riff_midi(midi_bytes([track(note(60, 0, 480))]))[:-10], "truncated"),
 ])
 def test_bad_files_raise_one_clear_error(data, message):
     with pytest.raises(MidiError, match=message):
         MidiDocument.from_bytes(data, "bad.mid")
+
+
+@pytest.mark.parametrize("size_error", [0, 7])  # as written, or more than the file holds (the MIDI is last)
+def test_a_riff_midi_file_opens_as_the_midi_file_inside_it(tmp_path, size_error):
+    smf = DEMO_SONG.read_bytes()
+    path = tmp_path / "prelude.rmi"
+    path.write_bytes(riff_midi(smf, data_size=len(smf) + size_error))
+    doc, plain = MidiDocument.load(path), MidiDocument.load(DEMO_SONG)
+    assert doc.notes.same_as(plain.notes) and doc.loaded_bytes().startswith(smf)  # + RIFF's pad byte, if any
+    doc.notes = doc.notes.with_velocities(np.full(len(doc.notes), 77))
+    saved = doc.to_bytes()  # saved and exported as a plain MIDI file
+    assert saved.startswith(b"MThd") and MidiDocument.from_bytes(saved).notes.velocity.tolist() == [77] * 309
 
 
 def test_missing_file_is_a_midi_error(tmp_path):

@@ -26,6 +26,8 @@ DRUM_CHANNEL = 9  # MIDI channel 10
 SUSTAIN_PEDAL = 64  # controller number
 PEDAL_DOWN = 64  # its values from here up hold the dampers off
 PIANO_PROGRAMS = range(0, 8)  # GM 1-8: acoustic/electric/honky-tonk pianos, clavinet...
+# what a MIDI file is called: .kar for karaoke files (Standard MIDI Files with lyrics), .rmi for RIFF MIDI
+OPENABLE_SUFFIXES = (".mid", ".midi", ".kar", ".smf", ".rmi")
 
 
 class MidiError(UserError):
@@ -73,6 +75,21 @@ class Part:
         name = f" · {self.name}" if adds else ""
         nb = "\u00a0"  # no-break spaces: a narrow panel wraps the label between its parts, never inside one
         return f"Track{nb}{self.track + 1} · ch{nb}{self.channel + 1} · {instrument}{name} ({count}{nb}notes)"
+
+
+def _smf_bytes(data: bytes, source: str) -> bytes:
+    """The Standard MIDI File in ``data``: ``data`` itself, or the ``data`` chunk of a RIFF MIDI file (RMID, the
+    ``.rmi`` files of Windows), whose other chunks (song information, DLS instruments) a piano part does not need.
+    mido reads only the bare format."""
+    if data[:4] != b"RIFF" or data[8:12] != b"RMID":
+        return data
+    at = 12  # after "RIFF", the RIFF size and "RMID": chunks of a 4-byte name, a little-endian size, the body
+    while at + 8 <= len(data):
+        name, size = data[at:at + 4], int.from_bytes(data[at + 4:at + 8], "little")
+        if name == b"data":
+            return data[at + 8:at + 8 + size]  # a wrong size is left to the MIDI chunks' own lengths
+        at += 8 + size + (size & 1)  # RIFF pads odd-sized chunks to even
+    raise MidiError(f"{source}: a RIFF MIDI file (.rmi) with no MIDI data in it (no 'data' chunk).")
 
 
 def _read_midifile(data: bytes, source: str) -> mido.MidiFile:
@@ -252,8 +269,9 @@ class MidiDocument:
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "MIDI data", path: Path | None = None) -> MidiDocument:
-        doc = cls(_read_midifile(data, source), path, source)
-        doc._data = data
+        smf = _smf_bytes(data, source)
+        doc = cls(_read_midifile(smf, source), path, source)
+        doc._data = smf
         return doc
 
     def loaded_bytes(self) -> bytes:

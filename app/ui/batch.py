@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 from app.core.batch import BatchError, HumaniseSettings, batch_targets, humanise_file
 from app.core.humanise import VelocityPredictor
 from app.core.midi_document import MidiError
-from app.ui.filters import MIDI_FILES
+from app.ui.filters import MIDI_FILES_TO_OPEN
 from app.ui.worker import BackgroundJobs, user_message
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class BatchHumanise(QObject):
     def dialog(self) -> None:
         w = self.window
         paths, _ = QFileDialog.getOpenFileNames(w, "Humanise several files", w.settings.get("last_folder"),
-                                                MIDI_FILES)
+                                                MIDI_FILES_TO_OPEN)
         if not paths:
             return
         folder = QFileDialog.getExistingDirectory(w, "Write the humanised files into", str(Path(paths[0]).parent))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.core.midi_document import OPENABLE_SUFFIXES
+
 
 def name_filter(label: str, *suffixes: str) -> str:
     """``"MIDI files (*.mid *.MID)"`` for ``("MIDI files", "mid")``: each suffix in lower and upper case, because
@@ -11,5 +13,6 @@ def name_filter(label: str, *suffixes: str) -> str:
     return f"{label} ({' '.join(patterns)})"
 
 
-MIDI_FILES = name_filter("MIDI files", "mid", "midi")
+MIDI_FILES = name_filter("MIDI files", "mid", "midi")  # what is written
+MIDI_FILES_TO_OPEN = name_filter("MIDI files", *(suffix[1:] for suffix in OPENABLE_SUFFIXES))
 SOUNDFONTS = name_filter("Soundfonts", "sf2", "sf3")

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app import DEMO_SONG
 from app.core.editor import EditorDocument, EditorState, Version
 from app.core.humanise import VelocityPredictor
-from app.core.midi_document import MidiError
+from app.core.midi_document import OPENABLE_SUFFIXES, MidiError
 from app.core.recovery import RecoveryStore
 from app.core.timing import signature_at
 from app.ui import style
@@ -45,7 +45,7 @@ from app.ui.blind import BlindTestController, slot_text
 from app.ui.commands import StateCommand
 from app.ui.errors import reports_errors
 from app.ui.exporting import Exporter
-from app.ui.filters import MIDI_FILES
+from app.ui.filters import MIDI_FILES_TO_OPEN
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", self.settings.get("last_folder"),
-                                              f"{MIDI_FILES};;All files (*)")
+                                              f"{MIDI_FILES_TO_OPEN};;All files (*)")
         if path:
             self.open_path(path)
 
@@ -491,7 +491,7 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
-        if urls and urls[0].toLocalFile().lower().endswith((".mid", ".midi", ".pt")):
+        if urls and urls[0].toLocalFile().lower().endswith((*OPENABLE_SUFFIXES, ".pt")):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
