@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import DEMO
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 
 from app.core.batch import BatchError, HumaniseSettings, batch_targets
 from app.core.humanise import NoCheckpointError
 from app.core.midi_document import MidiDocument
+from app.ui import batch
 from app.ui.batch import humanise_all
 
 
@@ -110,3 +113,22 @@ def test_the_window_humanises_several_files_in_the_background(window, qtbot, tmp
     monkeypatch.setattr(window, "confirm", lambda *a: asked.append(a[1]) or False)
     assert not window.batch.run(files, tmp_path / "out", reports.append)  # outputs exist: asks, and may stop
     assert "2 of the files to write are already in" in asked[0]
+
+
+def test_several_midi_files_dropped_on_the_window_are_humanised_into_a_folder(window, qtbot, tmp_path,
+                                                                             monkeypatch):
+    dropped = [*inputs(tmp_path)[::2], tmp_path / "notes.txt"]  # two MIDI files and a stray text file
+    shutil.copy(DEMO, tmp_path / "notes.txt")
+    asked, shown = [], []
+    monkeypatch.setattr(batch.QFileDialog, "getExistingDirectory",
+                        lambda parent, title, start: asked.append((title, start)) or str(tmp_path / "out"))
+    monkeypatch.setattr(batch.QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in dropped])
+    opened = window.doc.midi.path
+    window.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    assert asked == [("Write the 2 humanised files into", str(tmp_path))]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["one.classical.mid", "two.classical.mid"]
+    assert "Humanised 2 of 2 files" in shown[0] and window.doc.midi.path == opened  # nothing else opened

@@ -89,13 +89,16 @@ class BatchHumanise(QObject):
         self.window = window
         self.background = BackgroundJobs(self)
 
-    def dialog(self) -> None:
+    def dialog(self, paths: list[str] | None = None) -> None:
+        """Asks for the files (unless given: files dropped on the window), then the folder to write into."""
         w = self.window
-        paths, _ = QFileDialog.getOpenFileNames(w, "Humanise several files", w.settings.get("last_folder"),
-                                                MIDI_FILES_TO_OPEN)
+        if paths is None:
+            paths, _ = QFileDialog.getOpenFileNames(w, "Humanise several files", w.settings.get("last_folder"),
+                                                    MIDI_FILES_TO_OPEN)
         if not paths:
             return
-        folder = QFileDialog.getExistingDirectory(w, "Write the humanised files into", str(Path(paths[0]).parent))
+        folder = QFileDialog.getExistingDirectory(w, f"Write the {len(paths)} humanised files into",
+                                                  str(Path(paths[0]).parent))
         if folder:
             self.run([Path(p) for p in paths], Path(folder))
 

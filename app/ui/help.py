@@ -61,6 +61,7 @@ GESTURES = [
                                           "(Edit ▸ Audition Notes)"),
     ("Arrow keys / Shift+Up, Shift+Down", "move the selected notes a snap step or a semitone / an octave"),
     ("Drop a MIDI file / a .pt checkpoint on the window", "open it / humanise with that model"),
+    ("Drop several MIDI files on the window", "humanise them into a folder (File ▸ Humanise Several Files)"),
 ]
 
 

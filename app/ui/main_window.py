@@ -495,12 +495,16 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """A MIDI file opens; a StyleNet checkpoint (.pt) becomes the model Humanise uses."""
-        path = event.mimeData().urls()[0].toLocalFile()
-        if path.lower().endswith(".pt"):
-            self.models.use(path, self.settings.get("device"))
+        """A MIDI file opens; several are humanised into a folder (File ▸ Humanise Several Files); a StyleNet
+        checkpoint (.pt) becomes the model Humanise uses."""
+        paths = [url.toLocalFile() for url in event.mimeData().urls()]
+        midi = [p for p in paths if p.lower().endswith(OPENABLE_SUFFIXES)]
+        if paths[0].lower().endswith(".pt"):
+            self.models.use(paths[0], self.settings.get("device"))
+        elif len(midi) > 1:
+            self.batch.dialog(midi)
         else:
-            self.open_path(path)
+            self.open_path(paths[0])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.roll and event.type() == QEvent.Type.Resize:
