@@ -1178,3 +1178,30 @@ def edit_a_note_with_the_mouse(window) -> None:
     window.undo_stack.undo()
     window.undo_stack.undo()
     assert all(np.array_equal(a, b) for a, b in zip(before, (doc.notes.pitch, doc.notes.start, doc.notes.velocity)))
+
+
+def octave_label_ink(qtbot, key_height: float) -> list[float]:
+    """Where C4's name is inked on the keyboard (rows of dark pixels right of the black keys), in rows of keys
+    from the top of C4's row."""
+    from app.ui.geometry import ViewState
+    from app.ui.lanes import Keyboard
+
+    view = ViewState()
+    view.key_height, view.top_pitch = key_height, 60 + 100 / key_height  # C4's row starts 100 px down
+    keys = Keyboard(view)
+    qtbot.addWidget(keys)
+    keys.resize(keys.width(), 200)
+    image = keys.grab().toImage()
+    text_columns = range(int(keys.width() * 0.62) + 2, keys.width())
+    middle = int(100 + key_height / 2)  # C5 and C3 are 36 px away or more
+    inked = [y for y in range(middle - 15, middle + 16)
+             if any(image.pixelColor(x, y).lightness() < 100 for x in text_columns)]
+    return [(y - 100) / key_height for y in inked]
+
+
+@pytest.mark.parametrize("key_height", [3.0, 5.0, 7.0])
+def test_zoomed_out_the_keyboard_still_names_each_c_in_full_on_its_row(qtbot, key_height):
+    full = octave_label_ink(qtbot, 30.0)  # rows taller than the text: nothing to clip
+    ink = octave_label_ink(qtbot, key_height)
+    assert len(ink) == len(full) > 5  # the whole name: not clipped to a row lower than the text
+    assert abs((ink[0] + ink[-1]) / 2 - 0.5) * key_height <= 1.0  # centred on C4's row

@@ -41,17 +41,24 @@ class Keyboard(PaintedView):
     def _paint(self, p: QPainter) -> None:
         v = self.view
         p.fillRect(self.rect(), QColor("#f4f4f4"))
-        for pitch in range(max(0, v.pitch_at(self.height())), min(127, v.pitch_at(0)) + 1):
+        shown = range(max(0, v.pitch_at(self.height())), min(127, v.pitch_at(0)) + 1)
+        for pitch in shown:
             y = v.y_of(pitch)
             if style.is_black(pitch):
                 p.fillRect(QRectF(0, y, self.width() * 0.62, v.key_height), QColor("#222"))
             else:
                 p.setPen(QColor("#bbb"))
                 p.drawLine(QPointF(0, y + v.key_height), QPointF(self.width(), y + v.key_height))
-            if pitch % 12 == 0 and v.key_height >= 7:
-                p.setPen(QColor("#333"))
-                p.drawText(QRectF(0, y, self.width() - 3, v.key_height), Qt.AlignmentFlag.AlignRight |
-                           Qt.AlignmentFlag.AlignVCenter, pitch_name(pitch))
+        # The names of the Cs go on last, each centred on its row and free to overlap the rows beside it, on
+        # the white part of the keys (right of the black ones): zoomed out, a row is lower than the text.
+        text_height = p.fontMetrics().height()
+        if 12 * v.key_height < 1.5 * text_height:
+            return  # octaves closer than that would run their names together
+        p.setPen(QColor("#333"))
+        for pitch in (pitch for pitch in shown if pitch % 12 == 0):
+            middle = v.y_of(pitch) + v.key_height / 2
+            p.drawText(QRectF(0, middle - text_height / 2, self.width() - 3, text_height),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, pitch_name(pitch))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
