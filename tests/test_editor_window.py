@@ -1205,3 +1205,23 @@ def test_zoomed_out_the_keyboard_still_names_each_c_in_full_on_its_row(qtbot, ke
     ink = octave_label_ink(qtbot, key_height)
     assert len(ink) == len(full) > 5  # the whole name: not clipped to a row lower than the text
     assert abs((ink[0] + ink[-1]) / 2 - 0.5) * key_height <= 1.0  # centred on C4's row
+
+
+@pytest.mark.parametrize(("bar_px", "every"), [(200.0, 1), (60.0, 1), (59.9, 2), (31.0, 2), (16.0, 4), (7.9, 8),
+                                               (0.5, 128)])
+def test_bars_are_marked_in_4_and_8_bar_phrases_when_zoomed_out(bar_px, every):
+    from app.ui.geometry import bar_group
+
+    assert bar_group(bar_px, 60.0) == every  # 1, 2, 4, 8...: never every 7th bar
+
+
+def test_zoomed_out_the_roll_draws_strong_bar_lines_only_every_4th_bar_and_faint_ones_between(demo):
+    from app.ui import style
+
+    v, roll = demo.view, demo.roll
+    v.px_per_tick, v.left_tick, v.top_pitch = 5 / (4 * 480), 0.0, 127.0  # bars 5 px wide; above the notes
+    v.changed.emit()
+    row = roll.grab().toImage()
+    strong = [x for x in range(roll.width()) if row.pixelColor(x, 5) == style.BAR_LINE]
+    faint = [x for x in range(100) if row.pixelColor(x, 5) == style.BEAT_LINE]
+    assert strong[:3] == [0, 20, 40] and [x for x in faint if x % 5 == 0][:4] == [5, 10, 15, 25]

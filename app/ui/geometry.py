@@ -17,6 +17,16 @@ Num = TypeVar("Num", float, np.ndarray)  # scalar or vectorised mapping
 SNAP_CHOICES = {"1/4": 1.0, "1/8": 0.5, "1/16": 0.25, "1/32": 0.125, "Off": 0.0}  # in beats
 
 
+def bar_group(bar_px: float, min_px: float) -> int:
+    """How many bars apart to mark bars that are ``bar_px`` wide so the marks are ``min_px`` apart or more:
+    1, 2, 4, 8... bars, so marks fall on bars 1, 5, 9 or 1, 9, 17, the 4- and 8-bar phrases a musician counts
+    in (never every 7th bar)."""
+    every = 1
+    while every * bar_px < min_px and every < 1 << 20:
+        every *= 2
+    return every
+
+
 class ViewState(QObject):
     """Horizontal: ``left_tick`` at x=0, ``px_per_tick``. Vertical: ``top_pitch`` row at y=0, ``key_height``."""
 

@@ -13,7 +13,7 @@ from app.core.notes import pitch_name
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.errors import reports_errors
-from app.ui.geometry import ViewState
+from app.ui.geometry import ViewState, bar_group
 from app.ui.painted import PaintedView
 from app.ui.tooltips import NoteTooltips
 
@@ -21,6 +21,7 @@ LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
 BOTTOM_PAD = PEDAL_STRIP + 3
 BRUSH_MIN_SIGMA = 1.0  # s: the dynamics brush is at least a phrase wide (a Gaussian of this SD, in time)
+LABEL_SPACING_PX = 60.0  # bar numbers on the ruler at least this far apart
 CURVE_STEP_PX = 4.0  # the dynamics curve is sampled every this many pixels
 BLIND_TEXT = "Velocities are hidden during the blind test."
 
@@ -100,14 +101,15 @@ class Ruler(PaintedView):
         p.fillRect(self.rect(), QColor("#2c3036"))
         t1 = v.tick_at(self.width())
         bars = bar_lines(self.doc.midi.time_signatures, v.ticks_per_beat, int(t1) + 1)
-        every = max(1, int(60 / max(1e-9, v.ticks_per_beat * 4 * v.px_per_tick)))  # label spacing >= ~60 px
+        every = bar_group(v.ticks_per_beat * 4 * v.px_per_tick, LABEL_SPACING_PX)
         p.setPen(QColor("#c9ced6"))
         for tick, number in bars:
             x = v.x_of(tick)
             if x < -50:
                 continue
-            p.drawLine(QLineF(x, 10, x, self.height()))
-            if (number - 1) % every == 0:
+            labelled = (number - 1) % every == 0
+            p.drawLine(QLineF(x, 10 if labelled else 17, x, self.height()))  # the bars between: short ticks
+            if labelled:
                 p.drawText(QPointF(x + 3, 12), str(number))
         if v.ticks_per_beat * v.px_per_tick >= 8:
             p.setPen(QColor("#6b7280"))

@@ -16,11 +16,12 @@ from app.core.notes import NoteTable
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.errors import reports_errors
-from app.ui.geometry import ViewState
+from app.ui.geometry import ViewState, bar_group
 from app.ui.painted import PaintedView
 from app.ui.tooltips import NoteTooltips
 
 RESIZE_GRIP_PX = 6
+BAR_LINE_SPACING_PX = 16.0  # bar lines closer than this would wall the notes in: only every 2nd, 4th... is
 EMPTY_HINT = ("Open a MIDI file (Ctrl+O) or drop one here.\n"
               "File ▸ Open Demo Song loads a Bach prelude to try Humanise on.\n"
               "Or press D and draw notes.")
@@ -400,6 +401,9 @@ class PianoRoll(PaintedView):
             p.setPen(QPen(style.BEAT_LINE, 1))
             beats = range(int(t0 // tpb), int(t1 // tpb) + 1)
             p.drawLines([QLineF(x, 0, x, h) for x in (v.x_of(float(b * tpb)) for b in beats)])
-        p.setPen(QPen(style.BAR_LINE, 1))
-        bars = bar_lines(self.doc.midi.time_signatures, tpb, int(t1) + 1)
-        p.drawLines([QLineF(x, 0, x, h) for x in (v.x_of(float(t)) for t, _ in bars if t >= t0)])
+        bars = [(v.x_of(float(t)), n) for t, n in bar_lines(self.doc.midi.time_signatures, tpb, int(t1) + 1)
+                if t >= t0]
+        every = bar_group(4 * beat_px, BAR_LINE_SPACING_PX)  # zoomed out, the bars between fade to beat lines
+        for pen, strong in ((style.BEAT_LINE, False), (style.BAR_LINE, True)):
+            p.setPen(QPen(pen, 1))
+            p.drawLines([QLineF(x, 0, x, h) for x, n in bars if ((n - 1) % every == 0) == strong])
