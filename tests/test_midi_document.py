@@ -86,6 +86,21 @@ def test_parts_are_labelled_with_their_general_midi_instrument(shared_data):
     assert label == "Track 7 · ch 1 · Acoustic Grand Piano · Melody (BB) (2383 notes)"
 
 
+@pytest.mark.parametrize(("written", "shown"), [
+    ("Klavier für Elise".encode(), "Klavier für Elise"),  # UTF-8, as notation programs write
+    ("Piano – “RH”".encode("cp1252"), "Piano – “RH”"),  # Windows sequencers
+    ("Flügel".encode("latin-1"), "Flügel"),
+    ("ピアノ".encode(), "ピアノ"),
+    (b"Piano\x81\x00", "Piano"),  # a byte no encoding here names, and a NUL
+])
+def test_track_names_are_shown_in_the_encoding_they_were_written_in_and_saved_unchanged(written, shown):
+    name = mido.MetaMessage("track_name", name=written.decode("latin-1"))  # as mido reads any name
+    doc = MidiDocument.from_bytes(midi_bytes([track([(0, name), *note(60, 0, 480)])]))
+    assert doc.parts[0].name == shown
+    doc.notes = doc.notes.with_velocities(np.array([99]))
+    assert written in doc.to_bytes()  # the file keeps its bytes: only how the name is shown changed
+
+
 def test_a_part_is_judged_by_the_programs_its_notes_play_with():
     def program(tick: int, number: int, channel: int = 0) -> tuple[int, mido.Message]:
         return (tick, mido.Message("program_change", program=number, channel=channel))

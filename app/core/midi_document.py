@@ -77,6 +77,23 @@ class Part:
         return f"Track{nb}{self.track + 1} · ch{nb}{self.channel + 1} · {instrument}{name} ({count}{nb}notes)"
 
 
+def _shown_text(latin1: str) -> str:
+    """A text event (a track's name) as its writer meant it: MIDI names no encoding and mido reads every byte as
+    Latin-1, but notation programs write UTF-8 ("für", not "fÃ¼r") and Windows sequencers cp1252 (curly quotes,
+    en dashes); unprintable characters (some names end in NULs) and runs of spaces go."""
+    text = _decoded(latin1.encode("latin-1"))
+    return " ".join("".join(c for c in text if c.isprintable()).split())
+
+
+def _decoded(raw: bytes) -> str:
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("latin-1")  # decodes any bytes
+
+
 def _smf_bytes(data: bytes, source: str) -> bytes:
     """The Standard MIDI File in ``data``: ``data`` itself, or the ``data`` chunk of a RIFF MIDI file (RMID, the
     ``.rmi`` files of Windows), whose other chunks (song information, DLS instruments) a piano part does not need.
@@ -178,7 +195,7 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
             elif kind == "time_signature":
                 signatures.append(TimeSignature(tick, msg.numerator, msg.denominator))
             elif kind == "track_name" and tr not in names:
-                names[tr] = " ".join("".join(c for c in msg.name if c.isprintable()).split())  # some end in NULs
+                names[tr] = _shown_text(msg.name)
         # Notes never switched off end where their track ends.
         for (ch, pitch), queue in open_notes.items():
             for on_tick, vel, ref in queue:
