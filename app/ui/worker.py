@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
 from app.core.errors import UserError
@@ -116,14 +117,29 @@ class HumaniseJob(QObject):
             self.finished.emit(velocity, time.perf_counter() - t0)
 
 
+class JobThread(QThread):
+    """A worker thread that keeps its job: the two are let go together, by Python on the main thread once the
+    thread is joined (:func:`joined`).
+
+    Never by ``deleteLater``: that destroys the job inside Qt, without the GIL, and a QObject's destructor asks
+    each sender connected to it (here the thread, a Python object) whether Python overrides
+    ``disconnectNotify``, which takes the GIL while holding one of Qt's signal-slot mutexes. The main thread
+    takes those mutexes while holding the GIL (any ``connect``), so the two waited for each other for ever:
+    the editor froze in CI once, in ``QToolButton::setDefaultAction``. From Python the GIL is already held."""
+
+    def __init__(self, job: QObject) -> None:
+        super().__init__()
+        self.job = job
+
+
 def start_job(job: QObject, *end_signals: SignalInstance) -> QThread:
-    """Run ``job.run`` in a new QThread that quits when any of ``end_signals`` fires, then deletes the job."""
-    thread = QThread()
+    """Run ``job.run`` in a new :class:`JobThread` that quits when any of ``end_signals`` fires. Keep the
+    thread until :func:`joined`, then drop it (from the main thread): that frees the job too."""
+    thread = JobThread(job)
     job.moveToThread(thread)
     thread.started.connect(job.run)  # type: ignore[attr-defined]
     for signal in end_signals:
         signal.connect(thread.quit)
-    thread.finished.connect(job.deleteLater)
     thread.start()
     return thread
 
@@ -192,13 +208,26 @@ class Relay(QObject):
     A lambda connected to a worker's signal would run on the worker thread, where
     touching widgets is not allowed; a slot of a main-thread QObject is queued."""
 
-    def __init__(self, fn: Callable[[Any], None], parent: QObject) -> None:
-        super().__init__(parent)
-        self.fn = fn
+    def __init__(self, fn: Callable[[Any], None], owner: QObject) -> None:
+        super().__init__()  # no parent: let go from Python (see JobThread), not with the owner
+        self.fn, self.owner, self.called = fn, owner, False
 
     @Slot(object)
     def call(self, value: object) -> None:
-        self.fn(value)
+        self.called = True
+        if shiboken6.isValid(self.owner):  # as when the owner's children went with it: no calls after it
+            self.fn(value)
+
+
+@dataclass
+class _Running:
+    thread: QThread
+    job: CallJob
+    relays: list[Relay]  # result, error, progress: kept (not deleteLater'd, see JobThread) until delivered
+
+    def over(self) -> bool:
+        """Joined, and its result or error delivered: a queued call is lost with the relay it was queued to."""
+        return joined(self.thread) and (self.relays[0].called or self.relays[1].called)
 
 
 class BackgroundJobs:
@@ -207,11 +236,11 @@ class BackgroundJobs:
 
     def __init__(self, owner: QObject) -> None:
         self.owner = owner
-        self.jobs: list[tuple[QThread, CallJob]] = []
+        self.jobs: list[_Running] = []
 
     def run(self, fn: Callable[[Callable[[float], bool]], Any], on_result: Callable[[Any], None],
             on_error: Callable[[str], None], progress: Callable[[Any], None] | None = None) -> CallJob:
-        self.jobs = [(thread, job) for thread, job in self.jobs if not joined(thread)]
+        self.jobs = [running for running in self.jobs if not running.over()]
         job = CallJob(fn)
         relays = [Relay(on_result, self.owner), Relay(on_error, self.owner)]
         job.finished.connect(relays[0].call)
@@ -219,14 +248,11 @@ class BackgroundJobs:
         if progress is not None:
             relays.append(Relay(progress, self.owner))
             job.progress.connect(relays[-1].call)
-        for relay in relays:  # queued after the result or error they deliver; else each job leaves them behind
-            job.finished.connect(relay.deleteLater)
-            job.failed.connect(relay.deleteLater)
-        self.jobs.append((start_job(job, job.finished, job.failed), job))
+        self.jobs.append(_Running(start_job(job, job.finished, job.failed), job, relays))
         return job
 
     def shutdown(self) -> None:
         """Cancel every job and wait for its thread (a QThread destroyed while running aborts the process)."""
-        for _, job in self.jobs:
-            job.cancelled = True
-        finish_threads(thread for thread, _ in self.jobs)
+        for running in self.jobs:
+            running.job.cancelled = True
+        finish_threads(running.thread for running in self.jobs)
