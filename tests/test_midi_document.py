@@ -91,6 +91,8 @@ def test_parts_are_labelled_with_their_general_midi_instrument(shared_data):
     ("Piano – “RH”".encode("cp1252"), "Piano – “RH”"),  # Windows sequencers
     ("Flügel".encode("latin-1"), "Flügel"),
     ("ピアノ".encode(), "ピアノ"),
+    ("ピアノ（右手）".encode("cp932"), "ピアノ（右手）"),  # Shift-JIS, as Japanese sequencers write
+    ("ﾋﾟｱﾉ".encode("cp932"), "Ëß±É"),  # half-width kana alone are no evidence: the same bytes are Latin letters
     (b"Piano\x81\x00", "Piano"),  # a byte no encoding here names, and a NUL
 ])
 def test_track_names_are_shown_in_the_encoding_they_were_written_in_and_saved_unchanged(written, shown):
@@ -99,6 +101,25 @@ def test_track_names_are_shown_in_the_encoding_they_were_written_in_and_saved_un
     assert doc.parts[0].name == shown
     doc.notes = doc.notes.with_velocities(np.array([99]))
     assert written in doc.to_bytes()  # the file keeps its bytes: only how the name is shown changed
+
+
+def test_shift_jis_is_chosen_for_the_whole_file_on_japanese_evidence_and_never_for_western_text():
+    def named(*texts: tuple[str, bytes]) -> list[str]:
+        tracks = [track([(0, mido.MetaMessage(kind, **{"name" if kind == "track_name" else "text":
+                                                        raw.decode("latin-1")})), *note(60 + i, 0, 480)])
+                  for i, (kind, raw) in enumerate(texts)]
+        return [part.name for part in MidiDocument.from_bytes(midi_bytes(tracks)).parts]
+
+    # kanji alone decode as cp1252 too ("‰EŽè"); the kana of another track's name tell they are Japanese
+    assert named(("track_name", "右手".encode("cp932")), ("track_name", "ピアノ".encode("cp932"))) == ["右手", "ピアノ"]
+    # so does a copyright line in full-width letters
+    copyright_line = ("copyright", "（Ｃ）２０２６".encode("cp932"))
+    assert named(("track_name", "左手".encode("cp932")), copyright_line) == ["左手", ""]
+    # Western names whose bytes are also Shift-JIS kanji stay Western
+    assert named(("track_name", "Ständchen".encode("cp1252")), ("track_name", "Don’t".encode("cp1252"))) == [
+        "Ständchen", "Don’t"]
+    # and one Western text that Shift-JIS cannot decode keeps the file Western, kana bytes or not
+    assert named(("track_name", "ピアノ".encode("cp932")), ("marker", "Café".encode("cp1252")))[0] == "ƒsƒAƒm"
 
 
 def test_a_part_is_judged_by_the_programs_its_notes_play_with():

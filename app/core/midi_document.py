@@ -19,6 +19,7 @@ import numpy as np
 
 from app.core.atomic import write_atomic
 from app.core.errors import UserError
+from app.core.midi_text import TEXT_EVENTS, shown_text, text_encodings
 from app.core.notes import NoteTable
 from app.core.timing import TempoMap, TimeSignature
 
@@ -77,21 +78,9 @@ class Part:
         return f"Track{nb}{self.track + 1} · ch{nb}{self.channel + 1} · {instrument}{name} ({count}{nb}notes)"
 
 
-def _shown_text(latin1: str) -> str:
-    """A text event (a track's name) as its writer meant it: MIDI names no encoding and mido reads every byte as
-    Latin-1, but notation programs write UTF-8 ("für", not "fÃ¼r") and Windows sequencers cp1252 (curly quotes,
-    en dashes); unprintable characters (some names end in NULs) and runs of spaces go."""
-    text = _decoded(latin1.encode("latin-1"))
-    return " ".join("".join(c for c in text if c.isprintable()).split())
-
-
-def _decoded(raw: bytes) -> str:
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-    return raw.decode("latin-1")  # decodes any bytes
+def _written(msg: mido.MetaMessage) -> bytes:
+    """A text event's bytes, as in the file (mido reads them as Latin-1)."""
+    return str(msg.name if msg.type in ("track_name", "instrument_name") else msg.text).encode("latin-1")
 
 
 def _smf_bytes(data: bytes, source: str) -> bytes:
@@ -161,7 +150,8 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
     signatures: list[TimeSignature] = []
     program_changes: list[tuple[int, int, int, int]] = []  # (tick, track, channel, program), in file order
     counts: dict[tuple[int, int], int] = defaultdict(int)
-    names: dict[int, str] = {}
+    names: dict[int, bytes] = {}  # as written; decoded once the whole file's text is known
+    texts: list[bytes] = []
     sustain: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     end_tick = 0
 
@@ -194,8 +184,10 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
                 tempos.append((tick, msg.tempo))
             elif kind == "time_signature":
                 signatures.append(TimeSignature(tick, msg.numerator, msg.denominator))
-            elif kind == "track_name" and tr not in names:
-                names[tr] = _shown_text(msg.name)
+            elif kind in TEXT_EVENTS:
+                texts.append(_written(msg))
+                if kind == "track_name" and tr not in names:
+                    names[tr] = texts[-1]
         # Notes never switched off end where their track ends.
         for (ch, pitch), queue in open_notes.items():
             for on_tick, vel, ref in queue:
@@ -206,7 +198,9 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
                         ("pitch", "start", "end", "velocity", "channel", "track", "on_ref")))
     table = table.take(np.lexsort((table.pitch, table.start)))
     programs = _programs_played(table, program_changes)
-    parts = [Part(tr, ch, programs[(tr, ch)][0], names.get(tr, ""), n, tuple(programs[(tr, ch)][1:]))
+    encodings = text_encodings(texts)
+    shown = {tr: shown_text(raw, encodings) for tr, raw in names.items()}
+    parts = [Part(tr, ch, programs[(tr, ch)][0], shown.get(tr, ""), n, tuple(programs[(tr, ch)][1:]))
              for (tr, ch), n in sorted(counts.items())]
     signatures.sort(key=lambda s: s.tick)
     pedals = {key: _pedal_spans(events, end_tick) for key, events in sustain.items()}
