@@ -122,6 +122,18 @@ def test_shift_jis_is_chosen_for_the_whole_file_on_japanese_evidence_and_never_f
     assert named(("track_name", "ピアノ".encode("cp932")), ("marker", "Café".encode("cp1252")))[0] == "ƒsƒAƒm"
 
 
+def test_markers_are_read_once_per_tick_in_time_order_in_the_file_s_encoding():
+    def marker(tick: int, raw: bytes) -> tuple[int, mido.MetaMessage]:
+        return (tick, mido.MetaMessage("marker", text=raw.decode("latin-1")))
+
+    conductor = track([marker(1920, b"Chorus"), marker(0, b"Intro"), marker(960, b"  "), marker(1920, b"B")])
+    piano = track([marker(1920, b"Chorus"), marker(3840, "サビ".encode("cp932")), *note(60, 0, 480)])
+    doc = MidiDocument.from_bytes(midi_bytes([conductor, piano]))
+    # an empty marker goes; one repeated in another track counts once; two at a tick are joined
+    assert [(m.tick, m.text) for m in doc.markers] == [(0, "Intro"), (1920, "Chorus · B"), (3840, "サビ")]
+    assert MidiDocument.from_bytes(midi_bytes([track(note(60, 0, 480))])).markers == []
+
+
 def test_a_part_is_judged_by_the_programs_its_notes_play_with():
     def program(tick: int, number: int, channel: int = 0) -> tuple[int, mido.Message]:
         return (tick, mido.Message("program_change", program=number, channel=channel))

@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import mido
 import numpy as np
 import pretty_midi
 import pytest
@@ -252,6 +253,56 @@ def test_ruler_click_seeks(window):
     click(window.ruler, QPointF(x, 10))
     assert abs(window.transport.player.position() - 4 * 60 / 66) < 0.05  # 4 beats at 66 bpm
     assert abs(window.roll.playhead_tick - 4 * 480) < 480 / window.view.px_per_tick / 480 * 2 + 5
+
+
+def test_the_ruler_shows_the_file_s_markers_names_them_and_seeks_to_them(window, qtbot, tmp_path):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    from app.ui import style
+    from app.ui.lanes import BAR_STRIP, MARKER_STRIP
+
+    window.open_path(DEMO)
+    ruler, view = window.ruler, window.view
+    assert ruler.height() == BAR_STRIP and ruler.marker_at(QPointF(view.x_of(0) + 5, 5)) is None
+    marked = tmp_path / "marked.mid"
+    midi = mido.MidiFile(DEMO)
+    midi.tracks.append(mido.MidiTrack([mido.MetaMessage("marker", text="Theme", time=0),
+                                       mido.MetaMessage("marker", text="Left hand takes the tune", time=8 * 480)]))
+    midi.save(marked)
+    window.open_path(marked)
+    ruler.resize(ruler.width(), ruler.height())
+    assert ruler.height() == MARKER_STRIP + BAR_STRIP
+    x = view.x_of(8 * 480)
+    image = ruler.grab().toImage()
+    assert image.pixelColor(int(x) + 1, MARKER_STRIP // 2) == style.MARKER  # its flag, at its bar
+    assert image.pixelColor(int(x) + 1, MARKER_STRIP + BAR_STRIP - 2) != style.MARKER  # not through the bars
+
+    label = QPointF(x + 30, MARKER_STRIP / 2)  # on the second marker's label, a beat and more after it
+    point = label.toPoint()
+    QApplication.sendEvent(ruler, QHelpEvent(QEvent.Type.ToolTip, point, ruler.mapToGlobal(point)))
+    assert QToolTip.text().startswith("Left hand takes the tune\n3.1 · 0:07.2 / ")  # 8 beats at 66 bpm: 7.27 s
+    QToolTip.hideText()
+    window.transport.ensure_player(PortOutput(FakePort()))
+    click(ruler, label)
+    assert window.roll.playhead_tick == 8 * 480  # the marker's own tick, not the one clicked
+    click(ruler, QPointF(x + 30, MARKER_STRIP + 10))  # below, on the bars: where it was clicked
+    assert window.roll.playhead_tick == pytest.approx(view.tick_at(x + 30), abs=1)
+
+    view.scroll_to(left_tick=10 * 480)  # the section that began before the view stays named at its left
+    assert [(m.text, x0) for m, x0, _ in ruler.marker_spans()] == [("Left hand takes the tune", 0.0)]
+
+    window.transport.seek_marker(-1)  # [ : back to the start of the section playing, then to the one before
+    assert window.roll.playhead_tick == 8 * 480
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    assert window.roll.playhead_tick == 0 and view.x_of(0) >= 0  # and in view
+    assert window.statusBar().currentMessage() == "Marker: Theme"
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    assert window.roll.playhead_tick == 8 * 480 and window.transport.player.position() == pytest.approx(8 * 60 / 66)
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    assert window.roll.playhead_tick == 8 * 480 and window.statusBar().currentMessage() == (
+        "No marker after the playhead.")
 
 
 def test_position_readout_home_end_and_a_new_output_or_file(window, qtbot, tmp_path):

@@ -119,6 +119,25 @@ def _read_midifile(data: bytes, source: str) -> mido.MidiFile:
 
 
 @dataclass(frozen=True)
+class Marker:
+    """A marker event: a section's name ("Chorus", "B") or a performer's note ("LH stride pattern"). ``text`` is
+    every marker at ``tick``, joined with " · "."""
+
+    tick: int
+    text: str
+
+
+def _markers(written: list[tuple[int, bytes]], encodings: tuple[str, ...]) -> list[Marker]:
+    """One :class:`Marker` per tick of ``written`` (tick, bytes), in time order; empty texts, and a marker
+    repeated in several tracks at one tick, count once."""
+    at: dict[int, dict[str, None]] = defaultdict(dict)  # an ordered set of texts per tick
+    for tick, raw in written:
+        if text := shown_text(raw, encodings):
+            at[tick][text] = None
+    return [Marker(tick, " · ".join(texts)) for tick, texts in sorted(at.items())]
+
+
+@dataclass(frozen=True)
 class _Parsed:
     notes: NoteTable
     tempo_map: TempoMap
@@ -126,6 +145,7 @@ class _Parsed:
     parts: list[Part]
     end_tick: int
     pedals: dict[tuple[int, int], np.ndarray]  # (track, channel) -> (K, 2) ticks the sustain pedal is down
+    markers: list[Marker]
 
 
 def _pedal_spans(events: list[tuple[int, int]], end_tick: int) -> np.ndarray:
@@ -152,6 +172,7 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
     counts: dict[tuple[int, int], int] = defaultdict(int)
     names: dict[int, bytes] = {}  # as written; decoded once the whole file's text is known
     texts: list[bytes] = []
+    markers: list[tuple[int, bytes]] = []
     sustain: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     end_tick = 0
 
@@ -188,6 +209,8 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
                 texts.append(_written(msg))
                 if kind == "track_name" and tr not in names:
                     names[tr] = texts[-1]
+                elif kind == "marker":
+                    markers.append((tick, texts[-1]))
         # Notes never switched off end where their track ends.
         for (ch, pitch), queue in open_notes.items():
             for on_tick, vel, ref in queue:
@@ -205,7 +228,7 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
     signatures.sort(key=lambda s: s.tick)
     pedals = {key: _pedal_spans(events, end_tick) for key, events in sustain.items()}
     return _Parsed(table, TempoMap.from_changes(midi.ticks_per_beat, tempos), signatures, parts, end_tick,
-                   pedals)
+                   pedals, _markers(markers, encodings))
 
 
 def _last_at(changes: list[tuple[int, int]], ticks: np.ndarray, default: int) -> np.ndarray:
@@ -265,6 +288,7 @@ class MidiDocument:
         self.notes = parsed.notes
         self.piano_parts = auto_piano_parts(self.parts)
         self._pedals = parsed.pedals
+        self.markers = parsed.markers
         self._data: bytes | None = None  # the bytes it was read from
         self._pedal_cache: dict[frozenset[tuple[int, int]], np.ndarray] = {}
 

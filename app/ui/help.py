@@ -56,7 +56,7 @@ GESTURES = [
     ("Ctrl+drag in the velocity lane", "raise (up) or lower a phrase around the pointer, keeping each note's "
                                        "place; drag sideways to widen it"),
     ("Drag the strip above the velocity lane", "make the lane taller or shorter"),
-    ("Click the ruler", "move the playhead"),
+    ("Click the ruler / a marker's name above it", "move the playhead there / to the marker"),
     ("Click or slide over the keyboard", "hear those keys; notes sound as you click, drag or draw them "
                                           "(Edit ▸ Audition Notes)"),
     ("Arrow keys / Shift+Up, Shift+Down", "move the selected notes a snap step or a semitone / an octave"),

@@ -158,7 +158,8 @@ class MainWindow(QMainWindow):
                 (self.roll, "Piano roll", "The notes by pitch and time, coloured by velocity. Arrow keys move the "
                                           "selected notes; Alt+Left and Alt+Right step from note to note."),
                 (self.keyboard, "Keyboard", "Click a key to hear it."),
-                (self.ruler, "Ruler", "Bars and beats; click to move the playhead."),
+                (self.ruler, "Ruler", "Bars and beats, under the file's markers if it has any; click to move "
+                                         "the playhead."),
                 (self.lane, "Velocity lane", "The velocity of each piano note; Ctrl+Up and Ctrl+Down change the "
                                              "selected notes' velocities."),
                 (self.lane_grip, "Velocity lane height", "Drag to make the velocity lane taller or shorter.")):

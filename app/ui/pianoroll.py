@@ -18,7 +18,7 @@ from app.ui import style
 from app.ui.errors import reports_errors
 from app.ui.geometry import ViewState, bar_group
 from app.ui.painted import PaintedView
-from app.ui.tooltips import NoteTooltips
+from app.ui.tooltips import note_tooltips
 
 RESIZE_GRIP_PX = 6
 BAR_LINE_SPACING_PX = 16.0  # bar lines closer than this would wall the notes in: only every 2nd, 4th... is
@@ -179,7 +179,7 @@ class PianoRoll(PaintedView):
         self.setMouseTracking(True)
         self.setMinimumSize(200, 120)
         view.changed.connect(self.update)
-        self.tooltips = NoteTooltips(self, self.note_at)
+        self.tooltips = note_tooltips(self, self.note_at)
 
     def set_document(self, doc: EditorDocument) -> None:
         self.doc = doc

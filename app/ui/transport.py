@@ -98,6 +98,11 @@ class Transport(QObject):
             action.setShortcut(QKeySequence(key))
             action.triggered.connect(lambda _=False, tick=tick: self.seek_tick(tick()))
             w.addAction(action)
+        for text, key, step in (("Go to &Previous Marker", "[", -1), ("Go to &Next Marker", "]", 1)):
+            action = QAction(text, w)
+            action.setShortcut(QKeySequence(key))
+            action.triggered.connect(lambda _=False, step=step: self.seek_marker(step))
+            w.addAction(action)
         self.output_box = QComboBox()
         self.output_box.addItem("FluidSynth piano", "fluidsynth")
         self.output_box.addItem("MIDI port", "port")
@@ -418,6 +423,19 @@ class Transport(QObject):
         if self.player is not None:  # else the next Play starts from the playhead
             self.player.seek(self._seconds_at(tick))
         self._show_playhead(tick)
+
+    def seek_marker(self, step: int) -> None:
+        """To the file's next marker after the playhead (``step`` 1) or the last one before it (-1: pressed just
+        after a section began, back to its start, as in a DAW)."""
+        markers, here = self.window.doc.midi.markers, self.window.roll.playhead_tick or 0.0
+        ahead = [m for m in markers if m.tick > here] if step > 0 else [m for m in markers if m.tick < here][::-1]
+        if ahead:
+            self.seek_tick(ahead[0].tick)
+            self.window.view.keep_in_view(ahead[0].tick, self.window.roll.width())
+            self.window.statusBar().showMessage(f"Marker: {ahead[0].text}", 4000)
+        else:
+            where = "in this file" if not markers else "after the playhead" if step > 0 else "before the playhead"
+            self.window.statusBar().showMessage(f"No marker {where}.", 4000)
 
     def switch(self, version: Version) -> None:
         if self.player is not None and version.value in self.player.schedules:
