@@ -268,7 +268,7 @@ def test_the_ruler_shows_the_file_s_markers_names_them_and_seeks_to_them(window,
     assert ruler.height() == BAR_STRIP and ruler.marker_at(QPointF(view.x_of(0) + 5, 5)) is None
     marked = tmp_path / "marked.mid"
     midi = mido.MidiFile(DEMO)
-    midi.tracks.append(mido.MidiTrack([mido.MetaMessage("marker", text="Theme", time=0),
+    midi.tracks.append(mido.MidiTrack([mido.MetaMessage("marker", text="Theme " * 30, time=0),
                                        mido.MetaMessage("marker", text="Left hand takes the tune", time=8 * 480)]))
     midi.save(marked)
     window.open_path(marked)
@@ -297,7 +297,11 @@ def test_the_ruler_shows_the_file_s_markers_names_them_and_seeks_to_them(window,
     assert window.roll.playhead_tick == 8 * 480
     qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
     assert window.roll.playhead_tick == 0 and view.x_of(0) >= 0  # and in view
-    assert window.statusBar().currentMessage() == "Marker: Theme"
+    assert window.statusBar().currentMessage().startswith("Marker: Theme Theme")
+    point = QPointF(view.x_of(0) + 30, 5).toPoint()  # a long text's tooltip is wrapped, not a screen wide
+    QApplication.sendEvent(ruler, QHelpEvent(QEvent.Type.ToolTip, point, ruler.mapToGlobal(point)))
+    assert QToolTip.text().splitlines()[:3] == ["Theme " * 12 + "Theme"] * 2 + ["Theme " * 3 + "Theme"]
+    QToolTip.hideText()
     qtbot.keyClick(window, Qt.Key.Key_BracketRight)
     assert window.roll.playhead_tick == 8 * 480 and window.transport.player.position() == pytest.approx(8 * 60 / 66)
     qtbot.keyClick(window, Qt.Key.Key_BracketRight)

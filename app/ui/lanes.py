@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
@@ -177,7 +179,9 @@ class Ruler(PaintedView):
 
     def marker_text_at(self, pos: QPointF) -> str | None:
         marker = self.marker_at(pos)
-        return None if marker is None else f"{marker.text}\n{self.doc.describe_position(marker.tick)}"
+        if marker is None:
+            return None
+        return f"{textwrap.fill(marker.text, 80)}\n{self.doc.describe_position(marker.tick)}"  # not a screen wide
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         marker = self.marker_at(event.position())
