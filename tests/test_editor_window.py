@@ -658,6 +658,25 @@ def test_screenshot_of_a_bad_file_says_why_instead_of_waiting_on_a_dialog(tmp_pa
     assert not (tmp_path / "shot.png").exists()
 
 
+def test_a_screenshot_shows_the_panel_once_the_model_has_loaded_or_failed(qtbot, settings, tmp_path):
+    from app.ui.screenshot import render_screenshot
+
+    def slow_model():
+        time.sleep(0.5)  # a checkpoint loading from a cold disk
+        return SlowPredictor()
+
+    def no_model():
+        raise OSError("no model in this test")
+
+    for loader, says in ((slow_model, "StyleNet ready on fake."), (no_model, "Humanise is unavailable: ")):
+        window = MainWindow(settings, loader=loader)
+        qtbot.addWidget(window)
+        started = time.monotonic()
+        assert render_screenshot(window, str(DEMO), tmp_path / "shot.png", "original", "classical", (800, 600)) == 0
+        assert window.panel.info.text().startswith(says), "the picture showed 'Loading the StyleNet checkpoint…'"
+        assert time.monotonic() - started < 30  # a failure settles it too, without the minute's wait
+
+
 @pytest.mark.qt_no_exception_capture  # the error is the point: it must fail the render, not the test
 def test_screenshot_fails_when_painting_raises(qtbot, settings, tmp_path, monkeypatch, capsys):
     from app.ui.screenshot import render_screenshot

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from app.core.editor import Version
 from app.core.humanise import VelocityPredictor, baseline_velocities, humanise_mask, uses_written_dynamics
@@ -33,11 +33,14 @@ def velocity_summary(made: np.ndarray) -> str:
 class HumaniseController(QObject):
     """Drives the Humanise panel for ``window``; worker threads go into ``threads`` (the window joins them)."""
 
+    model_settled = Signal()  # the model at start-up has loaded, or failed to: the panel says which
+
     def __init__(self, window: MainWindow, loader: Callable[[], VelocityPredictor] | None,
                  threads: list[QThread]) -> None:
         super().__init__(window)
         self.window, self.threads = window, threads
         self.holder = PredictorHolder(loader or window.models.loader())
+        self.settled = False
         self.job: HumaniseJob | None = None
         self.last: HumaniseResult | None = None  # the strength slider blends it again
         panel = window.panel
@@ -69,6 +72,12 @@ class HumaniseController(QObject):
         w.status_labels["device"].setText(f"model: {Path(checkpoint).name} · {device}" if checkpoint
                                           else f"device: {device}")
         w.panel.info.setText(self._ready_text(predictor))
+        self._settle()
+
+    def _settle(self) -> None:
+        if not self.settled:
+            self.settled = True
+            self.model_settled.emit()
 
     @staticmethod
     def _ready_text(predictor: VelocityPredictor) -> str:
@@ -87,6 +96,7 @@ class HumaniseController(QObject):
             self.window.settings.get("checkpoint")) else ""
         self.window.panel.set_unavailable(f"Humanise is unavailable: {message}{hint}")
         self.window.status_labels["device"].setText("device: no model")
+        self._settle()
 
     def use_model(self, predictor: VelocityPredictor, load: Callable[[], VelocityPredictor]) -> None:
         """Humanise with ``predictor`` from now on (Humanise ▸ Model)."""

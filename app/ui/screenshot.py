@@ -59,11 +59,11 @@ def _render(window: MainWindow, file: str | None, out: Path, version: str, style
     window.show()
     QApplication.processEvents()
     window.fit_song()
+    if not window.humaniser.settled:  # the panel as a user sees it a moment after start, not "Loading…"
+        wait_for(window.humaniser.model_settled, 60_000)
     if version == "baseline":
         window.make_baseline()
     elif version == "stylised":
-        if not window.panel.humanise_button.isEnabled():
-            wait_for(window.panel.style_box.currentIndexChanged, 60_000)  # model still loading
         if not window.panel.humanise_button.isEnabled():
             print(f"error: cannot humanise: {window.panel.info.text()}", file=sys.stderr)
             return 3
