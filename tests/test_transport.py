@@ -266,6 +266,7 @@ def test_the_ruler_shows_the_file_s_markers_names_them_and_seeks_to_them(window,
     window.open_path(DEMO)
     ruler, view = window.ruler, window.view
     assert ruler.height() == BAR_STRIP and ruler.marker_at(QPointF(view.x_of(0) + 5, 5)) is None
+    unmarked = window.roll.grab().toImage()
     marked = tmp_path / "marked.mid"
     midi = mido.MidiFile(DEMO)
     midi.tracks.append(mido.MidiTrack([mido.MetaMessage("marker", text="Theme " * 30, time=0),
@@ -278,6 +279,12 @@ def test_the_ruler_shows_the_file_s_markers_names_them_and_seeks_to_them(window,
     image = ruler.grab().toImage()
     assert image.pixelColor(int(x) + 1, MARKER_STRIP // 2) == style.MARKER  # its flag, at its bar
     assert image.pixelColor(int(x) + 1, MARKER_STRIP + BAR_STRIP - 2) != style.MARKER  # not through the bars
+    roll = window.roll.grab().toImage()  # the same notes and view: only the marker's dashed line differs
+
+    def changed(column: int) -> int:
+        return sum(roll.pixelColor(column, y) != unmarked.pixelColor(column, y) for y in range(roll.height()))
+
+    assert changed(int(x)) > roll.height() // 4 and changed(int(x) + 5) == 0
 
     label = QPointF(x + 30, MARKER_STRIP / 2)  # on the second marker's label, a beat and more after it
     point = label.toPoint()

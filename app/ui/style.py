@@ -21,6 +21,7 @@ NUMBER_ON_DARK = QColor(235, 238, 242, 230)  # on blue (soft) ones
 CURVE = QColor(255, 255, 255, 190)  # the shown version's phrase-level dynamics in the velocity lane
 PEDAL = QColor("#6f86b8")  # the sustain pedal's strip in the velocity lane
 MARKER = QColor("#b49be0")  # a marker's flag on the ruler
+MARKER_LINE = QColor(180, 155, 224, 120)  # its dashed line down the roll
 MARKER_TEXT = QColor("#e4dcf5")
 MARKER_STRIP = QColor("#25282d")  # behind the markers, a shade darker than the ruler
 VERSION_COLOURS = {"original": QColor("#9aa5b1"), "baseline": QColor("#e0b341"), "stylised": QColor("#e0577a")}
