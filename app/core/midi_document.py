@@ -79,8 +79,13 @@ class Part:
 
 
 def _written(msg: mido.MetaMessage) -> bytes:
-    """A text event's bytes, as in the file (mido reads them as Latin-1)."""
-    return str(msg.name if msg.type in ("track_name", "instrument_name") else msg.text).encode("latin-1")
+    """A text event's bytes, as in the file (mido reads them as Latin-1); of one made in code with any text,
+    its UTF-8."""
+    text = str(msg.name if msg.type in ("track_name", "instrument_name") else msg.text)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
 
 
 def _smf_bytes(data: bytes, source: str) -> bytes:
