@@ -112,9 +112,12 @@ class Ruler(PaintedView):
     @doc.setter
     def doc(self, doc: EditorDocument) -> None:
         self._doc = doc
-        self.markers = doc.midi.markers
-        self.setFixedHeight(BAR_STRIP + (MARKER_STRIP if self.markers else 0))
+        self.setFixedHeight(BAR_STRIP + self.marker_strip)
         self.update()
+
+    @property
+    def markers(self) -> list[Marker]:
+        return self._doc.midi.markers
 
     @property
     def marker_strip(self) -> int:
