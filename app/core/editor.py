@@ -16,8 +16,10 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from app.core import markers as marker_edits
 from app.core.dynamics import piano_top_voice
 from app.core.humanise import fit_to_range, ramp, scale_dynamics
+from app.core.markers import Marker, Markers
 from app.core.midi_document import MidiDocument
 from app.core.notes import NoteTable, pitch_name
 from app.core.timing import bar_beat
@@ -50,6 +52,7 @@ class EditorState:
     baseline: np.ndarray | None = None  # (N,) velocities, or None until generated
     stylised: np.ndarray | None = None
     style: str | None = None  # style of the stylised version
+    markers: Markers = ()  # the song's markers, in time order (edited ones belong to the score, as notes do)
 
     def velocities(self, version: Version) -> np.ndarray | None:
         return {Version.ORIGINAL: self.notes.velocity, Version.BASELINE: self.baseline,
@@ -70,7 +73,7 @@ class EditorState:
                 return None
             out = np.where(rows >= 0, v[np.maximum(rows, 0)], notes.velocity)
             return out.astype(np.int16)
-        return EditorState(notes, remap(self.baseline), remap(self.stylised), self.style)
+        return replace(self, notes=notes, baseline=remap(self.baseline), stylised=remap(self.stylised))
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,11 +104,11 @@ class EditorDocument:
 
     def __init__(self, midi: MidiDocument) -> None:
         self.midi = midi
-        self.state = EditorState(midi.notes)
+        self.state = EditorState(midi.notes, markers=midi.markers)
         self.version = Version.ORIGINAL
         self.selection = np.zeros(len(midi.notes), dtype=bool)
         self.saved_state = self.state  # the Original as last saved (or loaded)
-        self.exported_stylised: tuple[NoteTable, np.ndarray] | None = None  # (notes, velocities) last exported
+        self.exported_stylised: tuple[EditorState, np.ndarray] | None = None  # (state, velocities) last exported
         self.push: Callable[[str, EditorState, EditorState], None] = lambda text, before, after: self.restore(after)
         self._listeners: list[Listener] = []
         self._identity = object()  # what a clip copied here remembers (ids of freed documents are reused)
@@ -197,10 +200,12 @@ class EditorDocument:
     def unsaved(self) -> list[Version]:
         """Versions holding work that is in no file: the Original (the edited score) since it was last saved,
         the Stylised version since it was last exported. The random baseline is not counted: its seed remakes it."""
-        out = [Version.ORIGINAL] if self.state.notes is not self.saved_state.notes else []
-        stylised, exported = self.state.stylised, self.exported_stylised
+        state, saved = self.state, self.saved_state
+        out = [Version.ORIGINAL] if state.notes is not saved.notes or state.markers != saved.markers else []
+        stylised, exported = state.stylised, self.exported_stylised
         if stylised is not None and (exported is None or exported[1] is not stylised
-                                     or not exported[0].same_places(self.notes)):
+                                     or not exported[0].notes.same_places(self.notes)
+                                     or exported[0].markers != state.markers):
             out.append(Version.STYLISED)
         return out
 
@@ -211,11 +216,12 @@ class EditorDocument:
     def mark_saved(self) -> None:
         """Take every version as written (nothing to ask about on close)."""
         self.saved_state = self.state
-        self.exported_stylised = (self.notes, self.state.stylised) if self.state.stylised is not None else None
+        self.exported_stylised = (self.state, self.state.stylised) if self.state.stylised is not None else None
 
     def mark_unsaved(self) -> None:
         """Take the Original as never saved (a document rebuilt from a recovery copy)."""
-        self.saved_state = EditorState(self.notes.with_velocities(self.notes.velocity))
+        notes = self.notes.with_velocities(self.notes.velocity)  # a table the state's notes are not
+        self.saved_state = EditorState(notes, markers=self.midi.loaded_markers)
 
     # -- state changes --------------------------------------------------------
     def restore(self, state: EditorState) -> None:
@@ -376,10 +382,43 @@ class EditorDocument:
             own = state.velocities(version)
             return None if own is None else np.concatenate([own, clip.velocities(version)]).astype(np.int16)
 
-        after = EditorState(self.notes.append(new), extended(Version.BASELINE), extended(Version.STYLISED),
-                            state.style)
+        after = replace(state, notes=self.notes.append(new), baseline=extended(Version.BASELINE),
+                        stylised=extended(Version.STYLISED))
         self._edit("Paste notes", after)
         self.set_selection(np.r_[np.zeros(len(state.notes), bool), np.ones(len(c), bool)])
+
+    # -- markers (each edit one undo step; a tick names a marker) ----------------------
+    @property
+    def markers(self) -> Markers:
+        return self.state.markers
+
+    def marker_at(self, tick: int) -> Marker | None:
+        return next((m for m in self.markers if m.tick == tick), None)
+
+    def add_marker(self, tick: int, text: str = "") -> Marker:
+        """A marker at ``tick`` named ``text`` (or "Marker 3": the first free number), joined to one already
+        there; returns the marker at ``tick``."""
+        name = marker_edits.marker_name(text) or marker_edits.next_free_name(self.markers)
+        self._edit_markers("Add marker", marker_edits.added(self.markers, tick, name))
+        return next(m for m in self.markers if m.tick == max(0, int(tick)))
+
+    def rename_marker(self, tick: int, text: str) -> bool:
+        """Name the marker at ``tick`` ``text``; False (nothing done) for a name with nothing printable in it."""
+        name = marker_edits.marker_name(text)
+        if not name:
+            return False
+        self._edit_markers("Rename marker", marker_edits.renamed(self.markers, tick, name))
+        return True
+
+    def move_marker(self, tick: int, to_tick: int) -> None:
+        self._edit_markers("Move marker", marker_edits.moved(self.markers, tick, to_tick))
+
+    def delete_marker(self, tick: int) -> None:
+        self._edit_markers("Delete marker", marker_edits.removed(self.markers, tick))
+
+    def _edit_markers(self, text: str, markers: Markers) -> None:
+        if markers != self.markers:
+            self._edit(text, replace(self.state, markers=markers))
 
     def _adopted(self, clip: NoteClip) -> NoteTable:
         """Another file's clip as notes of this one: its times in this file's ticks per beat, every note in
@@ -400,6 +439,7 @@ class EditorDocument:
         if velocity is None:
             raise ValueError(f"there is no {version.label} version yet")
         self.midi.notes = self.notes.with_velocities(velocity)
+        self.midi.markers = self.state.markers
         return self.midi
 
     def export(self, path: str | Path, version: Version) -> None:
@@ -407,5 +447,5 @@ class EditorDocument:
         if version is Version.ORIGINAL:
             self.saved_state = self.state
         elif version is Version.STYLISED and self.state.stylised is not None:  # midi_for made sure it is
-            self.exported_stylised = (self.notes, self.state.stylised)
+            self.exported_stylised = (self.state, self.state.stylised)
         self._emit()  # what is unsaved has changed

@@ -19,7 +19,8 @@ import numpy as np
 
 from app.core.atomic import write_atomic
 from app.core.errors import UserError
-from app.core.midi_text import TEXT_EVENTS, shown_text, text_encodings
+from app.core.markers import Markers, read_markers, remarked_track
+from app.core.midi_text import TEXT_EVENTS, encoding_to_write, shown_text, text_encodings, written_text
 from app.core.notes import NoteTable
 from app.core.timing import TempoMap, TimeSignature
 
@@ -124,25 +125,6 @@ def _read_midifile(data: bytes, source: str) -> mido.MidiFile:
 
 
 @dataclass(frozen=True)
-class Marker:
-    """A marker event: a section's name ("Chorus", "B") or a performer's note ("LH stride pattern"). ``text`` is
-    every marker at ``tick``, joined with " · "."""
-
-    tick: int
-    text: str
-
-
-def _markers(written: list[tuple[int, bytes]], encodings: tuple[str, ...]) -> list[Marker]:
-    """One :class:`Marker` per tick of ``written`` (tick, bytes), in time order; empty texts, and a marker
-    repeated in several tracks at one tick, count once."""
-    at: dict[int, dict[str, None]] = defaultdict(dict)  # an ordered set of texts per tick
-    for tick, raw in written:
-        if text := shown_text(raw, encodings):
-            at[tick][text] = None
-    return [Marker(tick, " · ".join(texts)) for tick, texts in sorted(at.items())]
-
-
-@dataclass(frozen=True)
 class _Parsed:
     notes: NoteTable
     tempo_map: TempoMap
@@ -150,7 +132,8 @@ class _Parsed:
     parts: list[Part]
     end_tick: int
     pedals: dict[tuple[int, int], np.ndarray]  # (track, channel) -> (K, 2) ticks the sustain pedal is down
-    markers: list[Marker]
+    markers: Markers
+    text_encoding: str  # what new text is written in
 
 
 def _pedal_spans(events: list[tuple[int, int]], end_tick: int) -> np.ndarray:
@@ -233,7 +216,7 @@ def _parse(midi: mido.MidiFile, source: str) -> _Parsed:
     signatures.sort(key=lambda s: s.tick)
     pedals = {key: _pedal_spans(events, end_tick) for key, events in sustain.items()}
     return _Parsed(table, TempoMap.from_changes(midi.ticks_per_beat, tempos), signatures, parts, end_tick,
-                   pedals, _markers(markers, encodings))
+                   pedals, read_markers(markers, encodings), encoding_to_write(texts, encodings))
 
 
 def _last_at(changes: list[tuple[int, int]], ticks: np.ndarray, default: int) -> np.ndarray:
@@ -293,7 +276,9 @@ class MidiDocument:
         self.notes = parsed.notes
         self.piano_parts = auto_piano_parts(self.parts)
         self._pedals = parsed.pedals
-        self.markers = parsed.markers
+        self.loaded_markers = parsed.markers
+        self.markers: Markers = parsed.markers  # as edited: a save writes these
+        self.text_encoding = parsed.text_encoding
         self._data: bytes | None = None  # the bytes it was read from
         self._pedal_cache: dict[frozenset[tuple[int, int]], np.ndarray] = {}
 
@@ -399,7 +384,19 @@ class MidiDocument:
             else:
                 rebuilt, refs[rows] = _rebuilt_track(track, now)
                 out.tracks.append(rebuilt)
+        if self.markers != self.loaded_markers:
+            self._write_markers(out, refs)
         return out, refs
+
+    def _write_markers(self, out: mido.MidiFile, refs: np.ndarray) -> None:
+        """Replace the marker events of ``out`` by :attr:`markers`, in its first track; ``refs`` follow the
+        note-ons they name."""
+        written = [(m.tick, written_text(m.text, self.text_encoding)) for m in self.markers]
+        for tr, track in enumerate(out.tracks):
+            if tr == 0 or any(msg.type == "marker" for msg in track):
+                out.tracks[tr], where = remarked_track(track, written if tr == 0 else [])
+                rows = np.flatnonzero(self.notes.track == tr)
+                refs[rows] = where[refs[rows]]
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically (temp file + rename), so a failed save never leaves half a file."""

@@ -55,3 +55,26 @@ def shown_text(raw: bytes, encodings: tuple[str, ...] = WESTERN) -> str:
     else:
         text = raw.decode("latin-1")
     return " ".join("".join(c for c in text if c.isprintable()).split())
+
+
+def encoding_to_write(texts: Iterable[bytes], encodings: tuple[str, ...]) -> str:
+    """How to write new text into a file whose text events are ``texts``, read with ``encodings``: as the file
+    writes its own (UTF-8 where one of its non-ASCII texts is UTF-8, Shift-JIS in a Japanese file), else cp1252,
+    what Windows sequencers write and readers that assume Latin-1 mostly show right."""
+    for raw in texts:
+        if not raw.isascii():
+            try:
+                raw.decode("utf-8")
+                return "utf-8"
+            except UnicodeDecodeError:
+                pass
+    return "cp932" if encodings == JAPANESE else "cp1252"
+
+
+def written_text(text: str, encoding: str) -> bytes:
+    """``text`` as bytes in ``encoding``, or in UTF-8 where ``encoding`` has no byte for one of its characters
+    (read back by :func:`shown_text`, which tries UTF-8 first)."""
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode("utf-8")

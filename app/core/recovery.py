@@ -4,8 +4,8 @@ Each running editor owns one session folder under a recovery root and holds an e
 it (``flock``), so a folder whose lock can be taken belongs to an editor that is gone: its work is
 offered back. The folder holds the file as it was opened (``base.mid``, written once per document),
 the note table with every version's velocities (``notes.npz``: about a millisecond even for 16,000
-notes, so it is written on the main thread) and ``session.json``, written last, which marks a
-complete snapshot. Restoring re-reads the base and lays the saved notes over it, as saving the
+notes, so it is written on the main thread) and ``session.json`` (piano parts, markers), written
+last, which marks a complete snapshot. Restoring re-reads the base and lays the saved notes over it, as saving the
 edited document would.
 """
 
@@ -26,6 +26,7 @@ import numpy as np
 
 from app.core.atomic import write_atomic
 from app.core.editor import EditorDocument, EditorState, Version
+from app.core.markers import Marker, Markers
 from app.core.midi_document import MidiDocument, MidiError
 from app.core.notes import NoteTable
 
@@ -45,6 +46,7 @@ class RecoveredWork:
     versions: tuple[str, ...]
     style: str | None
     piano_parts: tuple[tuple[int, int], ...] = ()
+    markers: Markers | None = None  # as edited (None: a snapshot from before markers were kept, or none)
 
     @property
     def name(self) -> str:
@@ -99,7 +101,8 @@ class RecoveryStore:
         write_atomic(self.folder / NOTES_FILE, buf.getvalue())
         source = str(doc.midi.path.resolve()) if doc.midi.path else None
         session = {"source": source, "saved_at": time.time(), "versions": [v.value for v in doc.available_versions()],
-                   "style": state.style, "piano_parts": sorted(doc.midi.piano_parts)}
+                   "style": state.style, "piano_parts": sorted(doc.midi.piano_parts),
+                   "markers": [[m.tick, m.text] for m in state.markers]}
         write_atomic(self.folder / SESSION_FILE, json.dumps(session).encode())
 
     def clear(self) -> None:
@@ -123,8 +126,10 @@ def left_behind(root: Path) -> list[RecoveredWork]:
             session = json.loads((folder / SESSION_FILE).read_text())
             source = Path(session["source"]) if session.get("source") else None
             parts = tuple((int(t), int(c)) for t, c in session.get("piano_parts", []))
+            markers = session.get("markers")
+            kept = None if markers is None else tuple(Marker(int(t), str(text)) for t, text in markers)
             found.append(RecoveredWork(folder, source, float(session["saved_at"]), tuple(session["versions"]),
-                                       session.get("style"), parts))
+                                       session.get("style"), parts, kept))
         except (OSError, ValueError, KeyError, TypeError):
             continue  # an editor that crashed before its first complete snapshot: nothing to offer
     return sorted(found, key=lambda w: w.saved_at, reverse=True)
@@ -143,7 +148,8 @@ def restore(work: RecoveredWork) -> EditorDocument:
     if not _fits(notes, base) or any(len(v) != len(notes) for v in versions.values()):
         raise MidiError(f"the recovery copy of {work.name} is damaged (its notes do not fit its file)")
     doc = EditorDocument(base)
-    doc.restore(EditorState(notes, versions.get("baseline"), versions.get("stylised"), work.style))
+    markers = base.markers if work.markers is None else work.markers
+    doc.restore(EditorState(notes, versions.get("baseline"), versions.get("stylised"), work.style, markers))
     if work.piano_parts:
         with contextlib.suppress(MidiError):  # parts that do not fit this file: keep the automatic choice
             doc.midi.set_piano_parts(set(work.piano_parts))

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.dynamics import dynamics_curve, in_time_order
 from app.core.editor import EditorDocument
-from app.core.midi_document import Marker
+from app.core.markers import Marker
 from app.core.notes import pitch_name
 from app.core.timing import bar_lines
 from app.ui import style
