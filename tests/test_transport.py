@@ -261,7 +261,7 @@ def test_the_ruler_shows_the_file_s_markers_names_them_and_seeks_to_them(window,
     from PySide6.QtWidgets import QApplication, QToolTip
 
     from app.ui import style
-    from app.ui.lanes import BAR_STRIP, MARKER_STRIP
+    from app.ui.ruler import BAR_STRIP, MARKER_STRIP
 
     window.open_path(DEMO)
     ruler, view = window.ruler, window.view

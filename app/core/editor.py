@@ -175,12 +175,14 @@ class EditorDocument:
         return max(int(self.midi.end_tick), int(self.notes.end.max()) if len(self.notes) else 0)
 
     def describe_position(self, tick: float) -> str:
-        """"5.2 · 0:12.4 / 2:05.0": where the playhead is, as bar.beat (as DAWs count: both from 1) and in
-        time, against the song's length."""
-        midi = self.midi
-        bar, beat = bar_beat(midi.time_signatures, midi.ticks_per_beat, max(0, int(tick)))
-        now, total = midi.tempo_map.seconds(np.array([max(0.0, tick), self.end_tick]))
-        return f"{bar}.{int(beat)} · {clock(now)} / {clock(total)}"
+        """"5.2 · 0:12.4 / 2:05.0": where the playhead is, as bar.beat and in time, against the song's length."""
+        now, total = self.midi.tempo_map.seconds(np.array([max(0.0, tick), self.end_tick]))
+        return f"{self.bar_and_beat(tick)} · {clock(now)} / {clock(total)}"
+
+    def bar_and_beat(self, tick: float) -> str:
+        """"5.2": the beat ``tick`` is in, as DAWs count (both from 1)."""
+        bar, beat = bar_beat(self.midi.time_signatures, self.midi.ticks_per_beat, max(0, int(tick)))
+        return f"{bar}.{int(beat)}"
 
     def piano_note_near(self, pitch: int, seconds: float, within: float) -> int | None:
         """The piano note of ``pitch`` whose onset is nearest ``seconds`` into the song, if within ``within``

@@ -1,8 +1,6 @@
-"""The views around the roll: keyboard (left), bar/beat ruler (top) and velocity lane (bottom)."""
+"""The views around the roll: keyboard (left) and velocity lane (bottom); the ruler (top) is in ``ruler``."""
 
 from __future__ import annotations
-
-import textwrap
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
@@ -11,24 +9,17 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.dynamics import dynamics_curve, in_time_order
 from app.core.editor import EditorDocument
-from app.core.markers import Marker
 from app.core.notes import pitch_name
-from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.errors import reports_errors
-from app.ui.geometry import ViewState, bar_group
+from app.ui.geometry import ViewState
 from app.ui.painted import PaintedView
-from app.ui.tooltips import Tooltips, note_tooltips
+from app.ui.tooltips import note_tooltips
 
 LANE_PAD = 6  # px above 127 in the velocity lane
 PEDAL_STRIP = 7  # px below 0: the sustain pedal's strip
 BOTTOM_PAD = PEDAL_STRIP + 3
 BRUSH_MIN_SIGMA = 1.0  # s: the dynamics brush is at least a phrase wide (a Gaussian of this SD, in time)
-LABEL_SPACING_PX = 60.0  # bar numbers on the ruler at least this far apart
-BAR_STRIP = 24  # px: the ruler's bar numbers and beat ticks
-MARKER_STRIP = 17  # px above them, for a file with markers
-MARKER_PAD = 4  # px between a marker's flag and its text
-MARKER_TEXT_PX = 360  # a longer marker text is cut short (the tooltip has all of it)
 CURVE_STEP_PX = 4.0  # the dynamics curve is sampled every this many pixels
 BLIND_TEXT = "Velocities are hidden during the blind test."
 
@@ -88,108 +79,6 @@ class Keyboard(PaintedView):
             self.view.zoom_y(1.15 ** steps, event.position().y())
         else:
             self.view.scroll_to(top_pitch=self.view.top_pitch + steps * 3)
-
-
-@reports_errors
-class Ruler(PaintedView):
-    """Bar numbers and beat ticks, under a strip of the file's markers where it has any; a click asks to move
-    the playhead there (to a marker, on its label)."""
-
-    seek_requested = Signal(float)
-
-    def __init__(self, doc: EditorDocument, view: ViewState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.view = view
-        self.doc = doc
-        self.playhead_tick: float | None = None
-        self.tooltips = Tooltips(self, self.marker_text_at)
-        view.changed.connect(self.update)
-
-    @property
-    def doc(self) -> EditorDocument:
-        return self._doc
-
-    @doc.setter
-    def doc(self, doc: EditorDocument) -> None:
-        self._doc = doc
-        self.setFixedHeight(BAR_STRIP + self.marker_strip)
-        self.update()
-
-    @property
-    def markers(self) -> list[Marker]:
-        return self._doc.midi.markers
-
-    @property
-    def marker_strip(self) -> int:
-        return MARKER_STRIP if self.markers else 0
-
-    def _paint(self, p: QPainter) -> None:
-        p.fillRect(self.rect(), QColor("#2c3036"))
-        if self.markers:
-            self._paint_markers(p)
-        p.translate(0, self.marker_strip)
-        self._paint_bars(p)
-        if self.playhead_tick is not None:
-            p.setPen(QPen(style.PLAYHEAD, 2))
-            x = self.view.x_of(self.playhead_tick)
-            p.drawLine(QLineF(x, -self.marker_strip, x, BAR_STRIP))
-
-    def _paint_bars(self, p: QPainter) -> None:
-        v = self.view
-        t1 = v.tick_at(self.width())
-        bars = bar_lines(self.doc.midi.time_signatures, v.ticks_per_beat, int(t1) + 1)
-        every = bar_group(v.ticks_per_beat * 4 * v.px_per_tick, LABEL_SPACING_PX)
-        p.setPen(QColor("#c9ced6"))
-        for tick, number in bars:
-            x = v.x_of(tick)
-            if x < -50:
-                continue
-            labelled = (number - 1) % every == 0
-            p.drawLine(QLineF(x, 10 if labelled else 17, x, BAR_STRIP))  # the bars between: short ticks
-            if labelled:
-                p.drawText(QPointF(x + 3, 12), str(number))
-        if v.ticks_per_beat * v.px_per_tick >= 8:
-            p.setPen(QColor("#6b7280"))
-            for beat in range(int(v.left_tick // v.ticks_per_beat), int(t1 // v.ticks_per_beat) + 1):
-                x = v.x_of(beat * v.ticks_per_beat)
-                p.drawLine(QLineF(x, 18, x, BAR_STRIP))
-
-    def marker_spans(self) -> list[tuple[Marker, float, float]]:
-        """(marker, x0, x1) of each marker's label in view: from its flag (or the left edge, where the section
-        began before it: what is playing stays named) to the next marker's flag."""
-        xs = [self.view.x_of(m.tick) for m in self.markers] + [float("inf")]
-        return [(m, max(x0, 0.0), x1) for m, x0, x1 in zip(self.markers, xs, xs[1:])
-                if x1 > 0 and x0 < self.width()]
-
-    def _paint_markers(self, p: QPainter) -> None:
-        p.fillRect(QRectF(0, 0, self.width(), MARKER_STRIP), style.MARKER_STRIP)
-        metrics = p.fontMetrics()
-        for marker, x0, x1 in self.marker_spans():
-            x = self.view.x_of(marker.tick)
-            if x >= 0:  # a flag: a bar down the strip, not through the bar lines below
-                p.fillRect(QRectF(x, 0, 2, MARKER_STRIP), style.MARKER)
-            room = min(x1, self.width()) - x0 - 2 * MARKER_PAD
-            if room >= 5 * metrics.averageCharWidth():  # else "R…" would say nothing
-                text = metrics.elidedText(marker.text, Qt.TextElideMode.ElideRight, int(min(room, MARKER_TEXT_PX)))
-                p.setPen(style.MARKER_TEXT)
-                p.drawText(QRectF(x0 + MARKER_PAD, 0, room, MARKER_STRIP), Qt.AlignmentFlag.AlignVCenter, text)
-
-    def marker_at(self, pos: QPointF) -> Marker | None:
-        """The marker whose label is at ``pos``, or None (also below the marker strip)."""
-        if pos.y() >= self.marker_strip:
-            return None
-        return next((m for m, x0, x1 in self.marker_spans() if x0 <= pos.x() < x1), None)
-
-    def marker_text_at(self, pos: QPointF) -> str | None:
-        marker = self.marker_at(pos)
-        if marker is None:
-            return None
-        return f"{textwrap.fill(marker.text, 80)}\n{self.doc.describe_position(marker.tick)}"  # not a screen wide
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        marker = self.marker_at(event.position())
-        tick = marker.tick if marker is not None else self.view.tick_at(event.position().x())
-        self.seek_requested.emit(max(0.0, float(tick)))
 
 
 @reports_errors

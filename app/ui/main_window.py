@@ -49,13 +49,15 @@ from app.ui.filters import MIDI_FILES_TO_OPEN
 from app.ui.geometry import HIGHEST, LOWEST, SNAP_CHOICES, ViewState
 from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
-from app.ui.lanes import Keyboard, LaneGrip, Ruler, VelocityLane
+from app.ui.lanes import Keyboard, LaneGrip, VelocityLane
+from app.ui.marker_commands import MarkerCommands
 from app.ui.midi_input import PlayedVelocities
 from app.ui.model_choice import ModelChoice
 from app.ui.note_edits import NoteEdits
 from app.ui.panels import HumanisePanel, TracksPanel
 from app.ui.pianoroll import PianoRoll
 from app.ui.recovery import RecoveryKeeper
+from app.ui.ruler import Ruler
 from app.ui.settings import Settings
 from app.ui.transport import Transport
 from app.ui.worker import finish_threads
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_panels()
         self.edits = NoteEdits(self)
+        self.marker_commands = MarkerCommands(self)
         self.exporter = Exporter(self)
         self.models = ModelChoice(self)
         self.humaniser = HumaniseController(self, loader, self.threads)
@@ -158,8 +161,8 @@ class MainWindow(QMainWindow):
                 (self.roll, "Piano roll", "The notes by pitch and time, coloured by velocity. Arrow keys move the "
                                           "selected notes; Alt+Left and Alt+Right step from note to note."),
                 (self.keyboard, "Keyboard", "Click a key to hear it."),
-                (self.ruler, "Ruler", "Bars and beats, under the file's markers if it has any; click to move "
-                                         "the playhead."),
+                (self.ruler, "Ruler", "Bars and beats, under the song's markers if it has any; click to move "
+                                         "the playhead, drag a marker's name to move the marker."),
                 (self.lane, "Velocity lane", "The velocity of each piano note; Ctrl+Up and Ctrl+Down change the "
                                              "selected notes' velocities."),
                 (self.lane_grip, "Velocity lane height", "Drag to make the velocity lane taller or shorter.")):
@@ -243,6 +246,7 @@ class MainWindow(QMainWindow):
                                   ("A Little Louder", 1, "Ctrl+Shift+Up"), ("A Little Softer", -1, "Ctrl+Shift+Down")):
             self._action(velocity, f"{text} ({delta:+d} velocity)",
                          lambda _=False, d=delta: self.edits.nudge_velocities(d), keys)
+        self.marker_commands.add_to(edit.addMenu("&Markers"))
         self.draw_action = self._action(edit, "&Draw Notes", self._toggle_draw, "D", checkable=True)
         view = bar.addMenu("&View")
         self._action(view, "Zoom &In", lambda: self.view.zoom_x(1.25, self.roll.width() / 2), "Ctrl+=")
@@ -440,8 +444,9 @@ class MainWindow(QMainWindow):
         self._update_status()
         self.tracks.show_counts(self.doc.notes)
         self.pedal_label.setVisible(len(self.doc.midi.pedal_spans()) > 0)
-        for widget in (self.roll, self.lane, self.ruler):
+        for widget in (self.roll, self.lane):
             widget.update()
+        self.ruler.fit_height()  # the markers' strip opens with the first marker and closes with the last
         self.setWindowModified(self.doc.modified)
         if self.keeper is not None:
             self.keeper.document_changed()

@@ -98,11 +98,6 @@ class Transport(QObject):
             action.setShortcut(QKeySequence(key))
             action.triggered.connect(lambda _=False, tick=tick: self.seek_tick(tick()))
             w.addAction(action)
-        for text, key, step in (("Go to &Previous Marker", "[", -1), ("Go to &Next Marker", "]", 1)):
-            action = QAction(text, w)
-            action.setShortcut(QKeySequence(key))
-            action.triggered.connect(lambda _=False, step=step: self.seek_marker(step))
-            w.addAction(action)
         self.output_box = QComboBox()
         self.output_box.addItem("FluidSynth piano", "fluidsynth")
         self.output_box.addItem("MIDI port", "port")
@@ -427,7 +422,7 @@ class Transport(QObject):
     def seek_marker(self, step: int) -> None:
         """To the file's next marker after the playhead (``step`` 1) or the last one before it (-1: pressed just
         after a section began, back to its start, as in a DAW)."""
-        markers, here = self.window.doc.midi.markers, self.window.roll.playhead_tick or 0.0
+        markers, here = self.window.doc.markers, self.window.roll.playhead_tick or 0.0
         ahead = [m for m in markers if m.tick > here] if step > 0 else [m for m in markers if m.tick < here][::-1]
         if ahead:
             self.seek_tick(ahead[0].tick)

@@ -1,0 +1,77 @@
+"""Edit ▸ Markers: add a marker at the playhead, rename or delete the one naming the section it is in, step from
+marker to marker; and the ruler's requests (double-click, right-click). Each edit is one undo step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu
+
+from app.core.markers import LONGEST, Marker
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+
+class MarkerCommands:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        ruler = window.ruler
+        ruler.add_marker_requested.connect(self.add)
+        ruler.rename_marker_requested.connect(self.rename)
+        ruler.delete_marker_requested.connect(self.delete)
+
+    def add_to(self, menu: QMenu) -> None:
+        w = self.window
+        w._action(menu, "&Add Marker at Playhead", self.add_at_playhead, "M")
+        w._action(menu, "&Rename Marker…", lambda: self._on_current(self.rename), "Shift+M")
+        w._action(menu, "&Delete Marker", lambda: self._on_current(self.delete))
+        menu.addSeparator()
+        w._action(menu, "Go to &Previous Marker", lambda: w.transport.seek_marker(-1), QKeySequence("["))
+        w._action(menu, "Go to &Next Marker", lambda: w.transport.seek_marker(1), QKeySequence("]"))
+
+    def _say(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, 5000)
+
+    def _playhead(self) -> float:
+        return self.window.roll.playhead_tick or 0.0
+
+    def current(self) -> Marker | None:
+        """The marker naming the section the playhead is in: the last one at or before it."""
+        here = self._playhead()
+        return next((m for m in reversed(self.window.doc.markers) if m.tick <= here), None)
+
+    def _on_current(self, edit: Callable[[int], None]) -> None:
+        marker = self.current()
+        if marker is None:
+            self._say("No marker at or before the playhead.")
+        else:
+            edit(marker.tick)
+
+    def add_at_playhead(self) -> None:
+        """A marker at the playhead, on the snap grid (tapped in while the song plays, it lands on the beat)."""
+        self.add(max(0, self.window.view.snap(self._playhead())))
+
+    def add(self, tick: int) -> None:
+        doc = self.window.doc
+        marker = doc.add_marker(tick)
+        self._say(f"Marker “{marker.text}” at {doc.bar_and_beat(tick)}: double-click its name to rename it.")
+
+    def rename(self, tick: int) -> None:
+        doc = self.window.doc
+        marker = doc.marker_at(tick)
+        if marker is None:
+            return
+        label = f"Name of the marker at {doc.bar_and_beat(tick)}:"
+        text, ok = QInputDialog.getText(self.window, "Rename Marker", label, QLineEdit.EchoMode.Normal, marker.text)
+        if ok and not doc.rename_marker(tick, text):
+            self._say(f"A marker needs a name (up to {LONGEST} characters): “{marker.text}” was kept.")
+
+    def delete(self, tick: int) -> None:
+        doc = self.window.doc
+        marker = doc.marker_at(tick)
+        if marker is not None:
+            doc.delete_marker(tick)
+            self._say(f"Deleted marker “{marker.text}” (Ctrl+Z brings it back).")

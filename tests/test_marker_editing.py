@@ -1,0 +1,136 @@
+"""Markers edited in the window: M adds one at the playhead, a name dragged on the ruler moves it, a double-click
+or the right-click menu renames or deletes it; each is one undo step and the ruler's strip follows."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import DEMO
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QContextMenuEvent, QMouseEvent
+from PySide6.QtWidgets import QApplication, QInputDialog, QMenu
+from qt_helpers import move, press, release
+
+from app.ui import style
+from app.ui.ruler import BAR_STRIP, MARKER_STRIP
+
+BEAT = 480  # the demo's ticks per beat
+
+
+def double_click(widget, pos: QPointF) -> None:
+    event = QMouseEvent(QEvent.Type.MouseButtonDblClick, pos, widget.mapToGlobal(pos), Qt.MouseButton.LeftButton,
+                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def name_of(window, tick: int) -> QPointF:
+    """A point on the name of the marker at ``tick``, just after its flag."""
+    return QPointF(window.view.x_of(tick) + 12, MARKER_STRIP / 2)
+
+
+@pytest.fixture
+def demo(window):
+    window.open_path(DEMO)
+    window.view.set_snap(1.0)  # snap to beats
+    window.view.zoom_x(40 / BEAT / window.view.px_per_tick)  # 40 px a beat
+    return window
+
+
+def test_m_adds_a_marker_at_the_playhead_on_the_beat_and_undo_takes_it_away(demo, qtbot):
+    ruler = demo.ruler
+    assert ruler.height() == BAR_STRIP  # no markers: no strip
+    demo.transport.seek_tick(4 * BEAT + 130)  # a little after beat 5
+    qtbot.keyClick(demo, Qt.Key.Key_M)
+    assert [(m.tick, m.text) for m in demo.doc.markers] == [(4 * BEAT, "Marker 1")]
+    assert ruler.height() == MARKER_STRIP + BAR_STRIP and demo.undo_stack.undoText() == "Add marker"
+    assert "Marker 1" in demo.statusBar().currentMessage() and demo.isWindowModified()
+    qtbot.keyClick(demo, Qt.Key.Key_M)  # again at the same place: a second name there, not a second flag
+    assert [m.text for m in demo.doc.markers] == ["Marker 1 · Marker 2"]
+    demo.undo_stack.undo()
+    demo.undo_stack.undo()
+    assert demo.doc.markers == () and ruler.height() == BAR_STRIP and not demo.isWindowModified()
+
+
+def test_dragging_a_marker_s_name_moves_it_snapped_in_one_undo_step(demo, qtbot):
+    demo.doc.add_marker(4 * BEAT, "Theme")
+    ruler, view = demo.ruler, demo.view
+    ruler.resize(ruler.width(), ruler.height())
+    steps = demo.undo_stack.count()
+    start = name_of(demo, 4 * BEAT)
+    press(ruler, start)
+    assert demo.roll.playhead_tick == 4 * BEAT  # a press alone seeks to the marker, as before
+    shift = 3 * BEAT * view.px_per_tick + 7  # three beats and a few pixels: snapped to three beats
+    for k in range(1, 5):
+        move(ruler, start + QPointF(shift * k / 4, 0))
+    assert demo.doc.markers[0].tick == 4 * BEAT  # nothing changes before the drop ...
+    image = ruler.grab().toImage()  # ... but the flag is drawn where it would land
+    assert image.pixelColor(int(view.x_of(7 * BEAT)) + 1, 2) == style.MARKER
+    assert image.pixelColor(int(view.x_of(4 * BEAT)) + 1, 2) != style.MARKER
+    release(ruler, start + QPointF(shift, 0))
+    assert [(m.tick, m.text) for m in demo.doc.markers] == [(7 * BEAT, "Theme")]
+    assert demo.undo_stack.count() == steps + 1 and demo.undo_stack.undoText() == "Move marker"
+    press(ruler, name_of(demo, 7 * BEAT))  # a click without a drag moves nothing
+    release(ruler, name_of(demo, 7 * BEAT))
+    assert demo.undo_stack.count() == steps + 1
+    demo.undo_stack.undo()
+    assert demo.doc.markers[0].tick == 4 * BEAT
+
+
+def test_double_clicking_a_name_renames_the_marker(demo, monkeypatch):
+    demo.doc.add_marker(0, "Marker 1")
+    asked = []
+
+    def answer(text: str, ok: bool = True):
+        def get_text(parent, title, label, echo, current):
+            asked.append((title, label, current))
+            return text, ok
+        monkeypatch.setattr(QInputDialog, "getText", get_text)
+
+    answer("  Exposition\n")
+    double_click(demo.ruler, name_of(demo, 0))
+    assert asked == [("Rename Marker", "Name of the marker at 1.1:", "Marker 1")]
+    assert demo.doc.markers[0].text == "Exposition" and demo.undo_stack.undoText() == "Rename marker"
+    answer("   ")  # nothing printable: kept, and said why
+    double_click(demo.ruler, name_of(demo, 0))
+    assert demo.doc.markers[0].text == "Exposition"
+    assert demo.statusBar().currentMessage().startswith("A marker needs a name")
+    answer("Coda", ok=False)  # Cancel
+    double_click(demo.ruler, name_of(demo, 0))
+    assert demo.doc.markers[0].text == "Exposition"
+    double_click(demo.ruler, QPointF(demo.view.x_of(0) + 12, MARKER_STRIP + 8))  # on the bars: nothing asked
+    assert len(asked) == 3
+
+
+def test_the_right_click_menu_and_shortcuts_add_rename_and_delete(demo, qtbot, monkeypatch):
+    ruler, view = demo.ruler, demo.view
+
+    def choose(pos: QPointF, pick: str) -> list[str]:
+        menu = ruler.context_menu(pos)
+        texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+        next(a for a in menu.actions() if a.text() == pick).trigger()
+        return texts
+
+    assert choose(QPointF(view.x_of(8 * BEAT + 40), BAR_STRIP - 4), "Add Marker at 3.1") == ["Add Marker at 3.1"]
+    assert demo.doc.markers[0].tick == 8 * BEAT  # on the bars, just after bar 3: snapped to it
+    ruler.resize(ruler.width(), ruler.height())
+    texts = choose(name_of(demo, 8 * BEAT), "Delete Marker")
+    assert texts == ["Rename Marker…", "Delete Marker", "Add Marker at 3.1"] and demo.doc.markers == ()
+
+    # the real right-click pops the menu up without a nested event loop (the test would hang on exec())
+    pos = QPointF(view.x_of(8 * BEAT), BAR_STRIP - 4).toPoint()
+    QApplication.sendEvent(ruler, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, ruler.mapToGlobal(pos)))
+    popped = [m for m in ruler.findChildren(QMenu) if m.isVisible()]
+    assert [a.text() for a in popped[0].actions()] == ["Add Marker at 3.1"]
+    popped[0].close()
+
+    demo.doc.add_marker(0, "Intro")
+    demo.doc.add_marker(8 * BEAT, "Theme")
+    demo.transport.seek_tick(10 * BEAT)  # in the Theme's section
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args: ("Theme (LH)", True))
+    qtbot.keyClick(demo, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)
+    assert [m.text for m in demo.doc.markers] == ["Intro", "Theme (LH)"]
+    delete = next(a for a in demo.actions() if a.text() == "&Delete Marker")
+    delete.trigger()
+    assert [m.text for m in demo.doc.markers] == ["Intro"]
+    demo.doc.delete_marker(0)
+    delete.trigger()
+    assert demo.statusBar().currentMessage() == "No marker at or before the playhead."
