@@ -113,7 +113,8 @@ def test_the_right_click_menu_and_shortcuts_add_rename_and_delete(demo, qtbot, m
     assert demo.doc.markers[0].tick == 8 * BEAT  # on the bars, just after bar 3: snapped to it
     ruler.resize(ruler.width(), ruler.height())
     texts = choose(name_of(demo, 8 * BEAT), "Delete Marker")
-    assert texts == ["Rename Marker…", "Delete Marker", "Add Marker at 3.1"] and demo.doc.markers == ()
+    assert texts == ["Rename Marker…", "Delete Marker", "Select Section's Notes", "Add Marker at 3.1"]
+    assert demo.doc.markers == ()
 
     # the real right-click pops the menu up without a nested event loop (the test would hang on exec())
     pos = QPointF(view.x_of(8 * BEAT), BAR_STRIP - 4).toPoint()
@@ -134,3 +135,22 @@ def test_the_right_click_menu_and_shortcuts_add_rename_and_delete(demo, qtbot, m
     demo.doc.delete_marker(0)
     delete.trigger()
     assert demo.statusBar().currentMessage() == "No marker at or before the playhead."
+
+
+def test_a_section_s_notes_are_selected_from_the_menu_key_or_the_ruler(demo, qtbot):
+    doc, ruler = demo.doc, demo.ruler
+    demo.transport.seek_tick(6 * BEAT)
+    qtbot.keyClick(demo, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert not doc.selection.any() and demo.statusBar().currentMessage().startswith("No marker at or before")
+    doc.add_marker(4 * BEAT, "Theme")
+    doc.add_marker(12 * BEAT, "Coda")
+    qtbot.keyClick(demo, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    expected = doc.piano_mask & (doc.notes.start >= 4 * BEAT) & (doc.notes.start < 12 * BEAT)
+    assert expected.sum() > 10 and (doc.selection == expected).all()
+    assert demo.statusBar().currentMessage() == f"Selected the {expected.sum()} piano notes of “Theme” (2.1 to 4.1)."
+
+    ruler.resize(ruler.width(), ruler.height())
+    menu = ruler.context_menu(name_of(demo, 12 * BEAT))
+    next(a for a in menu.actions() if a.text() == "Select Section's Notes").trigger()
+    assert (doc.selection == doc.piano_mask & (doc.notes.start >= 12 * BEAT)).all()
+    assert demo.statusBar().currentMessage().endswith("of “Coda” (4.1 to the end).")

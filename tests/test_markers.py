@@ -135,3 +135,16 @@ def test_a_crashed_editor_s_markers_come_back(tmp_path):
     (work,) = left_behind(tmp_path)
     back = restore(work)
     assert back.markers == doc.markers and back.unsaved == [Version.ORIGINAL]
+
+
+def test_a_section_runs_from_its_marker_to_the_next_and_holds_the_piano_notes_starting_there():
+    doc, _ = editor(song(marker(480, b"A")))  # markers: A at 480, Bridge at 960; notes start 0, 480, 960, 1440
+    assert doc.section_notes(479) is None  # before the first marker: no section
+    found = doc.section_notes(700)
+    assert found is not None
+    chosen_marker, stop, chosen = found
+    assert (chosen_marker.text, stop) == ("A", 960)
+    assert doc.notes.start[chosen].tolist() == [480]  # the note starting on the next marker is the next section's
+    found = doc.section_notes(960)
+    assert found is not None and found[0].text == "Bridge" and found[1] is None
+    assert doc.notes.start[found[2]].tolist() == [960, 1440]  # the last section runs to the song's end

@@ -418,6 +418,18 @@ class EditorDocument:
     def delete_marker(self, tick: int) -> None:
         self._edit_markers("Delete marker", marker_edits.removed(self.markers, tick))
 
+    def section_notes(self, tick: float) -> tuple[Marker, int | None, np.ndarray] | None:
+        """The section ``tick`` is in, as (its marker, the next marker's tick or None at the song's end), and
+        (N,) which piano notes start in it; None before the first marker."""
+        span = marker_edits.section(self.markers, tick)
+        if span is None:
+            return None
+        start, stop = span
+        onsets = self.notes.start
+        inside = (onsets >= start) & (onsets < stop if stop is not None else True)
+        marker = next(m for m in self.markers if m.tick == start)
+        return marker, stop, self.piano_mask & inside
+
     def _edit_markers(self, text: str, markers: Markers) -> None:
         if markers != self.markers:
             self._edit(text, replace(self.state, markers=markers))

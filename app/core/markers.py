@@ -75,6 +75,16 @@ def removed(markers: Markers, tick: int) -> Markers:
     return tuple(m for m in markers if m.tick != tick)
 
 
+def section(markers: Markers, tick: float) -> tuple[int, int | None] | None:
+    """(start, stop) ticks of the section ``tick`` lies in: from the last marker at or before it to the next
+    marker (stop None: the song's end); None before the first marker."""
+    starts = [m.tick for m in markers if m.tick <= tick]
+    if not starts:
+        return None
+    stop = next((m.tick for m in markers if m.tick > tick), None)
+    return starts[-1], stop
+
+
 def next_free_name(markers: Markers) -> str:
     """"Marker 3": the first numbered name no marker has yet (what a marker added with a key is called)."""
     taken = {m.text for m in markers}

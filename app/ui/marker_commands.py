@@ -1,5 +1,6 @@
-"""Edit ▸ Markers: add a marker at the playhead, rename or delete the one naming the section it is in, step from
-marker to marker; and the ruler's requests (double-click, right-click). Each edit is one undo step."""
+"""Edit ▸ Markers: add a marker at the playhead, rename or delete the one naming the section it is in, select that
+section's notes, step from marker to marker; and the ruler's requests (double-click, right-click). Each edit is one
+undo step."""
 
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ class MarkerCommands:
         ruler.add_marker_requested.connect(self.add)
         ruler.rename_marker_requested.connect(self.rename)
         ruler.delete_marker_requested.connect(self.delete)
+        ruler.select_section_requested.connect(self.select_section)
 
     def add_to(self, menu: QMenu) -> None:
         w = self.window
         w._action(menu, "&Add Marker at Playhead", self.add_at_playhead, "M")
         w._action(menu, "&Rename Marker…", lambda: self._on_current(self.rename), "Shift+M")
         w._action(menu, "&Delete Marker", lambda: self._on_current(self.delete))
+        w._action(menu, "&Select Section's Notes", lambda: self.select_section(self._playhead()), "Ctrl+Shift+M")
         menu.addSeparator()
         w._action(menu, "Go to &Previous Marker", lambda: w.transport.seek_marker(-1), QKeySequence("["))
         w._action(menu, "Go to &Next Marker", lambda: w.transport.seek_marker(1), QKeySequence("]"))
@@ -75,3 +78,20 @@ class MarkerCommands:
         if marker is not None:
             doc.delete_marker(tick)
             self._say(f"Deleted marker “{marker.text}” (Ctrl+Z brings it back).")
+
+    def select_section(self, tick: float) -> None:
+        """Select the piano notes of the section ``tick`` is in (its marker to the next), so that Loop selection
+        plays it and Humanise (only selected notes), Scale Velocities or a phrase drag shape just that part."""
+        doc = self.window.doc
+        found = doc.section_notes(tick)
+        if found is None:
+            self._say("No marker at or before the playhead: add one with M.")
+            return
+        marker, stop, chosen = found
+        until = doc.bar_and_beat(stop) if stop is not None else "the end"
+        where = f"“{marker.text}” ({doc.bar_and_beat(marker.tick)} to {until})"
+        if not chosen.any():
+            self._say(f"No piano notes start in {where}.")
+            return
+        doc.set_selection(chosen)
+        self._say(f"Selected the {int(chosen.sum())} piano notes of {where}.")
