@@ -1067,10 +1067,11 @@ def test_export_all_versions_side_by_side(demo, qtbot, tmp_path, monkeypatch):
 def test_panels_come_back_from_the_view_menu_and_keep_their_place(window, qtbot, settings):
     from PySide6.QtWidgets import QUndoView
 
-    humanise_dock, _, history_dock = window.docks
+    humanise_dock, _, history_dock, _ = window.docks
     view_menu = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
     panels = next(a for a in view_menu.actions() if a.text() == "&Panels").menu()
-    assert [a.text() for a in panels.actions()] == ["Humanise", "Tracks (checked = piano part)", "History"]
+    assert [a.text() for a in panels.actions()] == ["Humanise", "Tracks (checked = piano part)", "History",
+                                                        "Markers"]
     humanise_dock.close()
     assert not humanise_dock.isVisible()
     panels.actions()[0].trigger()

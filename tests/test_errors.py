@@ -124,6 +124,28 @@ def test_every_event_handler_of_the_editor_reports_its_errors():
     assert handlers >= 20 and not unguarded, unguarded  # 24 now: the scan finds them
 
 
+def test_a_failing_event_or_event_filter_lets_the_event_through_and_reports_the_error(monkeypatch):
+    from app.ui.errors import reports_errors
+
+    caught = []
+    monkeypatch.setattr("sys.excepthook", lambda kind, value, tb: caught.append(kind))
+
+    @reports_errors
+    class Probe:
+        def event(self, event):
+            raise ValueError(event)
+
+        def eventFilter(self, watched, event):
+            raise ValueError(event)
+
+        def paintEvent(self, event):
+            raise ValueError(event)
+
+    probe = Probe()
+    assert probe.event(1) is False and probe.eventFilter(None, 2) is False and probe.paintEvent(3) is None
+    assert caught == [ValueError] * 3
+
+
 @pytest.mark.parametrize(("error", "said"), [
     (MidiError("song.mid is not a MIDI file"), "song.mid is not a MIDI file"),
     (CheckpointError("x.pt is not a readable StyleNet checkpoint"), "x.pt is not a readable StyleNet checkpoint"),

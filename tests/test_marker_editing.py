@@ -3,13 +3,15 @@ or the right-click menu renames or deletes it; each is one undo step and the rul
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import DEMO
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication, QInputDialog, QMenu
-from qt_helpers import move, press, release
+from qt_helpers import click, move, press, release
 
+from app.core.editor import clock
 from app.ui import style
 from app.ui.ruler import BAR_STRIP, MARKER_STRIP
 
@@ -154,3 +156,45 @@ def test_a_section_s_notes_are_selected_from_the_menu_key_or_the_ruler(demo, qtb
     next(a for a in menu.actions() if a.text() == "Select Section's Notes").trigger()
     assert (doc.selection == doc.piano_mask & (doc.notes.start >= 12 * BEAT)).all()
     assert demo.statusBar().currentMessage().endswith("of “Coda” (4.1 to the end).")
+
+
+def panel_rows(panel) -> list[tuple[str, str]]:
+    return [(panel.topLevelItem(i).text(0), panel.topLevelItem(i).text(1)) for i in range(panel.topLevelItemCount())]
+
+
+def test_the_markers_panel_lists_them_goes_to_one_on_a_click_and_follows_edits_and_undo(demo, qtbot):
+    panel = demo.markers_panel
+    assert panel_rows(panel) == [("", "No markers yet: M adds one at the playhead.")]
+    demo.doc.add_marker(0, "Intro")
+    demo.doc.add_marker(8 * BEAT, "Theme")  # bar 3 in the demo's 4/4
+    seconds = demo.doc.midi.tempo_map.seconds(np.array([8.0 * BEAT]))[0]
+    assert panel_rows(panel) == [("1.1  0:00.0", "Intro"), (f"3.1  {clock(float(seconds))}", "Theme")]
+    item = panel.topLevelItem(1)
+    click(panel.viewport(), QPointF(panel.visualItemRect(item).center()))
+    assert demo.roll.playhead_tick == 8 * BEAT
+    assert panel.topLevelItem(1).font(1).bold() and not panel.topLevelItem(0).font(1).bold()  # the section playing
+    demo.transport.seek_tick(BEAT)
+    assert panel.topLevelItem(0).font(1).bold() and not panel.topLevelItem(1).font(1).bold()
+    demo.undo_stack.undo()
+    assert panel_rows(panel) == [("1.1  0:00.0", "Intro")]
+
+
+def test_a_name_edited_in_the_panel_renames_the_marker_and_delete_there_removes_the_marker_not_the_notes(demo, qtbot):
+    panel = demo.markers_panel
+    demo.doc.add_marker(4 * BEAT, "Marker 1")
+    panel.topLevelItem(0).setText(1, "  Bridge ")  # as the item view commits a name typed in place
+    qtbot.waitUntil(lambda: demo.doc.markers[0].text == "Bridge")
+    assert demo.undo_stack.undoText() == "Rename marker" and panel_rows(panel)[0][1] == "Bridge"
+    panel.topLevelItem(0).setText(1, "   ")  # nothing printable: kept, said, and the list shows the kept name
+    qtbot.waitUntil(lambda: demo.statusBar().currentMessage().startswith("A marker needs a name"))
+    assert demo.doc.markers[0].text == "Bridge" and panel_rows(panel)[0][1] == "Bridge"
+
+    demo.edits.select_all()
+    notes = len(demo.doc.notes)
+    panel.setFocus()
+    panel.setCurrentItem(panel.topLevelItem(0))
+    qtbot.keyClick(panel, Qt.Key.Key_Delete)
+    assert demo.doc.markers == () and len(demo.doc.notes) == notes and demo.undo_stack.undoText() == "Delete marker"
+    demo.roll.setFocus()
+    qtbot.keyClick(demo.roll, Qt.Key.Key_Delete)  # elsewhere Delete still deletes the selected notes
+    assert len(demo.doc.notes) == 0

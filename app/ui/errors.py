@@ -95,15 +95,18 @@ def reported(method: Callable[P, R], default: R | None = None) -> Callable[P, R 
     return guarded
 
 
+BOOL_HANDLERS = ("eventFilter", "event")  # handlers that answer whether they took the event
+
+
 def is_event_handler(name: str, value: object) -> bool:
-    """A Qt event handler a class overrides: ``paintEvent``, ``mousePressEvent``, ``eventFilter``..."""
-    return inspect.isfunction(value) and (name.endswith("Event") or name == "eventFilter")
+    """A Qt event handler a class overrides: ``paintEvent``, ``mousePressEvent``, ``eventFilter``, ``event``..."""
+    return inspect.isfunction(value) and (name.endswith("Event") or name in BOOL_HANDLERS)
 
 
 def reports_errors(cls: type[Q]) -> type[Q]:
-    """Class decorator: every event handler the class defines runs under :func:`reported` (an event filter
-    that fails lets the event through), wherever it is called from."""
+    """Class decorator: every event handler the class defines runs under :func:`reported` (an event filter or
+    ``event`` that fails lets the event through), wherever it is called from."""
     for name, value in list(vars(cls).items()):
         if is_event_handler(name, value):
-            setattr(cls, name, reported(value, False if name == "eventFilter" else None))
+            setattr(cls, name, reported(value, False if name in BOOL_HANDLERS else None))
     return cls

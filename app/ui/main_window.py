@@ -51,6 +51,7 @@ from app.ui.help import open_model_card, show_about, show_shortcuts
 from app.ui.humanising import HumaniseController
 from app.ui.lanes import Keyboard, LaneGrip, VelocityLane
 from app.ui.marker_commands import MarkerCommands
+from app.ui.markers_panel import MarkersPanel
 from app.ui.midi_input import PlayedVelocities
 from app.ui.model_choice import ModelChoice
 from app.ui.note_edits import NoteEdits
@@ -192,8 +193,14 @@ class MainWindow(QMainWindow):
         history_dock.setWidget(self.history)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, history_dock)
         self.tabifyDockWidget(tracks_dock, history_dock)
+        self.markers_panel = MarkersPanel()
+        markers_dock = QDockWidget("Markers", self)
+        markers_dock.setObjectName("markers_dock")
+        markers_dock.setWidget(self.markers_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, markers_dock)
+        self.tabifyDockWidget(history_dock, markers_dock)
         tracks_dock.raise_()
-        self.docks = [dock, tracks_dock, history_dock]
+        self.docks = [dock, tracks_dock, history_dock, markers_dock]
 
     def _action(self, menu, text: str, slot, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 checkable: bool = False) -> QAction:
@@ -447,6 +454,7 @@ class MainWindow(QMainWindow):
         for widget in (self.roll, self.lane):
             widget.update()
         self.ruler.fit_height()  # the markers' strip opens with the first marker and closes with the last
+        self.markers_panel.show_markers(self.doc)
         self.setWindowModified(self.doc.modified)
         if self.keeper is not None:
             self.keeper.document_changed()

@@ -24,6 +24,10 @@ class MarkerCommands:
         ruler.rename_marker_requested.connect(self.rename)
         ruler.delete_marker_requested.connect(self.delete)
         ruler.select_section_requested.connect(self.select_section)
+        panel = window.markers_panel
+        panel.seek_requested.connect(lambda tick: window.transport.seek_tick(tick))
+        panel.rename_requested.connect(self.rename_to)
+        panel.delete_requested.connect(self.delete)
 
     def add_to(self, menu: QMenu) -> None:
         w = self.window
@@ -69,8 +73,16 @@ class MarkerCommands:
             return
         label = f"Name of the marker at {doc.bar_and_beat(tick)}:"
         text, ok = QInputDialog.getText(self.window, "Rename Marker", label, QLineEdit.EchoMode.Normal, marker.text)
-        if ok and not doc.rename_marker(tick, text):
+        if ok:
+            self.rename_to(tick, text)
+
+    def rename_to(self, tick: int, text: str) -> None:
+        """Name the marker at ``tick`` ``text`` (typed in a dialog or in the Markers panel); one undo step."""
+        doc = self.window.doc
+        marker = doc.marker_at(tick)
+        if marker is not None and not doc.rename_marker(tick, text):
             self._say(f"A marker needs a name (up to {LONGEST} characters): “{marker.text}” was kept.")
+        self.window.markers_panel.show_markers(doc, force=True)  # shows the name as kept, trimmed or refused
 
     def delete(self, tick: int) -> None:
         doc = self.window.doc

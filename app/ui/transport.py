@@ -504,6 +504,7 @@ class Transport(QObject):
         self.window.show_tempo_and_meter(tick or 0.0)
         self.window.roll.playhead_tick = tick
         self.window.ruler.playhead_tick = tick
+        self.window.markers_panel.show_playhead(tick or 0.0)
         self.window.roll.update()
         self.window.ruler.update()
 
