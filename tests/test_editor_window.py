@@ -433,6 +433,38 @@ def test_humanise_selection_only_and_strength(demo, qtbot):
     assert np.all(stylised[~sel] == 80) and (stylised[sel] != 80).any()
 
 
+def test_sections_humanised_one_after_another_build_one_stylised_version_each_in_its_style(demo, qtbot):
+    doc, panel = demo.doc, demo.panel
+    first, second = np.zeros(len(doc.notes), bool), np.zeros(len(doc.notes), bool)
+    first[:12], second[12:24] = True, True
+    panel.selection_only.setChecked(True)
+    for selection, style in ((first, "classical"), (second, "jazz")):
+        doc.set_selection(selection)
+        panel.style_box.setCurrentIndex(panel.style_box.findData(style))
+        with qtbot.waitSignal(demo.humanise_finished, timeout=60_000):
+            demo.humanise()
+        if style == "classical":
+            classical = doc.state.stylised.copy()
+    stylised = doc.state.stylised
+    assert np.array_equal(stylised[first], classical[first])  # the first section kept its Classical velocities
+    assert (stylised[second] != 80).any() and np.all(stylised[~(first | second)] == 80)
+    panel.strength.setValue(0)  # the slider blends the last run's section only
+    qtbot.waitUntil(lambda: np.all(doc.state.stylised[second] == 80))
+    assert np.array_equal(doc.state.stylised[first], classical[first]) and np.all(doc.state.stylised[second] == 80)
+    demo.undo_stack.undo()
+    demo.undo_stack.undo()
+    assert np.array_equal(doc.state.stylised, classical)
+
+    demo.make_baseline()  # the baseline too: a second section's noise leaves the first's as it was
+    before = doc.state.baseline.copy()
+    doc.set_selection(first)
+    panel.seed.setValue(7)
+    demo.make_baseline()
+    baseline = doc.state.baseline
+    assert np.array_equal(baseline[second], before[second]) and (baseline[second] != 80).any()
+    assert (baseline[first] != 80).any() and np.all(baseline[~(first | second)] == 80)
+
+
 class SlowPredictor:
     styles = ("classical", "jazz")
     device_name = "fake"

@@ -113,7 +113,8 @@ class HumaniseController(QObject):
             w.show_error("Nothing to humanise", "There are no piano-part notes in the 88-key range to humanise.")
             return
         snapshot = HumaniseSnapshot(doc.notes, doc.midi.ticks_per_beat, mask, panel.chosen_style,
-                                    panel.strength.value() / 100.0, panel.keep_written.isChecked())
+                                    panel.strength.value() / 100.0, panel.keep_written.isChecked(),
+                                    only_selected=panel.selection_only.isChecked())
         self.job = HumaniseJob(self.holder, snapshot)
         self.job.progress.connect(self._progress)  # a bound slot: runs on the main thread
         self.job.finished.connect(self._done)
@@ -155,7 +156,9 @@ class HumaniseController(QObject):
             w.statusBar().showMessage(text, 8000)
             return
         pct = round(snapshot.strength * 100)
-        self.last = HumaniseResult(snapshot, full)
+        # the Stylised version as it is now (edits made while the model ran included) outside the selection
+        rest = w.doc.state.stylised if snapshot.only_selected else None
+        self.last = HumaniseResult(snapshot, full, rest)
         velocity = self.last.velocities(pct)
         w.doc.set_version_velocities(Version.STYLISED, velocity, f"Humanise ({snapshot.style}, {pct}%)",
                                      style=snapshot.style)
@@ -200,5 +203,7 @@ class HumaniseController(QObject):
         mask = self._mask()
         seed = w.panel.seed.value()
         w.settings.set("seed", seed)
-        doc.set_version_velocities(Version.BASELINE, baseline_velocities(doc.notes, mask, seed),
-                                   f"Random baseline (seed {seed})")
+        velocity = baseline_velocities(doc.notes, mask, seed)
+        if w.panel.selection_only.isChecked() and doc.state.baseline is not None:  # as Humanise keeps the rest
+            velocity[~mask] = doc.state.baseline[~mask]
+        doc.set_version_velocities(Version.BASELINE, velocity, f"Random baseline (seed {seed})")

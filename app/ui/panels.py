@@ -45,6 +45,9 @@ class HumanisePanel(QWidget):
                                      "program), the prediction keeps their shape; flat velocities are unaffected")
         self.selection_only = QCheckBox("Only selected notes")
         self.selection_only.setEnabled(False)
+        self.selection_only.setToolTip("Humanise (or make the baseline for) the selected piano notes only; the others "
+                                       "keep the velocities they have in that version, so sections can be humanised "
+                                       "one after another, each in its own style.")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.humanise_button = QPushButton("Humanise")

@@ -37,6 +37,7 @@ class HumaniseSnapshot:
     style: str
     strength: float
     keep_written: bool = True
+    only_selected: bool = False  # the notes outside ``mask`` keep the Stylised velocities they have
 
 
 @dataclass
@@ -46,12 +47,16 @@ class HumaniseResult:
 
     snapshot: HumaniseSnapshot
     full: np.ndarray  # (N,)
+    kept: np.ndarray | None = None  # (N,) what the notes outside the mask keep (None: the Original's velocities)
     made: dict[int, np.ndarray] = field(default_factory=dict)
 
     def velocities(self, percent: int) -> np.ndarray:
         if percent not in self.made:
             s = self.snapshot
-            self.made[percent] = blended(s.notes.velocity, self.full, s.mask, percent / 100)
+            made = blended(s.notes.velocity, self.full, s.mask, percent / 100)
+            if self.kept is not None:  # one section humanised after another, each in its style: one version
+                made[~s.mask] = self.kept[~s.mask]
+            self.made[percent] = made
         return self.made[percent]
 
     def made_this(self, velocity: np.ndarray) -> bool:
