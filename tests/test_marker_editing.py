@@ -198,3 +198,21 @@ def test_a_name_edited_in_the_panel_renames_the_marker_and_delete_there_removes_
     demo.roll.setFocus()
     qtbot.keyClick(demo.roll, Qt.Key.Key_Delete)  # elsewhere Delete still deletes the selected notes
     assert len(demo.doc.notes) == 0
+
+
+def test_the_velocity_lane_shows_where_each_section_begins(demo, qtbot):
+    lane, view = demo.lane, demo.view
+    demo.doc.add_marker(0, "Intro")  # the marker strip is open from here on: the views keep their sizes
+    qtbot.wait(20)
+    unmarked = lane.grab().toImage()
+    tick = 4 * BEAT + 60  # between two sixteenths' bars
+    demo.doc.add_marker(tick, "Theme")
+    qtbot.wait(20)
+    marked = lane.grab().toImage()
+    assert marked.size() == unmarked.size()
+
+    def changed(column: int) -> int:
+        return sum(marked.pixelColor(column, y) != unmarked.pixelColor(column, y) for y in range(marked.height()))
+
+    x = int(view.x_of(tick))
+    assert changed(x) > marked.height() // 4 and changed(x + 3) == 0 and changed(x - 3) == 0

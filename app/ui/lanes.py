@@ -287,6 +287,9 @@ class VelocityLane(PaintedView):
         for level in (32, 64, 96):
             guide = float(self.y_of(level))
             p.drawLine(QLineF(0, guide, self.width(), guide))
+        # sections as on the roll, so a phrase or ramp drawn here can start and end where a section does
+        style.draw_marker_lines(p, [self.view.x_of(float(m.tick)) for m in self.doc.markers], self.width(),
+                                self.height())
         rows = self.rows()
         shown = self.doc.shown_velocities()[rows].astype(int)
         dragged = self.drag_values() if self.drag is not None else None

@@ -82,6 +82,7 @@ class MarkersPanel(QTreeWidget):
                     item.setFont(column, font)
         self._filling = False
         self._playing = playing
+        self.resizeColumnToContents(WHERE)  # bold is wider: its time would be cut short
         now = self.topLevelItem(playing) if 0 <= playing < len(markers) else None
         if now is not None:  # followed while the song plays, as the roll follows the playhead
             self.scrollToItem(now, QAbstractItemView.ScrollHint.EnsureVisible)

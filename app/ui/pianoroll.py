@@ -407,7 +407,4 @@ class PianoRoll(PaintedView):
         for pen, strong in ((style.BEAT_LINE, False), (style.BAR_LINE, True)):
             p.setPen(QPen(pen, 1))
             p.drawLines([QLineF(x, 0, x, h) for x, n in bars if ((n - 1) % every == 0) == strong])
-        marks = [x for x in (v.x_of(float(m.tick)) for m in self.doc.markers) if 0 <= x <= self.width()]
-        if marks:  # where the ruler's markers fall among the notes, behind them
-            p.setPen(QPen(style.MARKER_LINE, 1, Qt.PenStyle.DashLine))
-            p.drawLines([QLineF(x, 0, x, h) for x in marks])
+        style.draw_marker_lines(p, [v.x_of(float(m.tick)) for m in self.doc.markers], self.width(), int(h))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import QLineF, QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
 
 BACKGROUND = QColor("#1e2126")
 WHITE_ROW = QColor("#262a30")
@@ -46,6 +46,15 @@ def velocity_colour(velocity: int) -> QColor:
 
 def is_black(pitch: int) -> bool:
     return pitch % 12 in BLACK_KEYS
+
+
+def draw_marker_lines(painter: QPainter, xs: list[float], width: int, height: int) -> None:
+    """A dashed line down the view at each marker's ``xs`` that is in view: where the ruler's sections begin,
+    behind the notes (roll) and bars (velocity lane)."""
+    marks = [x for x in xs if 0 <= x <= width]
+    if marks:
+        painter.setPen(QPen(MARKER_LINE, 1, Qt.PenStyle.DashLine))
+        painter.drawLines([QLineF(x, 0, x, height) for x in marks])
 
 
 def draw_readout(painter: QPainter, text: str, pointer: QPointF, width: int) -> None:
