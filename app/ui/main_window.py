@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
         self._view_option(view, "Overlay Other Versions", "overlay", self.lane, "overlay")
         self._view_option(view, "&Dynamics Curve", "dynamics_curve", self.lane, "curve")
         self._view_option(view, "Velocity &Numbers on Notes", "velocity_numbers", self.roll, "show_numbers")
+        self._view_option(view, "&Ruler in Minutes and Seconds", "ruler_time", self.ruler, "show_time")
         humanise = self.humanise_menu = bar.addMenu("&Humanise")
         self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")
         self._action(humanise, "Random &Baseline", self.make_baseline, "Ctrl+B")

@@ -1,4 +1,5 @@
-"""The ruler above the roll: bar numbers and beat ticks, under a strip of the song's markers where it has any.
+"""The ruler above the roll: bar numbers and beat ticks (or minutes and seconds: View ▸ Ruler in Minutes and
+Seconds, for performances recorded without a grid), under a strip of the song's markers where it has any.
 
 A click moves the playhead (to a marker, on its name); a marker's name dragged sideways moves the marker (one undo
 step, on release); double-clicking a name, or the right-click menu, asks to rename, delete or add one.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QContextMenuEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
@@ -28,6 +30,18 @@ BAR_STRIP = 24  # px: the ruler's bar numbers and beat ticks
 MARKER_STRIP = 17  # px above them, for a song with markers
 MARKER_PAD = 4  # px between a marker's flag and its text
 MARKER_TEXT_PX = 360  # a longer marker text is cut short (the tooltip has all of it)
+TIME_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+MINOR_TICK_PX = 8.0  # the time ruler's unlabelled ticks at least this far apart
+
+
+def time_label(seconds: float, step: float) -> str:
+    """"1:05" at the time ruler's mark ``seconds`` ("1:05.5" where marks are under a second apart, "1:02:05"
+    past an hour)."""
+    tenths = round(seconds * 10)
+    minutes, rest = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    secs = f"{rest // 10:02d}" + (f".{rest % 10}" if step < 1 else "")
+    return f"{hours}:{minutes:02d}:{secs}" if hours else f"{minutes}:{secs}"
 
 
 @dataclass
@@ -59,6 +73,7 @@ class Ruler(PaintedView):
         self.view = view
         self.doc = doc
         self.playhead_tick: float | None = None
+        self.show_time = False  # minutes and seconds instead of bars and beats
         self.drag: MarkerDrag | None = None
         self.tooltips = Tooltips(self, self.marker_text_at)
         view.changed.connect(self.update)
@@ -96,7 +111,10 @@ class Ruler(PaintedView):
         if self.marker_strip:
             self._paint_markers(p)
         p.translate(0, self.marker_strip)
-        self._paint_bars(p)
+        if self.show_time:
+            self._paint_times(p)
+        else:
+            self._paint_bars(p)
         if self.playhead_tick is not None:
             p.setPen(QPen(style.PLAYHEAD, 2))
             x = self.view.x_of(self.playhead_tick)
@@ -124,6 +142,30 @@ class Ruler(PaintedView):
             for beat in range(int(v.left_tick // v.ticks_per_beat), int(t1 // v.ticks_per_beat) + 1):
                 x = v.x_of(beat * v.ticks_per_beat)
                 p.drawLine(QLineF(x, 18, x, BAR_STRIP))
+
+    def time_marks(self, spacing: float = LABEL_SPACING_PX) -> tuple[float, np.ndarray, np.ndarray]:
+        """(step in seconds, (K,) x of each mark in view, (K,) its seconds) for the finest step of
+        :data:`TIME_STEPS` whose marks are ``spacing`` px apart or more (tempo changes included)."""
+        v, tempo = self.view, self.doc.midi.tempo_map
+        s0, s1 = tempo.seconds(np.array([max(0.0, v.left_tick), max(0.0, v.tick_at(self.width()))]))
+        for step in TIME_STEPS:
+            seconds = np.arange(np.floor(s0 / step), np.ceil(s1 / step) + 1) * step
+            xs = v.x_of(tempo.ticks(seconds))
+            if len(seconds) < 2 or (len(seconds) < 5000 and np.diff(xs).min() >= spacing):
+                return step, xs, seconds
+        return step, xs, seconds  # the longest step, however close: a song of hours zoomed right out
+
+    def _paint_times(self, p: QPainter) -> None:
+        step, xs, seconds = self.time_marks()
+        finer = [m for m in TIME_STEPS if m < step and abs(step / m - round(step / m)) < 1e-6]
+        fine_step, fine_xs, _ = self.time_marks(MINOR_TICK_PX)
+        if fine_step in finer:  # short ticks between the labels, as the beats between the bars
+            p.setPen(QColor("#6b7280"))
+            p.drawLines([QLineF(x, 18, x, BAR_STRIP) for x in fine_xs.tolist()])
+        p.setPen(QColor("#c9ced6"))
+        for x, at in zip(xs.tolist(), seconds.tolist()):
+            p.drawLine(QLineF(x, 10, x, BAR_STRIP))
+            p.drawText(QPointF(x + 3, 12), time_label(at, step))
 
     def marker_spans(self) -> list[tuple[Marker, float, float]]:
         """(marker, x0, x1) of each marker's label in view: from its flag (or the left edge, where the section

@@ -32,6 +32,7 @@ OPTIONS = {
     "overlay": Option("editor/overlay_versions", True, bool),
     "dynamics_curve": Option("editor/dynamics_curve", True, bool),
     "velocity_numbers": Option("editor/velocity_numbers", True, bool),
+    "ruler_time": Option("editor/ruler_in_minutes_and_seconds", False, bool),
     "lane_height": Option("editor/velocity_lane_height", 140, int),
     "soundfont": Option("playback/soundfont", "", str),
     "midi_port": Option("playback/midi_port", "", str),
