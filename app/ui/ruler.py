@@ -149,11 +149,14 @@ class Ruler(PaintedView):
         v, tempo = self.view, self.doc.midi.tempo_map
         s0, s1 = tempo.seconds(np.array([max(0.0, v.left_tick), max(0.0, v.tick_at(self.width()))]))
         for step in TIME_STEPS:
+            last = step == TIME_STEPS[-1]  # however close its marks: a song of hours zoomed right out
+            if (s1 - s0) / step > self.width() / spacing + 2 and not last:
+                continue  # closer on average than ``spacing``: not worth placing them
             seconds = np.arange(np.floor(s0 / step), np.ceil(s1 / step) + 1) * step
             xs = v.x_of(tempo.ticks(seconds))
-            if len(seconds) < 2 or (len(seconds) < 5000 and np.diff(xs).min() >= spacing):
-                return step, xs, seconds
-        return step, xs, seconds  # the longest step, however close: a song of hours zoomed right out
+            if last or len(seconds) < 2 or np.diff(xs).min() >= spacing:
+                break
+        return step, xs, seconds
 
     def _paint_times(self, p: QPainter) -> None:
         step, xs, seconds = self.time_marks()
