@@ -216,3 +216,20 @@ def test_the_velocity_lane_shows_where_each_section_begins(demo, qtbot):
 
     x = int(view.x_of(tick))
     assert changed(x) > marked.height() // 4 and changed(x + 3) == 0 and changed(x - 3) == 0
+
+
+def test_the_markers_panel_keeps_its_place_and_the_bold_row_across_an_edit(demo, qtbot):
+    panel = demo.markers_panel
+    panel.resize(300, 150)  # room for a few rows: the list scrolls
+    for k in range(40):
+        demo.doc.add_marker(k * BEAT, f"Bar {k}")
+    demo.transport.seek_tick(BEAT + 10)  # paused, in the second section
+    assert panel.topLevelItem(1).font(1).bold()
+    bar = panel.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    at = bar.value()
+    assert at > 0
+    panel.topLevelItem(39).setText(1, "Coda")
+    qtbot.waitUntil(lambda: demo.doc.markers[-1].text == "Coda")
+    assert panel_rows(panel)[-1][1] == "Coda" and bar.value() == at  # not back at the top
+    assert panel.topLevelItem(1).font(1).bold() and not panel.topLevelItem(39).font(1).bold()

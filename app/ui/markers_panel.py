@@ -43,6 +43,7 @@ class MarkersPanel(QTreeWidget):
         self._shown: tuple[EditorDocument, Markers] | None = None
         self._filling = False
         self._playing = -1  # the row in bold
+        self._playhead = 0.0  # the tick it is bold for
 
     # -- showing ------------------------------------------------------------------------
     def show_markers(self, doc: EditorDocument, force: bool = False) -> None:
@@ -50,6 +51,7 @@ class MarkersPanel(QTreeWidget):
         if not force and self._shown is not None and self._shown[0] is doc and self._shown[1] is doc.markers:
             return
         self._shown, self._playing = (doc, doc.markers), -1
+        scrolled = self.verticalScrollBar().value()  # an edit far down the list leaves it where it was
         self._filling = True
         self.clear()
         seconds = doc.midi.tempo_map.seconds(np.array([m.tick for m in doc.markers], dtype=float))
@@ -63,12 +65,16 @@ class MarkersPanel(QTreeWidget):
             hint = QTreeWidgetItem(["", EMPTY_TEXT])
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
             self.addTopLevelItem(hint)
-        self.resizeColumnToContents(WHERE)
         self._filling = False
+        self.resizeColumnToContents(WHERE)
+        self.verticalScrollBar().setValue(scrolled)
+        self.show_playhead(self._playhead, follow=False)  # still bold after an edit, playing or not
 
-    def show_playhead(self, tick: float) -> None:
-        """Bold the row of the section ``tick`` is in (the last marker at or before it)."""
+    def show_playhead(self, tick: float, follow: bool = True) -> None:
+        """Bold the row of the section ``tick`` is in (the last marker at or before it), scrolled into view
+        with ``follow``."""
         markers = self._shown[1] if self._shown is not None else ()
+        self._playhead = tick
         playing = sum(1 for m in markers if m.tick <= tick) - 1
         if playing == self._playing:
             return
@@ -84,7 +90,7 @@ class MarkersPanel(QTreeWidget):
         self._playing = playing
         self.resizeColumnToContents(WHERE)  # bold is wider: its time would be cut short
         now = self.topLevelItem(playing) if 0 <= playing < len(markers) else None
-        if now is not None:  # followed while the song plays, as the roll follows the playhead
+        if now is not None and follow:  # followed while the song plays, as the roll follows the playhead
             self.scrollToItem(now, QAbstractItemView.ScrollHint.EnsureVisible)
 
     @staticmethod
