@@ -115,7 +115,7 @@ def test_the_right_click_menu_and_shortcuts_add_rename_and_delete(demo, qtbot, m
     assert demo.doc.markers[0].tick == 8 * BEAT  # on the bars, just after bar 3: snapped to it
     ruler.resize(ruler.width(), ruler.height())
     texts = choose(name_of(demo, 8 * BEAT), "Delete Marker")
-    assert texts == ["Rename Marker…", "Delete Marker", "Select Section's Notes", "Add Marker at 3.1"]
+    assert texts == ["Rename Marker…", "Delete Marker", "Select Section's Notes", "Loop Section", "Add Marker at 3.1"]
     assert demo.doc.markers == ()
 
     # the real right-click pops the menu up without a nested event loop (the test would hang on exec())
@@ -156,6 +156,11 @@ def test_a_section_s_notes_are_selected_from_the_menu_key_or_the_ruler(demo, qtb
     next(a for a in menu.actions() if a.text() == "Select Section's Notes").trigger()
     assert (doc.selection == doc.piano_mask & (doc.notes.start >= 12 * BEAT)).all()
     assert demo.statusBar().currentMessage().endswith("of “Coda” (4.1 to the end).")
+    assert not demo.transport.loop_action.isChecked()
+    doc.set_selection(np.zeros(len(doc.notes), bool))
+    menu = ruler.context_menu(name_of(demo, 4 * BEAT))
+    next(a for a in menu.actions() if a.text() == "Loop Section").trigger()  # the Theme, looped
+    assert (doc.selection == expected).all() and demo.transport.loop_action.isChecked()
 
 
 def panel_rows(panel) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ class MarkerCommands:
         ruler.rename_marker_requested.connect(self.rename)
         ruler.delete_marker_requested.connect(self.delete)
         ruler.select_section_requested.connect(self.select_section)
+        ruler.loop_section_requested.connect(self.loop_section)
         panel = window.markers_panel
         panel.seek_requested.connect(lambda tick: window.transport.seek_tick(tick))
         panel.rename_requested.connect(self.rename_to)
@@ -35,6 +36,7 @@ class MarkerCommands:
         w._action(menu, "&Rename Marker…", lambda: self._on_current(self.rename), "Shift+M")
         w._action(menu, "&Delete Marker", lambda: self._on_current(self.delete))
         w._action(menu, "&Select Section's Notes", lambda: self.select_section(self._playhead()), "Ctrl+Shift+M")
+        w._action(menu, "&Loop Section", lambda: self.loop_section(self._playhead()))
         menu.addSeparator()
         w._action(menu, "Go to &Previous Marker", lambda: w.transport.seek_marker(-1), QKeySequence("["))
         w._action(menu, "Go to &Next Marker", lambda: w.transport.seek_marker(1), QKeySequence("]"))
@@ -91,19 +93,27 @@ class MarkerCommands:
             doc.delete_marker(tick)
             self._say(f"Deleted marker “{marker.text}” (Ctrl+Z brings it back).")
 
-    def select_section(self, tick: float) -> None:
+    def loop_section(self, tick: float) -> None:
+        """Select the section's notes and loop them (the transport's Loop selection), to hear it over and over
+        while its dynamics are shaped."""
+        if self.select_section(tick):
+            self.window.transport.loop_action.setChecked(True)
+
+    def select_section(self, tick: float) -> bool:
         """Select the piano notes of the section ``tick`` is in (its marker to the next), so that Loop selection
-        plays it and Humanise (only selected notes), Scale Velocities or a phrase drag shape just that part."""
+        plays it and Humanise (only selected notes), Scale Velocities or a phrase drag shape just that part;
+        False (said why) where there is no such section or no piano note in it."""
         doc = self.window.doc
         found = doc.section_notes(tick)
         if found is None:
             self._say("No marker at or before the playhead: add one with M.")
-            return
+            return False
         marker, stop, chosen = found
         until = doc.bar_and_beat(stop) if stop is not None else "the end"
         where = f"“{marker.text}” ({doc.bar_and_beat(marker.tick)} to {until})"
         if not chosen.any():
             self._say(f"No piano notes start in {where}.")
-            return
+            return False
         doc.set_selection(chosen)
         self._say(f"Selected the {int(chosen.sum())} piano notes of {where}.")
+        return True

@@ -67,6 +67,7 @@ class Ruler(PaintedView):
     rename_marker_requested = Signal(int)  # the marker's tick
     delete_marker_requested = Signal(int)
     select_section_requested = Signal(int)  # the marker's tick: select the notes up to the next marker
+    loop_section_requested = Signal(int)  # the same, and loop them
 
     def __init__(self, doc: EditorDocument, view: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -239,14 +240,15 @@ class Ruler(PaintedView):
         menu.popup(event.globalPos())  # not exec(): no nested event loop while the song plays
 
     def context_menu(self, pos: QPointF) -> QMenu:
-        """Rename / Delete / Select Section's Notes for the marker named at ``pos`` (if any), and Add Marker at the
-        snapped beat there."""
+        """Rename / Delete / Select Section's Notes / Loop Section for the marker named at ``pos`` (if any), and
+        Add Marker at the snapped beat there."""
         menu = QMenu(self)
         marker = self.marker_at(pos)
         if marker is not None:
             menu.addAction("Rename Marker…", lambda: self.rename_marker_requested.emit(marker.tick))
             menu.addAction("Delete Marker", lambda: self.delete_marker_requested.emit(marker.tick))
             menu.addAction("Select Section's Notes", lambda: self.select_section_requested.emit(marker.tick))
+            menu.addAction("Loop Section", lambda: self.loop_section_requested.emit(marker.tick))
             menu.addSeparator()
         tick = self._snapped(pos.x())
         menu.addAction(f"Add Marker at {self._doc.bar_and_beat(tick)}", lambda: self.add_marker_requested.emit(tick))
