@@ -8,11 +8,13 @@ import pytest
 from conftest import DEMO
 from PySide6.QtGui import QAction, QColor
 
-from app.ui.ruler import BAR_STRIP, TIME_STEPS, time_label
+from app.ui import style
+from app.ui.geometry import TIME_LABEL_PX, TIME_STEPS
+from app.ui.ruler import BAR_STRIP, time_label
 
 
 @pytest.fixture
-def demo(window):
+def demo(window):  # 4/4, 66 bpm slowing at the end
     window.open_path(DEMO)
     return window
 
@@ -23,21 +25,25 @@ def test_time_ruler_labels(seconds, step, text):
     assert time_label(seconds, step) == text
 
 
-def test_the_ruler_counts_minutes_and_seconds_for_a_performance_without_a_grid(demo, qtbot, settings):
-    ruler, view = demo.ruler, demo.view
+def test_the_ruler_and_the_roll_count_minutes_and_seconds_for_a_performance_without_a_grid(demo, settings):
+    ruler, roll, view = demo.ruler, demo.roll, demo.view
     switch = next(a for a in demo.findChildren(QAction) if a.text() == "&Ruler in Minutes and Seconds")
-    bars = ruler.grab().toImage()
+    bars, bar_lines = ruler.grab().toImage(), roll.grab().toImage()
     switch.trigger()
-    assert ruler.show_time and settings.get("ruler_time")
+    assert view.time_grid and settings.get("ruler_time")
     tempo = demo.doc.midi.tempo_map
-    step, xs, seconds = ruler.time_marks()
-    assert np.allclose(xs, view.x_of(tempo.ticks(seconds)))  # at their times, tempo included
-    px_per_second = view.px_per_tick * view.ticks_per_beat * tempo.bpm_at(0) / 60  # the demo keeps one tempo
-    finer = TIME_STEPS[TIME_STEPS.index(step) - 1]
-    assert finer * px_per_second < 60 <= step * px_per_second  # the finest step whose labels do not crowd
-    image = ruler.grab().toImage()
-    assert image != bars
-    x = next(int(x) for x in xs.tolist() if x > 10)
+    grid = ruler.time_grid()
+    assert np.allclose(grid.xs, view.x_of(tempo.ticks(grid.seconds)))  # at their times, tempo included
+    assert np.diff(grid.xs).min() >= TIME_LABEL_PX  # labels that do not crowd ...
+    finer = TIME_STEPS[TIME_STEPS.index(grid.step) - 1]
+    shown = np.arange(0, grid.seconds[-1], finer)
+    assert np.diff(view.x_of(tempo.ticks(shown))).min() < TIME_LABEL_PX  # ... at the finest step that does not
+    minor = np.diff(tempo.seconds(view.tick_at(grid.minor_xs)))  # ticks between, at a step dividing the labels'
+    assert len(minor) and np.allclose(minor, minor[0]) and round(grid.step / minor[0], 6) % 1 == 0
+    image, lines = ruler.grab().toImage(), roll.grab().toImage()
+    assert image != bars and lines != bar_lines
+    x = next(int(x) for x in grid.xs.tolist() if x > 10)
     assert image.pixelColor(x, BAR_STRIP - 2) == QColor("#c9ced6")  # a mark's line, at its time
+    assert lines.pixelColor(x, 2) == style.BAR_LINE  # and the roll's strong line under it (top row: no notes)
     switch.trigger()
-    assert not ruler.show_time and ruler.grab().toImage() == bars
+    assert not view.time_grid and ruler.grab().toImage() == bars and roll.grab().toImage() == bar_lines

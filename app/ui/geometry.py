@@ -7,14 +7,20 @@ Geometry has an inverse (``tick_at``/``pitch_at`` for ``x_of``/``y_of``) and
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, Signal
 
+from app.core.timing import TempoMap
+
 LOWEST, HIGHEST = 0, 127  # MIDI pitches the roll can show
 Num = TypeVar("Num", float, np.ndarray)  # scalar or vectorised mapping
 SNAP_CHOICES = {"1/4": 1.0, "1/8": 0.5, "1/16": 0.25, "1/32": 0.125, "Off": 0.0}  # in beats
+TIME_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+TIME_LABEL_PX = 60.0  # the time ruler's labels (and the roll's strong lines) at least this far apart
+TIME_MINOR_PX = 8.0  # its unlabelled ticks (and the roll's faint lines) at least this far apart
 
 
 def bar_group(bar_px: float, min_px: float) -> int:
@@ -25,6 +31,41 @@ def bar_group(bar_px: float, min_px: float) -> int:
     while every * bar_px < min_px and every < 1 << 20:
         every *= 2
     return every
+
+
+def time_marks(view: ViewState, tempo: TempoMap, width: float, spacing: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """(step in seconds, (K,) x of each mark in view, (K,) its seconds) for the finest step of
+    :data:`TIME_STEPS` whose marks are ``spacing`` px apart or more (tempo changes included)."""
+    s0, s1 = tempo.seconds(np.array([max(0.0, view.left_tick), max(0.0, view.tick_at(width))]))
+    for step in TIME_STEPS:
+        last = step == TIME_STEPS[-1]  # however close its marks: a song of hours zoomed right out
+        if (s1 - s0) / step > width / spacing + 2 and not last:
+            continue  # closer on average than ``spacing``: not worth placing them
+        seconds = np.arange(np.floor(s0 / step), np.ceil(s1 / step) + 1) * step
+        xs = view.x_of(tempo.ticks(seconds))
+        if last or len(seconds) < 2 or np.diff(xs).min() >= spacing:
+            break
+    return step, xs, seconds
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """Where the minutes-and-seconds grid falls in view: labelled marks every ``step`` seconds (``xs``, ``seconds``:
+    (K,) each) and unlabelled ones between them (``minor_xs``, empty where none fit)."""
+
+    step: float
+    xs: np.ndarray
+    seconds: np.ndarray
+    minor_xs: np.ndarray
+
+
+def time_grid(view: ViewState, tempo: TempoMap, width: float) -> TimeGrid:
+    """The time grid the ruler labels and the roll lines: labels :data:`TIME_LABEL_PX` apart or more, minor marks
+    :data:`TIME_MINOR_PX` apart or more at a step that divides the labels' (1 s between 5 s labels, not 2 s)."""
+    step, xs, seconds = time_marks(view, tempo, width, TIME_LABEL_PX)
+    minor_step, minor_xs, _ = time_marks(view, tempo, width, TIME_MINOR_PX)
+    divides = minor_step < step and abs(step / minor_step - round(step / minor_step)) < 1e-6
+    return TimeGrid(step, xs, seconds, minor_xs if divides else np.empty(0))
 
 
 class ViewState(QObject):
@@ -40,6 +81,7 @@ class ViewState(QObject):
         self.key_height = 10.0
         self.top_pitch = 96.0  # fractional: scrolls smoothly
         self.snap_beats = 0.25
+        self.time_grid = False  # ruler and roll in minutes and seconds instead of bars and beats
 
     # -- mapping -------------------------------------------------------------
     def x_of(self, tick: Num) -> Num:
@@ -101,6 +143,10 @@ class ViewState(QObject):
         rows = max(high - low + 3, 12)
         self.key_height = min(40.0, max(3.0, height / rows))
         self.top_pitch = min(float(HIGHEST), high + 1.5)
+        self.changed.emit()
+
+    def set_time_grid(self, on: bool) -> None:
+        self.time_grid = on
         self.changed.emit()
 
     def set_snap(self, beats: float) -> None:

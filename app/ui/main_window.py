@@ -268,7 +268,9 @@ class MainWindow(QMainWindow):
         self._view_option(view, "Overlay Other Versions", "overlay", self.lane, "overlay")
         self._view_option(view, "&Dynamics Curve", "dynamics_curve", self.lane, "curve")
         self._view_option(view, "Velocity &Numbers on Notes", "velocity_numbers", self.roll, "show_numbers")
-        self._view_option(view, "&Ruler in Minutes and Seconds", "ruler_time", self.ruler, "show_time")
+        time_grid = self._action(view, "&Ruler in Minutes and Seconds", self._set_time_grid, checkable=True)
+        time_grid.setChecked(self.settings.get("ruler_time"))
+        self.view.set_time_grid(time_grid.isChecked())
         humanise = self.humanise_menu = bar.addMenu("&Humanise")
         self._action(humanise, "&Humanise", self.humanise, "Ctrl+H")
         self._action(humanise, "Random &Baseline", self.make_baseline, "Ctrl+B")
@@ -381,6 +383,11 @@ class MainWindow(QMainWindow):
         action = self._action(menu, text, toggled, checkable=True)
         action.setChecked(self.settings.get(option))
         setattr(widget, attribute, action.isChecked())
+
+    def _set_time_grid(self, on: bool) -> None:
+        """The ruler and the roll's lines in minutes and seconds: for performances recorded without a grid."""
+        self.view.set_time_grid(on)
+        self.settings.set("ruler_time", on)
 
     def _set_snap(self, name: str) -> None:
         self.view.set_snap(SNAP_CHOICES.get(name, 0.25))

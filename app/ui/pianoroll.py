@@ -16,7 +16,7 @@ from app.core.notes import NoteTable
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.errors import reports_errors
-from app.ui.geometry import ViewState, bar_group
+from app.ui.geometry import ViewState, bar_group, time_grid
 from app.ui.painted import PaintedView
 from app.ui.tooltips import note_tooltips
 
@@ -393,6 +393,22 @@ class PianoRoll(PaintedView):
             p.drawText(rect.adjusted(2, 0, 0, 0), left, str(value))
 
     def paint_grid(self, p: QPainter) -> None:
+        if self.view.time_grid:
+            self._paint_time_grid(p)
+        else:
+            self._paint_bar_grid(p)
+        h = self.height()
+        style.draw_marker_lines(p, [self.view.x_of(float(m.tick)) for m in self.doc.markers], self.width(), int(h))
+
+    def _paint_time_grid(self, p: QPainter) -> None:
+        """Lines at the time ruler's marks: strong at its labels, faint at its ticks between."""
+        h = self.height()
+        grid = time_grid(self.view, self.doc.midi.tempo_map, self.width())
+        for pen, xs in ((style.BEAT_LINE, grid.minor_xs), (style.BAR_LINE, grid.xs)):
+            p.setPen(QPen(pen, 1))
+            p.drawLines([QLineF(x, 0, x, h) for x in xs.tolist()])
+
+    def _paint_bar_grid(self, p: QPainter) -> None:
         v, h = self.view, self.height()
         tpb = v.ticks_per_beat
         t0, t1 = v.tick_at(0), v.tick_at(self.width())
@@ -407,4 +423,3 @@ class PianoRoll(PaintedView):
         for pen, strong in ((style.BEAT_LINE, False), (style.BAR_LINE, True)):
             p.setPen(QPen(pen, 1))
             p.drawLines([QLineF(x, 0, x, h) for x, n in bars if ((n - 1) % every == 0) == strong])
-        style.draw_marker_lines(p, [v.x_of(float(m.tick)) for m in self.doc.markers], self.width(), int(h))

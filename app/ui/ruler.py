@@ -10,7 +10,6 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QContextMenuEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
@@ -21,7 +20,7 @@ from app.core.markers import Marker, Markers
 from app.core.timing import bar_lines
 from app.ui import style
 from app.ui.errors import reports_errors
-from app.ui.geometry import ViewState, bar_group
+from app.ui.geometry import TimeGrid, ViewState, bar_group, time_grid
 from app.ui.painted import PaintedView
 from app.ui.tooltips import Tooltips
 
@@ -30,8 +29,6 @@ BAR_STRIP = 24  # px: the ruler's bar numbers and beat ticks
 MARKER_STRIP = 17  # px above them, for a song with markers
 MARKER_PAD = 4  # px between a marker's flag and its text
 MARKER_TEXT_PX = 360  # a longer marker text is cut short (the tooltip has all of it)
-TIME_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
-MINOR_TICK_PX = 8.0  # the time ruler's unlabelled ticks at least this far apart
 
 
 def time_label(seconds: float, step: float) -> str:
@@ -74,7 +71,6 @@ class Ruler(PaintedView):
         self.view = view
         self.doc = doc
         self.playhead_tick: float | None = None
-        self.show_time = False  # minutes and seconds instead of bars and beats
         self.drag: MarkerDrag | None = None
         self.tooltips = Tooltips(self, self.marker_text_at)
         view.changed.connect(self.update)
@@ -112,7 +108,7 @@ class Ruler(PaintedView):
         if self.marker_strip:
             self._paint_markers(p)
         p.translate(0, self.marker_strip)
-        if self.show_time:
+        if self.view.time_grid:
             self._paint_times(p)
         else:
             self._paint_bars(p)
@@ -144,32 +140,17 @@ class Ruler(PaintedView):
                 x = v.x_of(beat * v.ticks_per_beat)
                 p.drawLine(QLineF(x, 18, x, BAR_STRIP))
 
-    def time_marks(self, spacing: float = LABEL_SPACING_PX) -> tuple[float, np.ndarray, np.ndarray]:
-        """(step in seconds, (K,) x of each mark in view, (K,) its seconds) for the finest step of
-        :data:`TIME_STEPS` whose marks are ``spacing`` px apart or more (tempo changes included)."""
-        v, tempo = self.view, self.doc.midi.tempo_map
-        s0, s1 = tempo.seconds(np.array([max(0.0, v.left_tick), max(0.0, v.tick_at(self.width()))]))
-        for step in TIME_STEPS:
-            last = step == TIME_STEPS[-1]  # however close its marks: a song of hours zoomed right out
-            if (s1 - s0) / step > self.width() / spacing + 2 and not last:
-                continue  # closer on average than ``spacing``: not worth placing them
-            seconds = np.arange(np.floor(s0 / step), np.ceil(s1 / step) + 1) * step
-            xs = v.x_of(tempo.ticks(seconds))
-            if last or len(seconds) < 2 or np.diff(xs).min() >= spacing:
-                break
-        return step, xs, seconds
+    def time_grid(self) -> TimeGrid:
+        return time_grid(self.view, self.doc.midi.tempo_map, self.width())
 
     def _paint_times(self, p: QPainter) -> None:
-        step, xs, seconds = self.time_marks()
-        finer = [m for m in TIME_STEPS if m < step and abs(step / m - round(step / m)) < 1e-6]
-        fine_step, fine_xs, _ = self.time_marks(MINOR_TICK_PX)
-        if fine_step in finer:  # short ticks between the labels, as the beats between the bars
-            p.setPen(QColor("#6b7280"))
-            p.drawLines([QLineF(x, 18, x, BAR_STRIP) for x in fine_xs.tolist()])
+        grid = self.time_grid()
+        p.setPen(QColor("#6b7280"))  # short ticks between the labels, as the beats between the bars
+        p.drawLines([QLineF(x, 18, x, BAR_STRIP) for x in grid.minor_xs.tolist()])
         p.setPen(QColor("#c9ced6"))
-        for x, at in zip(xs.tolist(), seconds.tolist()):
+        for x, at in zip(grid.xs.tolist(), grid.seconds.tolist()):
             p.drawLine(QLineF(x, 10, x, BAR_STRIP))
-            p.drawText(QPointF(x + 3, 12), time_label(at, step))
+            p.drawText(QPointF(x + 3, 12), time_label(at, grid.step))
 
     def marker_spans(self) -> list[tuple[Marker, float, float]]:
         """(marker, x0, x1) of each marker's label in view: from its flag (or the left edge, where the section
