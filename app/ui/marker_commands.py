@@ -1,6 +1,6 @@
-"""Edit ▸ Markers: add a marker at the playhead, rename or delete the one naming the section it is in, select that
-section's notes, step from marker to marker; and the ruler's requests (double-click, right-click). Each edit is one
-undo step."""
+"""Edit ▸ Markers: add a marker at the playhead, rename or delete the one naming the section it is in, select or
+loop that section's notes, step from marker to marker; and what the ruler (double-click, right-click) and the
+Markers panel ask for. Each edit is one undo step."""
 
 from __future__ import annotations
 
