@@ -238,3 +238,30 @@ def test_the_markers_panel_keeps_its_place_and_the_bold_row_across_an_edit(demo,
     qtbot.waitUntil(lambda: demo.doc.markers[-1].text == "Coda")
     assert panel_rows(panel)[-1][1] == "Coda" and bar.value() == at  # not back at the top
     assert panel.topLevelItem(1).font(1).bold() and not panel.topLevelItem(39).font(1).bold()
+
+
+def test_the_markers_panel_s_menu_selects_loops_renames_and_deletes_like_the_ruler_s(demo, qtbot):
+    panel, doc = demo.markers_panel, demo.doc
+    assert panel.context_menu(panel.topLevelItem(0)) is None  # the empty list's hint has no menu
+    doc.add_marker(4 * BEAT, "Theme")
+    doc.add_marker(12 * BEAT, "Coda")
+
+    def choose(row: int, text: str) -> None:
+        menu = panel.context_menu(panel.topLevelItem(row))
+        next(a for a in menu.actions() if a.text() == text).trigger()
+
+    choose(0, "Loop Section")
+    assert (doc.selection == doc.piano_mask & (doc.notes.start >= 4 * BEAT) & (doc.notes.start < 12 * BEAT)).all()
+    assert demo.transport.loop_action.isChecked()
+    choose(1, "Select Section's Notes")
+    assert (doc.selection == doc.piano_mask & (doc.notes.start >= 12 * BEAT)).all()
+    choose(1, "Rename Marker")
+    assert panel.state() == panel.State.EditingState  # the name is open for typing in place
+    choose(0, "Delete Marker")
+    assert [m.text for m in doc.markers] == ["Coda"]
+    pos = panel.visualItemRect(panel.topLevelItem(0)).center()  # a real right-click pops it up, not exec()
+    QApplication.sendEvent(panel.viewport(), QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos,
+                                                               panel.viewport().mapToGlobal(pos)))
+    popped = [m for m in panel.findChildren(QMenu) if m.isVisible()]
+    assert len(popped) == 1 and popped[0].actions()[0].text() == "Rename Marker"
+    popped[0].close()

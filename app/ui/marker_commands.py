@@ -29,6 +29,8 @@ class MarkerCommands:
         panel.seek_requested.connect(lambda tick: window.transport.seek_tick(tick))
         panel.rename_requested.connect(self.rename_to)
         panel.delete_requested.connect(self.delete)
+        panel.select_section_requested.connect(self.select_section)
+        panel.loop_section_requested.connect(self.loop_section)
 
     def add_to(self, menu: QMenu) -> None:
         w = self.window

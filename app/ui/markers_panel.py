@@ -1,9 +1,9 @@
 """The Markers panel: the song's markers as a list (where, name), as a DAW's marker list.
 
 A click on a row moves the playhead to the marker; a double-click on a name (or F2) edits it in place; Delete
-removes the marker of the current row. The section the playhead is in is shown in bold and kept in view. The
-panel only asks: the window's marker commands make each edit, one undo step, and the panel is refilled from the
-document.
+removes the marker of the current row; the right-click menu also selects or loops its section. The section the
+playhead is in is shown in bold and kept in view. The panel only asks: the window's marker commands make each
+edit, one undo step, and the panel is refilled from the document.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import textwrap
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtGui import QContextMenuEvent, QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from app.core.editor import EditorDocument, clock
 from app.core.markers import Markers
@@ -29,6 +29,8 @@ class MarkersPanel(QTreeWidget):
     seek_requested = Signal(float)  # the marker's tick
     rename_requested = Signal(int, str)  # the marker's tick, the name typed
     delete_requested = Signal(int)
+    select_section_requested = Signal(int)  # the marker's tick
+    loop_section_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +112,25 @@ class MarkersPanel(QTreeWidget):
             return
         typed = item.text(NAME)  # asked once the view has finished committing the edit: the answer refills the list
         QTimer.singleShot(0, lambda: self.rename_requested.emit(tick, typed))
+
+    def context_menu(self, item: QTreeWidgetItem) -> QMenu | None:
+        """What the ruler's menu offers for a marker, for the marker of ``item`` (None: the empty list's hint)."""
+        tick = self.tick_of(item)
+        if tick is None:
+            return None
+        menu = QMenu(self)
+        menu.addAction("Rename Marker", lambda: self.editItem(item, NAME))
+        menu.addAction("Delete Marker", lambda: self.delete_requested.emit(tick))
+        menu.addAction("Select Section's Notes", lambda: self.select_section_requested.emit(tick))
+        menu.addAction("Loop Section", lambda: self.loop_section_requested.emit(tick))
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        item = self.itemAt(event.pos())
+        menu = self.context_menu(item) if item is not None else None
+        if menu is not None:
+            menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            menu.popup(event.globalPos())  # not exec(): no nested event loop while the song plays
 
     def event(self, event: QEvent) -> bool:
         # Delete here removes a marker, not the selected notes (the window's Delete shortcut)
