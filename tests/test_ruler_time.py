@@ -28,9 +28,12 @@ def test_time_ruler_labels(seconds, step, text):
 def test_the_ruler_and_the_roll_count_minutes_and_seconds_for_a_performance_without_a_grid(demo, settings):
     ruler, roll, view = demo.ruler, demo.roll, demo.view
     switch = next(a for a in demo.findChildren(QAction) if a.text() == "&Ruler in Minutes and Seconds")
+    demo.transport.seek_tick(480 * 5)
+    assert demo.transport.position_label.text().startswith("2.2 · 0:04.5 / ")
     bars, bar_lines = ruler.grab().toImage(), roll.grab().toImage()
     switch.trigger()
     assert view.time_grid and settings.get("ruler_time")
+    assert demo.transport.position_label.text().startswith("0:04.5 / ")  # no bar.beat: it means nothing here
     tempo = demo.doc.midi.tempo_map
     grid = ruler.time_grid()
     assert np.allclose(grid.xs, view.x_of(tempo.ticks(grid.seconds)))  # at their times, tempo included
@@ -47,3 +50,4 @@ def test_the_ruler_and_the_roll_count_minutes_and_seconds_for_a_performance_with
     assert lines.pixelColor(x, 2) == style.BAR_LINE  # and the roll's strong line under it (top row: no notes)
     switch.trigger()
     assert not view.time_grid and ruler.grab().toImage() == bars and roll.grab().toImage() == bar_lines
+    assert demo.transport.position_label.text().startswith("2.2 · 0:04.5 / ")

@@ -174,10 +174,12 @@ class EditorDocument:
         move notes past the file's end)."""
         return max(int(self.midi.end_tick), int(self.notes.end.max()) if len(self.notes) else 0)
 
-    def describe_position(self, tick: float) -> str:
-        """"5.2 · 0:12.4 / 2:05.0": where the playhead is, as bar.beat and in time, against the song's length."""
+    def describe_position(self, tick: float, bars: bool = True) -> str:
+        """"5.2 · 0:12.4 / 2:05.0": where the playhead is, as bar.beat and in time, against the song's length
+        ("0:12.4 / 2:05.0" without ``bars``: for a performance recorded without a grid)."""
         now, total = self.midi.tempo_map.seconds(np.array([max(0.0, tick), self.end_tick]))
-        return f"{self.bar_and_beat(tick)} · {clock(now)} / {clock(total)}"
+        time = f"{clock(now)} / {clock(total)}"
+        return f"{self.bar_and_beat(tick)} · {time}" if bars else time
 
     def bar_and_beat(self, tick: float) -> str:
         """"5.2": the beat ``tick`` is in, as DAWs count (both from 1)."""

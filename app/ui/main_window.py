@@ -388,6 +388,7 @@ class MainWindow(QMainWindow):
         """The ruler and the roll's lines in minutes and seconds: for performances recorded without a grid."""
         self.view.set_time_grid(on)
         self.settings.set("ruler_time", on)
+        self.transport.refresh_position()
 
     def _set_snap(self, name: str) -> None:
         self.view.set_snap(SNAP_CHOICES.get(name, 0.25))

@@ -499,8 +499,13 @@ class Transport(QObject):
             self.timer.stop()
             self.play_action.setText("▶ Play")
 
+    def refresh_position(self) -> None:
+        """Say again where the playhead is (in minutes and seconds alone while the view counts time)."""
+        self._show_playhead(self.window.roll.playhead_tick)
+
     def _show_playhead(self, tick: float | None) -> None:
-        self.position_label.setText(self.window.doc.describe_position(tick or 0.0))
+        bars = not self.window.view.time_grid  # bar numbers of a gridless performance mean nothing
+        self.position_label.setText(self.window.doc.describe_position(tick or 0.0, bars))
         self.window.show_tempo_and_meter(tick or 0.0)
         self.window.roll.playhead_tick = tick
         self.window.ruler.playhead_tick = tick
