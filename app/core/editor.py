@@ -426,10 +426,9 @@ class EditorDocument:
         span = marker_edits.section(self.markers, tick)
         if span is None:
             return None
-        start, stop = span
+        marker, stop = span
         onsets = self.notes.start
-        inside = (onsets >= start) & (onsets < stop if stop is not None else True)
-        marker = next(m for m in self.markers if m.tick == start)
+        inside = (onsets >= marker.tick) & (onsets < stop if stop is not None else True)
         return marker, stop, self.piano_mask & inside
 
     def _edit_markers(self, text: str, markers: Markers) -> None:

@@ -75,14 +75,13 @@ def removed(markers: Markers, tick: int) -> Markers:
     return tuple(m for m in markers if m.tick != tick)
 
 
-def section(markers: Markers, tick: float) -> tuple[int, int | None] | None:
-    """(start, stop) ticks of the section ``tick`` lies in: from the last marker at or before it to the next
-    marker (stop None: the song's end); None before the first marker."""
-    starts = [m.tick for m in markers if m.tick <= tick]
-    if not starts:
+def section(markers: Markers, tick: float) -> tuple[Marker, int | None] | None:
+    """The section ``tick`` lies in: the last marker at or before it, and the next marker's tick (None: the song's
+    end); None before the first marker."""
+    before = [m for m in markers if m.tick <= tick]
+    if not before:
         return None
-    stop = next((m.tick for m in markers if m.tick > tick), None)
-    return starts[-1], stop
+    return before[-1], next((m.tick for m in markers if m.tick > tick), None)
 
 
 def next_free_name(markers: Markers) -> str:

@@ -59,8 +59,8 @@ GESTURES = [
     ("Click the ruler / a marker's name above it", "move the playhead there / to the marker"),
     ("Drag a marker's name / double-click it", "move the marker (snapped) / rename it"),
     ("Markers panel: click / double-click a name / Delete", "go to the marker / rename it there / delete it"),
-    ("Right-click the ruler", "add a marker there; rename or delete the one clicked, or select its section's "
-                              "notes"),
+    ("Right-click the ruler", "add a marker there; rename or delete the one clicked, or select or loop its "
+                              "section's notes"),
     ("Click or slide over the keyboard", "hear those keys; notes sound as you click, drag or draw them "
                                           "(Edit ▸ Audition Notes)"),
     ("Arrow keys / Shift+Up, Shift+Down", "move the selected notes a snap step or a semitone / an octave"),

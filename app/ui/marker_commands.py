@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu
 
+from app.core import markers as marker_edits
 from app.core.markers import LONGEST, Marker
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ class MarkerCommands:
 
     def current(self) -> Marker | None:
         """The marker naming the section the playhead is in: the last one at or before it."""
-        here = self._playhead()
-        return next((m for m in reversed(self.window.doc.markers) if m.tick <= here), None)
+        span = marker_edits.section(self.window.doc.markers, self._playhead())
+        return None if span is None else span[0]
 
     def _on_current(self, edit: Callable[[int], None]) -> None:
         marker = self.current()

@@ -142,7 +142,8 @@ class MarkersPanel(QTreeWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         item = self.currentItem()
-        if event.key() in DELETE_KEYS and item is not None and self.tick_of(item) is not None:
-            self.delete_requested.emit(self.tick_of(item))
+        tick = self.tick_of(item) if item is not None else None
+        if event.key() in DELETE_KEYS and tick is not None:
+            self.delete_requested.emit(tick)
         else:
             super().keyPressEvent(event)

@@ -397,8 +397,8 @@ class PianoRoll(PaintedView):
             self._paint_time_grid(p)
         else:
             self._paint_bar_grid(p)
-        h = self.height()
-        style.draw_marker_lines(p, [self.view.x_of(float(m.tick)) for m in self.doc.markers], self.width(), int(h))
+        style.draw_marker_lines(p, [self.view.x_of(float(m.tick)) for m in self.doc.markers], self.width(),
+                                self.height())
 
     def _paint_time_grid(self, p: QPainter) -> None:
         """Lines at the time ruler's marks: strong at its labels, faint at its ticks between."""

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QContextMenuEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from app.core import markers as marker_edits
-from app.core.editor import EditorDocument
+from app.core.editor import EditorDocument, clock
 from app.core.markers import Marker, Markers
 from app.core.timing import bar_lines
 from app.ui import style
@@ -34,11 +34,8 @@ MARKER_TEXT_PX = 360  # a longer marker text is cut short (the tooltip has all o
 def time_label(seconds: float, step: float) -> str:
     """"1:05" at the time ruler's mark ``seconds`` ("1:05.5" where marks are under a second apart, "1:02:05"
     past an hour)."""
-    tenths = round(seconds * 10)
-    minutes, rest = divmod(tenths, 600)
-    hours, minutes = divmod(minutes, 60)
-    secs = f"{rest // 10:02d}" + (f".{rest % 10}" if step < 1 else "")
-    return f"{hours}:{minutes:02d}:{secs}" if hours else f"{minutes}:{secs}"
+    text = clock(round(seconds, 1))  # rounded: a mark names its step, where the playhead's clock rounds down
+    return text if step < 1 else text[:-2]  # whole seconds: without the tenths
 
 
 @dataclass
